@@ -1,0 +1,403 @@
+//! `tidings build` and `tidings check`: scan the store, parse what changed, record it in
+//! the index, and publish every feed whose content changed (DESIGN §3, §7). The daemon
+//! reuses [`publish`] for its incremental updates.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::TimeZone;
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+
+use crate::article::{Article, Stamp};
+use crate::config::{Config, Format};
+use crate::feed::listing::{self, Listed};
+use crate::feed::{self, FeedDoc, Item, Site};
+use crate::index::{FeedTable, Incoming, Index, IndexError, Outcome, Record};
+use crate::publish::{prune_empty_dirs, remove_file, write_if_changed};
+use crate::store::{self, StoreFile};
+use crate::topic::Topic;
+
+/// Files parsed and recorded per index transaction.
+const CHUNK: usize = 2048;
+/// Feeds rendered per round (bounds the records held in memory at once).
+const RENDER_CHUNK: usize = 128;
+
+/// A file left out, with the reason: printed as one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("{0}")]
+    Store(std::io::Error),
+    #[error("feeds.output {path}: {source}")]
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PublishReport {
+    /// Feeds with at least one file rewritten.
+    pub written: usize,
+    /// Feeds rendered whose files already held the same bytes.
+    pub unchanged: usize,
+    /// Feeds that lost their last article, files removed.
+    pub removed: usize,
+    /// Feeds published in all.
+    pub feeds: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct BuildReport {
+    /// Articles in the index after the build.
+    pub articles: usize,
+    pub new: usize,
+    pub changed: usize,
+    pub removed: usize,
+    pub rejected: Vec<Rejection>,
+    pub publish: PublishReport,
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for BuildReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} articles indexed ({} new, {} changed, {} removed), {} rejected; \
+             feeds: {} written, {} unchanged, {} removed, {} in all; {:.2} s",
+            self.articles,
+            self.new,
+            self.changed,
+            self.removed,
+            self.rejected.len(),
+            self.publish.written,
+            self.publish.unchanged,
+            self.publish.removed,
+            self.publish.feeds,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// Everything about rendering that, when it changes, changes every feed.
+fn render_fingerprint(config: &Config) -> String {
+    format!(
+        "{}|{}|{}|{}|{}|{:?}|{}|{}",
+        env!("CARGO_PKG_VERSION"),
+        config.site.title,
+        config.site.base_url,
+        config.site.language,
+        config.site.timezone,
+        config.feeds.formats,
+        config.feeds.items,
+        config.feeds.websub_hub
+    )
+}
+
+/// Reads and parses one store file.
+pub fn load(file: &StoreFile, max_bytes: u64) -> Result<Article, String> {
+    let bytes = store::read(file, max_bytes).map_err(|e| e.to_string())?;
+    Article::parse(file.stem(), &bytes, file.layout).map_err(|e| e.to_string())
+}
+
+/// An article's own time in unix seconds (offset-less times are in the site's zone).
+pub fn stamp_seconds(stamp: &Stamp, tz: &chrono_tz::Tz) -> Option<i64> {
+    match stamp {
+        Stamp::Zoned(t) => Some(t.timestamp()),
+        Stamp::Local(naive) => tz.from_local_datetime(naive).earliest().map(|t| t.timestamp()),
+    }
+}
+
+fn incoming(file: &StoreFile, article: Article, tz: &chrono_tz::Tz) -> Incoming {
+    Incoming {
+        path: file.rel.clone(),
+        stamp: file.stamp,
+        stated_published: article.published.as_ref().and_then(|s| stamp_seconds(s, tz)),
+        stated_updated: article.updated.as_ref().and_then(|s| stamp_seconds(s, tz)),
+        article,
+        mtime: file.mtime(),
+    }
+}
+
+/// `tidings build`.
+pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
+    let started = Instant::now();
+    let index = Index::open(&config.state.path)?;
+    let tz = config.tz();
+    let mut report = BuildReport::default();
+
+    let (files, problems) = store::scan(&config.store.path).map_err(BuildError::Store)?;
+    report.rejected.extend(problems.into_iter().map(|p| Rejection {
+        path: PathBuf::new(),
+        reason: p,
+    }));
+    let present: HashSet<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+    let known: HashMap<String, _> = index
+        .paths()?
+        .into_iter()
+        .map(|(rel, entry)| (rel, entry.stamp))
+        .collect();
+    let removed: Vec<String> = known
+        .keys()
+        .filter(|rel| !present.contains(rel.as_str()))
+        .cloned()
+        .collect();
+    let changed: Vec<&StoreFile> = files
+        .iter()
+        .filter(|f| known.get(&f.rel) != Some(&f.stamp))
+        .collect();
+
+    let mut table = index.feed_table()?;
+    progress.set_length(changed.len() as u64);
+    let exists = |rel: &str| present.contains(rel);
+    let chunks: Vec<&[&StoreFile]> = if changed.is_empty() && !removed.is_empty() {
+        vec![&[]]
+    } else {
+        changed.chunks(CHUNK).collect()
+    };
+    let last = chunks.len().saturating_sub(1);
+    for (n, chunk) in chunks.into_iter().enumerate() {
+        let parsed: Vec<(&StoreFile, Result<Article, String>)> = chunk
+            .par_iter()
+            .map(|f| (*f, load(f, config.store.max_bytes)))
+            .collect();
+        let mut batch = Vec::with_capacity(parsed.len());
+        for (file, result) in parsed {
+            match result {
+                Ok(article) => batch.push(incoming(file, article, &tz)),
+                Err(reason) => report.rejected.push(Rejection {
+                    path: file.abs.clone(),
+                    reason,
+                }),
+            }
+        }
+        // Removals go last, so that a file moved within the store keeps its record.
+        let gone: &[String] = if n == last { &removed } else { &[] };
+        let applied = index.apply(&mut table, &batch, gone, &exists)?;
+        report.removed += applied.removed;
+        for (inc, outcome) in batch.iter().zip(applied.outcomes) {
+            match outcome {
+                Outcome::New => report.new += 1,
+                Outcome::Changed => report.changed += 1,
+                Outcome::Unchanged => {}
+                Outcome::Collision { other } => report.rejected.push(Rejection {
+                    path: config.store.path.join(&inc.path),
+                    reason: format!(
+                        "id {:?} is already used by {}",
+                        inc.article.id,
+                        config.store.path.join(other).display()
+                    ),
+                }),
+            }
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+
+    // Feeds whose files went missing, or that were rendered with other settings, are
+    // published again.
+    let fingerprint = render_fingerprint(config);
+    let stale_settings = index.meta("render")?.as_deref() != Some(fingerprint.as_bytes());
+    let output = &config.feeds.output;
+    let missing: Vec<&Topic> = table
+        .keys()
+        .filter(|t| {
+            stale_settings
+                || config
+                    .feeds
+                    .formats
+                    .iter()
+                    .any(|f| !output.join(t.file(*f)).exists())
+        })
+        .collect();
+    index.mark_dirty(missing)?;
+
+    let site = Site::from_config(config);
+    report.publish = publish(&index, &table, &site, config.feeds.items, output)?;
+    if stale_settings {
+        index.set_meta("render", fingerprint.as_bytes())?;
+    }
+    report.articles = index.article_count();
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Publishes every dirty feed (rendering it from the index, writing only changed files,
+/// removing feeds that lost their last article), then the listings. Returns per-feed counts.
+pub fn publish(
+    index: &Index,
+    table: &FeedTable,
+    site: &Site,
+    items_per_feed: usize,
+    output: &Path,
+) -> Result<PublishReport, BuildError> {
+    let out_err = |source| BuildError::Output {
+        path: output.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(output).map_err(out_err)?;
+    let mut report = PublishReport::default();
+    let dirty: Vec<Topic> = index.dirty_topics()?.into_iter().collect();
+    for chunk in dirty.chunks(RENDER_CHUNK) {
+        let mut docs: Vec<(&Topic, Vec<Record>)> = Vec::with_capacity(chunk.len());
+        for topic in chunk {
+            let records = if table.contains_key(topic) {
+                index.recent(topic, items_per_feed)?
+            } else {
+                Vec::new()
+            };
+            docs.push((topic, records));
+        }
+        let mut unique: HashMap<&str, &Record> = HashMap::new();
+        for (_, records) in &docs {
+            for r in records {
+                unique.entry(r.article.id.as_str()).or_insert(r);
+            }
+        }
+        let items: HashMap<&str, Item> = unique
+            .into_par_iter()
+            .map(|(id, rec)| (id, Item::from_record(site, rec)))
+            .collect();
+        let results: Vec<std::io::Result<Published>> = docs
+            .par_iter()
+            .map(|(topic, records)| {
+                let Some(info) = table.get(*topic).filter(|_| !records.is_empty()) else {
+                    remove_feed(output, topic)?;
+                    return Ok(((*topic).clone(), None, true));
+                };
+                let doc = FeedDoc {
+                    topic,
+                    title: feed::feed_title(site, topic, info.title()),
+                    items: records.iter().map(|r| &items[r.article.id.as_str()]).collect(),
+                };
+                let mut wrote = false;
+                for format in Format::ALL {
+                    let path = output.join(topic.file(format));
+                    if site.formats.contains(&format) {
+                        wrote |= write_if_changed(&path, &feed::render(site, &doc, format))?;
+                    } else {
+                        wrote |= remove_file(&path)?;
+                    }
+                }
+                Ok(((*topic).clone(), Some(doc.updated(site).timestamp()), wrote))
+            })
+            .collect();
+        let mut done = Vec::with_capacity(results.len());
+        for result in results {
+            let (topic, updated, wrote) = result.map_err(out_err)?;
+            match (updated.is_some(), wrote) {
+                (false, _) => report.removed += 1,
+                (true, true) => report.written += 1,
+                (true, false) => report.unchanged += 1,
+            }
+            done.push((topic, updated));
+        }
+        index.finish_publish(&done)?;
+    }
+
+    let times = index.rendered_times()?;
+    let listed: Vec<Listed> = table
+        .iter()
+        .map(|(topic, info)| Listed {
+            topic: topic.clone(),
+            title: feed::feed_title(site, topic, info.title()),
+            items: (info.count as usize).min(items_per_feed),
+            updated: site
+                .tz
+                .timestamp_opt(times.get(topic).copied().unwrap_or(0), 0)
+                .single()
+                .map(|t| t.fixed_offset())
+                .unwrap_or_default(),
+        })
+        .collect();
+    report.feeds = listed.len();
+    for (name, bytes) in [
+        ("index.json", listing::manifest(site, &listed)),
+        ("opml.xml", listing::opml(site, &listed)),
+        ("index.html", listing::index_html(site, &listed)),
+    ] {
+        write_if_changed(&output.join(name), &bytes).map_err(out_err)?;
+    }
+    Ok(report)
+}
+
+/// Removes a feed's files and the folders left empty.
+fn remove_feed(output: &Path, topic: &Topic) -> std::io::Result<()> {
+    for format in Format::ALL {
+        remove_file(&output.join(topic.file(format)))?;
+    }
+    prune_empty_dirs(&output.join(topic.dir()), output);
+    Ok(())
+}
+
+/// A feed's publication: its topic, the `updated` time its documents carry (`None`:
+/// removed), and whether any file was written.
+type Published = (Topic, Option<i64>, bool);
+
+/// What `tidings check` found.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    pub articles: usize,
+    pub rejected: Vec<Rejection>,
+}
+
+/// `tidings check`: parse every article, report every problem, write nothing and leave
+/// the index alone (so it works beside a running daemon).
+pub fn check(config: &Config, progress: &ProgressBar) -> Result<CheckReport, BuildError> {
+    let (files, problems) = store::scan(&config.store.path).map_err(BuildError::Store)?;
+    let mut report = CheckReport::default();
+    report.rejected.extend(problems.into_iter().map(|p| Rejection {
+        path: PathBuf::new(),
+        reason: p,
+    }));
+    progress.set_length(files.len() as u64);
+    let parsed: Vec<(&StoreFile, Result<Article, String>)> = files
+        .par_iter()
+        .map(|f| {
+            let r = load(f, config.store.max_bytes);
+            progress.inc(1);
+            (f, r)
+        })
+        .collect();
+    progress.finish_and_clear();
+    let mut seen: HashMap<String, &StoreFile> = HashMap::new();
+    for (file, result) in parsed {
+        match result {
+            Ok(article) => match seen.get(&article.id) {
+                Some(first) => report.rejected.push(Rejection {
+                    path: file.abs.clone(),
+                    reason: format!(
+                        "id {:?} is already used by {}",
+                        article.id,
+                        first.abs.display()
+                    ),
+                }),
+                None => {
+                    seen.insert(article.id, file);
+                    report.articles += 1;
+                }
+            },
+            Err(reason) => report.rejected.push(Rejection {
+                path: file.abs.clone(),
+                reason,
+            }),
+        }
+    }
+    Ok(report)
+}

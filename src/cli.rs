@@ -1,0 +1,105 @@
+//! The command line (DESIGN §3): parses arguments, loads the configuration and runs a
+//! command, turning results into output lines and exit codes (0 ok, 1 problems found,
+//! 2 fatal).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::build;
+use crate::config::{self, Config, SystemdDirs};
+
+#[derive(Debug, Parser)]
+#[command(name = "tidings", version, about = "Feeds and email digests from a news article store")]
+pub struct Args {
+    /// Configuration file [default: $TIDINGS_CONFIG, then ./config.toml, then built-in defaults]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index the store, write every feed, exit
+    Build {
+        /// Exit 1 when any article was rejected
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Validate the configuration and every article; exit 1 on problems
+    Check,
+}
+
+/// Loads the configuration the flags and environment point at.
+pub fn load_config(flag: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let cwd_has = std::path::Path::new("config.toml").is_file();
+    match config::locate(flag, &env, cwd_has) {
+        Some(path) => Ok(Config::from_file(&path)?),
+        None => {
+            let cwd = std::env::current_dir().context("current directory")?;
+            Ok(Config::parse(config::EMBEDDED_DEFAULTS)?.resolve(&cwd, &SystemdDirs::from_env()))
+        }
+    }
+}
+
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} articles {per_sec} eta {eta}")
+            .expect("static template"),
+    );
+    bar
+}
+
+pub fn run(args: Args) -> ExitCode {
+    match execute(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tidings: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let config = load_config(args.config.as_deref())?;
+    match args.command {
+        Command::Build { strict } => {
+            let report = build::build(&config, &progress_bar())?;
+            for r in &report.rejected {
+                eprintln!("rejected: {r}");
+            }
+            println!("{report}");
+            Ok(if strict && !report.rejected.is_empty() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Check => {
+            let report = build::check(&config, &progress_bar())?;
+            for r in &report.rejected {
+                eprintln!("rejected: {r}");
+            }
+            println!(
+                "config ok; {} articles ok, {} rejected",
+                report.articles,
+                report.rejected.len()
+            );
+            Ok(if report.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}

@@ -1,0 +1,515 @@
+//! Configuration: `config.toml` as DESIGN §4 fixes it. [`Config::parse`] is pure (text in,
+//! checked values out); [`Config::from_file`] adds reading the file and resolving relative
+//! paths (against the file's folder, or systemd's directories where they are set).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+/// The repository's `config.toml`, built in: with no config file anywhere, tidings runs on
+/// these defaults (outbox mail, local feeds).
+pub const EMBEDDED_DEFAULTS: &str = include_str!("../config.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Syntax errors and unknown keys; toml's message names the line and the key.
+    #[error("{0}")]
+    Syntax(String),
+    /// Either of the above, in a named file.
+    #[error("{}: {inner}", path.display())]
+    InFile {
+        path: PathBuf,
+        inner: Box<ConfigError>,
+    },
+    #[error("`{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &'static str, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key,
+            reason: reason.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub site: Site,
+    pub store: Store,
+    pub state: State,
+    pub feeds: Feeds,
+    pub server: Server,
+    pub mail: Mail,
+    pub digest: Digest,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Site {
+    pub title: String,
+    /// Absolute http(s) URL without a trailing slash (normalised by `parse`).
+    pub base_url: String,
+    pub language: String,
+    pub timezone: String,
+    #[serde(skip)]
+    pub tz: Option<Tz>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Store {
+    pub path: PathBuf,
+    pub max_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct State {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Rss, Format::Atom, Format::Json];
+
+    /// The file a feed folder holds for this format.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Rss => "rss.xml",
+            Format::Atom => "atom.xml",
+            Format::Json => "feed.json",
+        }
+    }
+
+    /// Name used in `index.json`'s `files` map.
+    pub fn key(self) -> &'static str {
+        match self {
+            Format::Rss => "rss",
+            Format::Atom => "atom",
+            Format::Json => "json",
+        }
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Rss => "application/rss+xml",
+            Format::Atom => "application/atom+xml",
+            Format::Json => "application/feed+json",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Feeds {
+    pub output: PathBuf,
+    pub items: usize,
+    pub formats: Vec<Format>,
+    pub websub_hub: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Outbox,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mail {
+    pub from: String,
+    pub transport: Transport,
+    pub outbox: PathBuf,
+    pub smtp: Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    pub username: String,
+    pub password_file: PathBuf,
+    pub connections: usize,
+    /// Messages per second across all connections; 0 = no cap.
+    pub rate: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Digest {
+    pub schedule: String,
+    pub timezone: String,
+    pub secret_file: PathBuf,
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site {
+            title: "tidings".into(),
+            base_url: "http://127.0.0.1:8080".into(),
+            language: "zh".into(),
+            timezone: "Asia/Shanghai".into(),
+            tz: None,
+        }
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            path: "articles".into(),
+            max_bytes: 5_000_000,
+        }
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            path: "state".into(),
+        }
+    }
+}
+
+impl Default for Feeds {
+    fn default() -> Self {
+        Feeds {
+            output: "feeds".into(),
+            items: 50,
+            formats: Format::ALL.to_vec(),
+            websub_hub: String::new(),
+        }
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+impl Default for Mail {
+    fn default() -> Self {
+        Mail {
+            from: "tidings <tidings@localhost>".into(),
+            transport: Transport::Outbox,
+            outbox: "outbox".into(),
+            smtp: Smtp::default(),
+        }
+    }
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Smtp {
+            host: "127.0.0.1".into(),
+            port: 25,
+            tls: Tls::Starttls,
+            username: String::new(),
+            password_file: PathBuf::new(),
+            connections: 8,
+            rate: 0,
+        }
+    }
+}
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest {
+            schedule: "0 8 * * *".into(),
+            timezone: "Asia/Shanghai".into(),
+            secret_file: "digest.key".into(),
+        }
+    }
+}
+
+/// The systemd directories relative paths resolve against, when set
+/// (`$STATE_DIRECTORY`, `$CACHE_DIRECTORY`, `$CONFIGURATION_DIRECTORY`).
+#[derive(Debug, Clone, Default)]
+pub struct SystemdDirs {
+    pub state: Option<PathBuf>,
+    pub cache: Option<PathBuf>,
+    pub configuration: Option<PathBuf>,
+}
+
+impl SystemdDirs {
+    /// Reads the three variables; systemd may list several paths separated by `:`, the
+    /// first is ours.
+    pub fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .and_then(|v| v.to_str().and_then(|s| s.split(':').next()).map(PathBuf::from))
+                .filter(|p| !p.as_os_str().is_empty())
+        };
+        SystemdDirs {
+            state: var("STATE_DIRECTORY"),
+            cache: var("CACHE_DIRECTORY"),
+            configuration: var("CONFIGURATION_DIRECTORY"),
+        }
+    }
+}
+
+impl Config {
+    /// Parses and checks a configuration text. Paths stay as written.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax(one_line(&e.to_string())))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Reads `path`, parses it and resolves relative paths (see [`Config::resolve`]).
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let config = Config::parse(&text).map_err(|e| ConfigError::InFile {
+            path: path.to_owned(),
+            inner: Box::new(e),
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Ok(config.resolve(base, &SystemdDirs::from_env()))
+    }
+
+    /// Makes every relative path absolute-or-anchored: state and outbox against the state
+    /// directory, feeds against the cache directory, secrets against the configuration
+    /// directory — each falling back to `base` (the config file's folder).
+    pub fn resolve(mut self, base: &Path, dirs: &SystemdDirs) -> Config {
+        let anchor = |p: &mut PathBuf, dir: Option<&PathBuf>| {
+            if p.is_relative() && !p.as_os_str().is_empty() {
+                *p = dir.map(PathBuf::as_path).unwrap_or(base).join(&*p);
+            }
+        };
+        anchor(&mut self.store.path, None);
+        anchor(&mut self.state.path, dirs.state.as_ref());
+        anchor(&mut self.mail.outbox, dirs.state.as_ref());
+        anchor(&mut self.feeds.output, dirs.cache.as_ref());
+        anchor(&mut self.digest.secret_file, dirs.configuration.as_ref());
+        anchor(&mut self.mail.smtp.password_file, dirs.configuration.as_ref());
+        self
+    }
+
+    /// The site's zone (checked by `parse`).
+    pub fn tz(&self) -> Tz {
+        self.site.tz.unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
+    fn check(&mut self) -> Result<(), ConfigError> {
+        let base = self.site.base_url.trim().trim_end_matches('/').to_string();
+        let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
+        let host = base.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+        if !scheme_ok || host.is_empty() || host.starts_with('/') || base.contains(char::is_whitespace)
+        {
+            return Err(ConfigError::invalid(
+                "site.base_url",
+                format!("{:?} is not an absolute http(s) URL", self.site.base_url),
+            ));
+        }
+        self.site.base_url = base;
+        self.site.tz = Some(parse_zone(&self.site.timezone).map_err(|reason| {
+            ConfigError::invalid("site.timezone", reason)
+        })?);
+        parse_zone(&self.digest.timezone)
+            .map_err(|reason| ConfigError::invalid("digest.timezone", reason))?;
+        if self.store.max_bytes == 0 {
+            return Err(ConfigError::invalid("store.max_bytes", "must be at least 1"));
+        }
+        if self.feeds.items == 0 {
+            return Err(ConfigError::invalid("feeds.items", "must be at least 1"));
+        }
+        if self.feeds.formats.is_empty() {
+            return Err(ConfigError::invalid(
+                "feeds.formats",
+                "name at least one of \"rss\", \"atom\", \"json\"",
+            ));
+        }
+        self.feeds.formats.sort();
+        self.feeds.formats.dedup();
+        let hub = self.feeds.websub_hub.trim();
+        if !(hub.is_empty() || hub.starts_with("http://") || hub.starts_with("https://")) {
+            return Err(ConfigError::invalid(
+                "feeds.websub_hub",
+                format!("{hub:?} is not an http(s) URL"),
+            ));
+        }
+        for (key, path) in [
+            ("store.path", &self.store.path),
+            ("state.path", &self.state.path),
+            ("feeds.output", &self.feeds.output),
+        ] {
+            if path.as_os_str().is_empty() {
+                return Err(ConfigError::invalid(key, "must not be empty"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An IANA zone name such as `Asia/Shanghai`.
+pub fn parse_zone(name: &str) -> Result<Tz, String> {
+    name.parse::<Tz>()
+        .map_err(|_| format!("{name:?} is not an IANA time zone (e.g. \"Asia/Shanghai\")"))
+}
+
+/// toml's messages span several lines (a source excerpt); a log line wants one.
+fn one_line(msg: &str) -> String {
+    let mut parts = msg.lines().map(str::trim).filter(|l| !l.is_empty() && *l != "|");
+    let head = parts.next().unwrap_or_default().to_string();
+    let detail = parts.next_back().unwrap_or_default().trim_start_matches('^').trim();
+    if detail.is_empty() || head.contains(detail) {
+        head
+    } else {
+        format!("{head} {detail}")
+    }
+}
+
+/// Environment-free view of which config file to read: `--config`, then
+/// `$TIDINGS_CONFIG`, then `./config.toml` if present; `None` means the embedded defaults.
+pub fn locate(flag: Option<&Path>, env: &HashMap<String, String>, cwd_has_config: bool) -> Option<PathBuf> {
+    if let Some(p) = flag {
+        return Some(p.to_owned());
+    }
+    if let Some(p) = env.get("TIDINGS_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    cwd_has_config.then(|| PathBuf::from("config.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_parse() {
+        let c = Config::parse(EMBEDDED_DEFAULTS).unwrap();
+        assert_eq!(c.site.base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.feeds.items, 50);
+        assert_eq!(c.feeds.formats, Format::ALL.to_vec());
+        assert_eq!(c.mail.transport, Transport::Outbox);
+        assert_eq!(c.tz(), chrono_tz::Asia::Shanghai);
+    }
+
+    #[test]
+    fn empty_text_is_all_defaults() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.store.path, PathBuf::from("articles"));
+        assert_eq!(c.state.path, PathBuf::from("state"));
+    }
+
+    #[test]
+    fn unknown_key_names_the_key_and_line() {
+        let err = Config::parse("[feeds]\nitems = 5\nitmes = 3\n").unwrap_err().to_string();
+        assert!(err.contains("itmes"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn unknown_section_is_an_error() {
+        let err = Config::parse("[sever]\nlisten = \"x\"\n").unwrap_err().to_string();
+        assert!(err.contains("sever"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (text, key) in [
+            ("[site]\nbase_url = \"example.com\"", "site.base_url"),
+            ("[site]\ntimezone = \"Mars/Olympus\"", "site.timezone"),
+            ("[digest]\ntimezone = \"UTC+8\"", "digest.timezone"),
+            ("[feeds]\nitems = 0", "feeds.items"),
+            ("[feeds]\nformats = []", "feeds.formats"),
+            ("[store]\nmax_bytes = 0", "store.max_bytes"),
+            ("[feeds]\nwebsub_hub = \"hub\"", "feeds.websub_hub"),
+        ] {
+            let err = Config::parse(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        let err = Config::parse("[feeds]\nformats = [\"rdf\"]").unwrap_err().to_string();
+        assert!(err.contains("rdf"), "{err}");
+    }
+
+    #[test]
+    fn base_url_loses_its_trailing_slash() {
+        let c = Config::parse("[site]\nbase_url = \"https://news.example/\"").unwrap();
+        assert_eq!(c.site.base_url, "https://news.example");
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_base_and_systemd_dirs() {
+        let c = Config::parse("").unwrap();
+        let plain = c.clone().resolve(Path::new("/etc/tidings"), &SystemdDirs::default());
+        assert_eq!(plain.state.path, PathBuf::from("/etc/tidings/state"));
+        assert_eq!(plain.feeds.output, PathBuf::from("/etc/tidings/feeds"));
+        let dirs = SystemdDirs {
+            state: Some("/var/lib/tidings".into()),
+            cache: Some("/var/cache/tidings".into()),
+            configuration: Some("/etc/tidings".into()),
+        };
+        let sd = c.resolve(Path::new("/somewhere"), &dirs);
+        assert_eq!(sd.state.path, PathBuf::from("/var/lib/tidings/state"));
+        assert_eq!(sd.mail.outbox, PathBuf::from("/var/lib/tidings/outbox"));
+        assert_eq!(sd.feeds.output, PathBuf::from("/var/cache/tidings/feeds"));
+        assert_eq!(sd.digest.secret_file, PathBuf::from("/etc/tidings/digest.key"));
+        assert_eq!(sd.store.path, PathBuf::from("/somewhere/articles"));
+    }
+
+    #[test]
+    fn absolute_paths_stay() {
+        let c = Config::parse("[state]\npath = \"/srv/state\"").unwrap();
+        let c = c.resolve(Path::new("/etc"), &SystemdDirs::default());
+        assert_eq!(c.state.path, PathBuf::from("/srv/state"));
+    }
+
+    #[test]
+    fn locate_prefers_flag_then_env_then_cwd() {
+        let mut env = HashMap::new();
+        assert_eq!(locate(None, &env, false), None);
+        assert_eq!(locate(None, &env, true), Some(PathBuf::from("config.toml")));
+        env.insert("TIDINGS_CONFIG".into(), "/etc/t.toml".into());
+        assert_eq!(locate(None, &env, true), Some(PathBuf::from("/etc/t.toml")));
+        assert_eq!(
+            locate(Some(Path::new("x.toml")), &env, true),
+            Some(PathBuf::from("x.toml"))
+        );
+    }
+}

@@ -1,0 +1,1 @@
+pub fn fold(s: &str) -> String { s.to_string() }

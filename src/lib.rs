@@ -1,0 +1,16 @@
+//! tidings: turns a news site's article store into RSS, Atom and JSON feeds and email
+//! digests. `main.rs` is a thin shell over [`cli::run`].
+//!
+//! Pure modules (`config`, `article`, `fold`, `topic`, `feed`) take data and touch no file,
+//! clock or network; I/O sits at the edges (`store`, `index`, `publish`, `build`, `cli`).
+
+pub mod article;
+pub mod build;
+pub mod cli;
+pub mod config;
+pub mod feed;
+pub mod fold;
+pub mod index;
+pub mod publish;
+pub mod store;
+pub mod topic;
