@@ -120,7 +120,10 @@ pub fn load(file: &StoreFile, max_bytes: u64) -> Result<Article, String> {
 pub fn stamp_seconds(stamp: &Stamp, tz: &chrono_tz::Tz) -> Option<i64> {
     match stamp {
         Stamp::Zoned(t) => Some(t.timestamp()),
-        Stamp::Local(naive) => tz.from_local_datetime(naive).earliest().map(|t| t.timestamp()),
+        Stamp::Local(naive) => tz
+            .from_local_datetime(naive)
+            .earliest()
+            .map(|t| t.timestamp()),
     }
 }
 
@@ -128,7 +131,10 @@ fn incoming(file: &StoreFile, article: Article, tz: &chrono_tz::Tz) -> Incoming 
     Incoming {
         path: file.rel.clone(),
         stamp: file.stamp,
-        stated_published: article.published.as_ref().and_then(|s| stamp_seconds(s, tz)),
+        stated_published: article
+            .published
+            .as_ref()
+            .and_then(|s| stamp_seconds(s, tz)),
         stated_updated: article.updated.as_ref().and_then(|s| stamp_seconds(s, tz)),
         article,
         mtime: file.mtime(),
@@ -143,10 +149,12 @@ pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, Bui
     let mut report = BuildReport::default();
 
     let (files, problems) = store::scan(&config.store.path).map_err(BuildError::Store)?;
-    report.rejected.extend(problems.into_iter().map(|p| Rejection {
-        path: PathBuf::new(),
-        reason: p,
-    }));
+    report
+        .rejected
+        .extend(problems.into_iter().map(|p| Rejection {
+            path: PathBuf::new(),
+            reason: p,
+        }));
     let present: HashSet<&str> = files.iter().map(|f| f.rel.as_str()).collect();
     let known: HashMap<String, _> = index
         .paths()?
@@ -284,7 +292,10 @@ pub fn publish(
                 let doc = FeedDoc {
                     topic,
                     title: feed::feed_title(site, topic, info.title()),
-                    items: records.iter().map(|r| &items[r.article.id.as_str()]).collect(),
+                    items: records
+                        .iter()
+                        .map(|r| &items[r.article.id.as_str()])
+                        .collect(),
                 };
                 let mut wrote = false;
                 for format in Format::ALL {
@@ -362,10 +373,12 @@ pub struct CheckReport {
 pub fn check(config: &Config, progress: &ProgressBar) -> Result<CheckReport, BuildError> {
     let (files, problems) = store::scan(&config.store.path).map_err(BuildError::Store)?;
     let mut report = CheckReport::default();
-    report.rejected.extend(problems.into_iter().map(|p| Rejection {
-        path: PathBuf::new(),
-        reason: p,
-    }));
+    report
+        .rejected
+        .extend(problems.into_iter().map(|p| Rejection {
+            path: PathBuf::new(),
+            reason: p,
+        }));
     progress.set_length(files.len() as u64);
     let parsed: Vec<(&StoreFile, Result<Article, String>)> = files
         .par_iter()

@@ -14,7 +14,11 @@ use crate::build;
 use crate::config::{self, Config, SystemdDirs};
 
 #[derive(Debug, Parser)]
-#[command(name = "tidings", version, about = "Feeds and email digests from a news article store")]
+#[command(
+    name = "tidings",
+    version,
+    about = "Feeds and email digests from a news article store"
+)]
 pub struct Args {
     /// Configuration file [default: $TIDINGS_CONFIG, then ./config.toml, then built-in defaults]
     #[arg(long, global = true, value_name = "PATH")]

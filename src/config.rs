@@ -274,7 +274,11 @@ impl SystemdDirs {
     pub fn from_env() -> Self {
         let var = |name: &str| {
             std::env::var_os(name)
-                .and_then(|v| v.to_str().and_then(|s| s.split(':').next()).map(PathBuf::from))
+                .and_then(|v| {
+                    v.to_str()
+                        .and_then(|s| s.split(':').next())
+                        .map(PathBuf::from)
+                })
                 .filter(|p| !p.as_os_str().is_empty())
         };
         SystemdDirs {
@@ -325,7 +329,10 @@ impl Config {
         anchor(&mut self.mail.outbox, dirs.state.as_ref());
         anchor(&mut self.feeds.output, dirs.cache.as_ref());
         anchor(&mut self.digest.secret_file, dirs.configuration.as_ref());
-        anchor(&mut self.mail.smtp.password_file, dirs.configuration.as_ref());
+        anchor(
+            &mut self.mail.smtp.password_file,
+            dirs.configuration.as_ref(),
+        );
         self
     }
 
@@ -338,7 +345,10 @@ impl Config {
         let base = self.site.base_url.trim().trim_end_matches('/').to_string();
         let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
         let host = base.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-        if !scheme_ok || host.is_empty() || host.starts_with('/') || base.contains(char::is_whitespace)
+        if !scheme_ok
+            || host.is_empty()
+            || host.starts_with('/')
+            || base.contains(char::is_whitespace)
         {
             return Err(ConfigError::invalid(
                 "site.base_url",
@@ -346,13 +356,17 @@ impl Config {
             ));
         }
         self.site.base_url = base;
-        self.site.tz = Some(parse_zone(&self.site.timezone).map_err(|reason| {
-            ConfigError::invalid("site.timezone", reason)
-        })?);
+        self.site.tz = Some(
+            parse_zone(&self.site.timezone)
+                .map_err(|reason| ConfigError::invalid("site.timezone", reason))?,
+        );
         parse_zone(&self.digest.timezone)
             .map_err(|reason| ConfigError::invalid("digest.timezone", reason))?;
         if self.store.max_bytes == 0 {
-            return Err(ConfigError::invalid("store.max_bytes", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "store.max_bytes",
+                "must be at least 1",
+            ));
         }
         if self.feeds.items == 0 {
             return Err(ConfigError::invalid("feeds.items", "must be at least 1"));
@@ -393,9 +407,16 @@ pub fn parse_zone(name: &str) -> Result<Tz, String> {
 
 /// toml's messages span several lines (a source excerpt); a log line wants one.
 fn one_line(msg: &str) -> String {
-    let mut parts = msg.lines().map(str::trim).filter(|l| !l.is_empty() && *l != "|");
+    let mut parts = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "|");
     let head = parts.next().unwrap_or_default().to_string();
-    let detail = parts.next_back().unwrap_or_default().trim_start_matches('^').trim();
+    let detail = parts
+        .next_back()
+        .unwrap_or_default()
+        .trim_start_matches('^')
+        .trim();
     if detail.is_empty() || head.contains(detail) {
         head
     } else {
@@ -405,7 +426,11 @@ fn one_line(msg: &str) -> String {
 
 /// Environment-free view of which config file to read: `--config`, then
 /// `$TIDINGS_CONFIG`, then `./config.toml` if present; `None` means the embedded defaults.
-pub fn locate(flag: Option<&Path>, env: &HashMap<String, String>, cwd_has_config: bool) -> Option<PathBuf> {
+pub fn locate(
+    flag: Option<&Path>,
+    env: &HashMap<String, String>,
+    cwd_has_config: bool,
+) -> Option<PathBuf> {
     if let Some(p) = flag {
         return Some(p.to_owned());
     }
@@ -438,7 +463,9 @@ mod tests {
 
     #[test]
     fn unknown_key_names_the_key_and_line() {
-        let err = Config::parse("[feeds]\nitems = 5\nitmes = 3\n").unwrap_err().to_string();
+        let err = Config::parse("[feeds]\nitems = 5\nitmes = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("itmes"), "{err}");
         assert!(err.contains("line 3"), "{err}");
         assert!(!err.contains('\n'), "{err}");
@@ -446,7 +473,9 @@ mod tests {
 
     #[test]
     fn unknown_section_is_an_error() {
-        let err = Config::parse("[sever]\nlisten = \"x\"\n").unwrap_err().to_string();
+        let err = Config::parse("[sever]\nlisten = \"x\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("sever"), "{err}");
     }
 
@@ -464,7 +493,9 @@ mod tests {
             let err = Config::parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text}: {err}");
         }
-        let err = Config::parse("[feeds]\nformats = [\"rdf\"]").unwrap_err().to_string();
+        let err = Config::parse("[feeds]\nformats = [\"rdf\"]")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("rdf"), "{err}");
     }
 
@@ -477,7 +508,9 @@ mod tests {
     #[test]
     fn relative_paths_resolve_against_base_and_systemd_dirs() {
         let c = Config::parse("").unwrap();
-        let plain = c.clone().resolve(Path::new("/etc/tidings"), &SystemdDirs::default());
+        let plain = c
+            .clone()
+            .resolve(Path::new("/etc/tidings"), &SystemdDirs::default());
         assert_eq!(plain.state.path, PathBuf::from("/etc/tidings/state"));
         assert_eq!(plain.feeds.output, PathBuf::from("/etc/tidings/feeds"));
         let dirs = SystemdDirs {
@@ -489,7 +522,10 @@ mod tests {
         assert_eq!(sd.state.path, PathBuf::from("/var/lib/tidings/state"));
         assert_eq!(sd.mail.outbox, PathBuf::from("/var/lib/tidings/outbox"));
         assert_eq!(sd.feeds.output, PathBuf::from("/var/cache/tidings/feeds"));
-        assert_eq!(sd.digest.secret_file, PathBuf::from("/etc/tidings/digest.key"));
+        assert_eq!(
+            sd.digest.secret_file,
+            PathBuf::from("/etc/tidings/digest.key")
+        );
         assert_eq!(sd.store.path, PathBuf::from("/somewhere/articles"));
     }
 

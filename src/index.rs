@@ -104,7 +104,9 @@ pub enum Outcome {
     Changed,
     Unchanged,
     /// Its id is held by another file that still exists.
-    Collision { other: String },
+    Collision {
+        other: String,
+    },
 }
 
 /// What one [`Index::apply`] did.
@@ -234,7 +236,11 @@ impl Index {
 
     /// Feeds recorded as changed but not yet published.
     pub fn dirty_topics(&self) -> Result<BTreeSet<Topic>> {
-        self.dirty.iter().keys().map(|k| topic_of_key(&k?)).collect()
+        self.dirty
+            .iter()
+            .keys()
+            .map(|k| topic_of_key(&k?))
+            .collect()
     }
 
     /// Records feeds as published — with the `updated` time their documents carry, or
@@ -361,9 +367,14 @@ struct Tx<'a> {
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<IndexError>>;
 
 impl Tx<'_> {
-    fn get<T: for<'de> Deserialize<'de>>(tree: &TransactionalTree, key: &str) -> TxResult<Option<T>> {
+    fn get<T: for<'de> Deserialize<'de>>(
+        tree: &TransactionalTree,
+        key: &str,
+    ) -> TxResult<Option<T>> {
         match tree.get(key.as_bytes())? {
-            Some(v) => Ok(Some(decode(key, &v).map_err(ConflictableTransactionError::Abort)?)),
+            Some(v) => Ok(Some(
+                decode(key, &v).map_err(ConflictableTransactionError::Abort)?,
+            )),
             None => Ok(None),
         }
     }

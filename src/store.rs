@@ -87,7 +87,10 @@ pub fn scan(root: &Path) -> std::io::Result<(Vec<StoreFile>, Vec<String>)> {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let path = e.path().map(|p| p.display().to_string()).unwrap_or_default();
+                let path = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
                 problems.push(format!("{path}: {e}"));
                 continue;
             }
@@ -102,7 +105,10 @@ pub fn scan(root: &Path) -> std::io::Result<(Vec<StoreFile>, Vec<String>)> {
             continue;
         };
         let Some(rel) = rel.to_str() else {
-            problems.push(format!("{}: file name is not UTF-8", entry.path().display()));
+            problems.push(format!(
+                "{}: file name is not UTF-8",
+                entry.path().display()
+            ));
             continue;
         };
         let meta = match entry.metadata() {
@@ -149,7 +155,14 @@ mod tests {
     fn only_article_files_count() {
         assert_eq!(layout_of(Path::new("a/000_x.txt")), Some(Layout::Text));
         assert_eq!(layout_of(Path::new("a/x.JSON")), Some(Layout::Json));
-        for skipped in ["a/.000_x.txt.swp", "a/000_x.txt~", "a/#x.txt#", "a/.hidden.txt", "a/x.md", "a/txt"] {
+        for skipped in [
+            "a/.000_x.txt.swp",
+            "a/000_x.txt~",
+            "a/#x.txt#",
+            "a/.hidden.txt",
+            "a/x.md",
+            "a/txt",
+        ] {
             assert_eq!(layout_of(Path::new(skipped)), None, "{skipped}");
         }
     }

@@ -182,7 +182,9 @@ mod tests {
 
     #[test]
     fn unsafe_names_are_changed_and_never_collide() {
-        for bad in ["a/b", "a:b", "CON", "com1.txt", "..", "", ".hidden", "rss.xml", "x. "] {
+        for bad in [
+            "a/b", "a:b", "CON", "com1.txt", "..", "", ".hidden", "rss.xml", "x. ",
+        ] {
             let safe = safe_name(bad);
             assert_ne!(safe, bad);
             assert!(!safe.contains(['/', ':', '\\']), "{safe}");

@@ -8,7 +8,11 @@ use crate::config::Format;
 
 pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
     let mut links = vec![
-        link("self", &site.feed_url(&doc.topic.file(Format::Atom)), Some(Format::Atom.media_type())),
+        link(
+            "self",
+            &site.feed_url(&doc.topic.file(Format::Atom)),
+            Some(Format::Atom.media_type()),
+        ),
         link("alternate", &site.home_url(), Some("text/html")),
     ];
     if let Some(hub) = &site.hub {
@@ -62,7 +66,15 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
         version: None,
     }));
     feed.set_entries(entries);
-    let mut out = feed.write_to(Vec::new()).expect("writing to memory cannot fail");
+    let body = feed
+        .write_to(Vec::new())
+        .expect("writing to memory cannot fail");
+    // atom_syndication declares no encoding; say it, as the RSS and the HTTP header do.
+    let body = body
+        .strip_prefix(b"<?xml version=\"1.0\"?>".as_slice())
+        .unwrap_or(&body);
+    let mut out = b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n".to_vec();
+    out.extend_from_slice(body.strip_prefix(b"\n".as_slice()).unwrap_or(body));
     out.push(b'\n');
     out
 }

@@ -57,7 +57,10 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
         hubs: site
             .hub
             .as_deref()
-            .map(|url| Hub { kind: "WebSub", url })
+            .map(|url| Hub {
+                kind: "WebSub",
+                url,
+            })
             .into_iter()
             .collect(),
         items: doc
@@ -71,7 +74,12 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
                 summary: &item.summary,
                 date_published: item.published.to_rfc3339(),
                 date_modified: item.updated.to_rfc3339(),
-                authors: item.author.as_deref().map(|name| Author { name }).into_iter().collect(),
+                authors: item
+                    .author
+                    .as_deref()
+                    .map(|name| Author { name })
+                    .into_iter()
+                    .collect(),
                 tags: &item.categories,
             })
             .collect(),

@@ -72,7 +72,8 @@ fn opml_type(fmt: Format) -> &'static str {
 
 pub fn opml(site: &Site, feeds: &[Listed]) -> Vec<u8> {
     let fmt = preferred(site);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n");
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n");
     out.push_str(&format!(
         "  <head>\n    <title>{}</title>\n  </head>\n  <body>\n",
         escape_html(&site.title)
@@ -94,7 +95,9 @@ pub fn opml(site: &Site, feeds: &[Listed]) -> Vec<u8> {
         if group.is_empty() {
             continue;
         }
-        out.push_str(&format!("    <outline text=\"{label}\" title=\"{label}\">\n"));
+        out.push_str(&format!(
+            "    <outline text=\"{label}\" title=\"{label}\">\n"
+        ));
         for f in group {
             outline(&mut out, f, "      ");
         }
@@ -114,7 +117,10 @@ pub fn index_html(site: &Site, feeds: &[Listed]) -> Vec<u8> {
     );
     // Autodiscovery for the site-wide feed and the sections; keywords can number in the
     // thousands, too many for a reader's subscribe dialog, so they are listed in the body.
-    for f in feeds.iter().filter(|f| !matches!(f.topic, Topic::Keyword(_))) {
+    for f in feeds
+        .iter()
+        .filter(|f| !matches!(f.topic, Topic::Keyword(_)))
+    {
         for &fmt in &site.formats {
             out.push_str(&format!(
                 "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">\n",
@@ -129,14 +135,22 @@ pub fn index_html(site: &Site, feeds: &[Listed]) -> Vec<u8> {
          li{margin:.2rem 0}a{margin-left:.4rem}small{color:#666}</style>\n</head>\n<body>\n",
     );
     out.push_str(&format!("<h1>{title}</h1>\n"));
-    for (kind, label) in [("all", "全部"), ("section", "欄目 Sections"), ("keyword", "關鍵詞 Keywords")] {
+    for (kind, label) in [
+        ("all", "全部"),
+        ("section", "欄目 Sections"),
+        ("keyword", "關鍵詞 Keywords"),
+    ] {
         let group: Vec<&Listed> = feeds.iter().filter(|f| f.topic.kind() == kind).collect();
         if group.is_empty() {
             continue;
         }
         out.push_str(&format!("<h2>{label}</h2>\n<ul>\n"));
         for f in group {
-            out.push_str(&format!("<li>{} <small>({})</small>", escape_html(&f.title), f.items));
+            out.push_str(&format!(
+                "<li>{} <small>({})</small>",
+                escape_html(&f.title),
+                f.items
+            ));
             for &fmt in &site.formats {
                 out.push_str(&format!(
                     "<a href=\"{}\">{}</a>",

@@ -172,12 +172,18 @@ const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5c1d_7a0e_9b3f_4e21_a6d8_0
 
 pub fn article_guid(id: &str) -> String {
     let name = format!("article:{id}");
-    format!("urn:uuid:{}", uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes()))
+    format!(
+        "urn:uuid:{}",
+        uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes())
+    )
 }
 
 pub fn feed_guid(topic: &Topic) -> String {
     let name = format!("feed:{}:{}", topic.kind(), topic.manifest_key());
-    format!("urn:uuid:{}", uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes()))
+    format!(
+        "urn:uuid:{}",
+        uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes())
+    )
 }
 
 /// Characters percent-encoded in one URL path segment (non-ASCII always is).
@@ -264,7 +270,12 @@ const SUMMARY_CHARS: usize = 120;
 /// The article's own summary, else the start of its first paragraph.
 pub fn summary_of(rec: &Record) -> String {
     let a = &rec.article;
-    if let Some(s) = a.summary.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(s) = a
+        .summary
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         return s.to_string();
     }
     let first = a
@@ -291,7 +302,10 @@ pub fn content_html(site: &Site, rec: &Record) -> String {
     let mut html = String::with_capacity(a.body.iter().map(|b| block_text(b).len() + 12).sum());
     if let Some(img) = a.image.as_deref().filter(|s| !s.trim().is_empty()) {
         let src = absolute_url(&site.base_url, img);
-        html.push_str(&format!("<p><img src=\"{}\" alt=\"\"></p>", escape_html(&src)));
+        html.push_str(&format!(
+            "<p><img src=\"{}\" alt=\"\"></p>",
+            escape_html(&src)
+        ));
     }
     if let Some(sub) = a.subtitle.as_deref() {
         html.push_str("<p><strong>");

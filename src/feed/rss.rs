@@ -5,11 +5,15 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item as RssItem};
 
-use super::{FeedDoc, Site};
+use super::{escape_html, FeedDoc, Site};
 use crate::config::Format;
 
 pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
-    let mut links = vec![atom_link("self", &site.feed_url(&doc.topic.file(Format::Rss)), Some(Format::Rss.media_type()))];
+    let mut links = vec![atom_link(
+        "self",
+        &site.feed_url(&doc.topic.file(Format::Rss)),
+        Some(Format::Rss.media_type()),
+    )];
     if let Some(hub) = &site.hub {
         links.push(atom_link("hub", hub, None));
     }
@@ -23,7 +27,8 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
             let mut out = RssItem::default();
             out.set_title(item.title.clone());
             out.set_link(item.link.clone());
-            out.set_description(item.summary.clone());
+            // Readers treat <description> as HTML: the plain-text summary is escaped.
+            out.set_description(escape_html(&item.summary).into_owned());
             out.set_content(item.content_html.clone());
             out.set_guid(Guid {
                 value: item.guid.clone(),
@@ -57,7 +62,9 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
     channel.set_last_build_date(doc.updated(site).to_rfc2822());
     channel.set_atom_ext(atom_ext);
     channel.set_items(items);
-    let mut out = channel.write_to(Vec::new()).expect("writing to memory cannot fail");
+    let mut out = channel
+        .write_to(Vec::new())
+        .expect("writing to memory cannot fail");
     out.push(b'\n');
     out
 }

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Benchmark of `tidings build` (issue 2), reproducing the BENCHMARKS.md figures:
+
+    python3 scripts/bench_build.py [--articles 100000] [--runs 3]
+
+Generates the corpus once (examples/gencorpus), then per run: a cold build (no state, no
+feeds) → articles/s, feeds written, peak RSS; a second build with nothing changed; and a
+build after changing one article → wall time and the feeds rewritten. Prints medians.
+"""
+import argparse, json, os, re, shutil, statistics, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "target/release/tidings"
+
+
+def run(cmd, **kw):
+    """Runs a command; returns (wall seconds, peak RSS in MiB, stdout)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    out = proc.stdout.read().decode()
+    err = proc.stderr.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{cmd} failed:\n{out}\n{err}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+def pick_utf8_article(store):
+    """A page export in plain UTF-8 from the middle of the store, to edit."""
+    files = sorted(store.rglob("*.txt"))
+    for path in files[len(files) // 2:] + files:
+        data = path.read_bytes()
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if not data.startswith(b"\xef\xbb\xbf"):
+            return path, data
+    sys.exit("no plain UTF-8 article in the store")
+
+
+def feeds_written(summary):
+    return int(re.search(r"feeds: (\d+) written", summary).group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dir", default="/tmp/tidings-bench")
+    args = ap.parse_args()
+    work = Path(args.dir)
+    store = work / f"store-{args.articles}"
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "tidings", "--example", "gencorpus"],
+                   cwd=ROOT, check=True)
+    if not store.exists():
+        subprocess.run([ROOT / "target/release/examples/gencorpus", "--articles", str(args.articles),
+                        "--out", str(store)], check=True)
+    config = work / "bench.toml"
+    config.write_text(
+        f'[store]\npath = "{store}"\n[state]\npath = "{work / "state"}"\n'
+        f'[feeds]\noutput = "{work / "feeds"}"\n')
+    build = [str(BIN), "--config", str(config), "build"]
+    victim, original = pick_utf8_article(store)
+    cold, rss, written, noop, one, one_written = [], [], [], [], [], []
+    try:
+        for _ in range(args.runs):
+            shutil.rmtree(work / "state", ignore_errors=True)
+            shutil.rmtree(work / "feeds", ignore_errors=True)
+            subprocess.run(["sync"])
+            wall, peak, out = run(build)
+            cold.append(wall); rss.append(peak); written.append(feeds_written(out))
+            wall, _, out = run(build)
+            noop.append(wall)
+            assert feeds_written(out) == 0, out
+            # Change one article: its title gains a suffix.
+            lines = original.decode().split("\n")
+            lines[1] = lines[1].rstrip("\r") + "（更新）" + ("\r" if lines[1].endswith("\r") else "")
+            victim.write_bytes("\n".join(lines).encode())
+            wall, _, out = run(build)
+            one.append(wall); one_written.append(feeds_written(out))
+            victim.write_bytes(original)
+            run(build)
+    finally:
+        victim.write_bytes(original)
+    med = statistics.median
+    result = {
+        "articles": args.articles,
+        "cold_build_s": round(med(cold), 3),
+        "articles_per_s": round(args.articles / med(cold)),
+        "feeds_written_cold": written[0],
+        "peak_rss_mib": round(med(rss), 1),
+        "noop_build_s": round(med(noop), 3),
+        "one_article_rebuild_s": round(med(one), 3),
+        "feeds_rewritten_after_one_change": one_written[0],
+        "runs": args.runs,
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
