@@ -129,6 +129,8 @@ pub struct Feeds {
 #[serde(deny_unknown_fields, default)]
 pub struct Server {
     pub listen: String,
+    /// `Cache-Control: max-age` for feeds and listings, in seconds.
+    pub cache_max_age: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -220,6 +222,7 @@ impl Default for Server {
     fn default() -> Self {
         Server {
             listen: "127.0.0.1:8080".into(),
+            cache_max_age: 300,
         }
     }
 }

@@ -322,12 +322,14 @@ impl Index {
                 applied: Applied::default(),
                 seq: None,
             };
-            for rel in removed {
-                tx.remove_path(rel)?;
-            }
+            // Upserts first: a file moved within the store takes its id along before the
+            // old path's removal is seen, so the article keeps its record.
             for inc in incoming {
                 let outcome = tx.upsert(inc, exists)?;
                 tx.applied.outcomes.push(outcome);
+            }
+            for rel in removed {
+                tx.remove_path(rel)?;
             }
             Ok((tx.applied, tx.touched))
         });

@@ -8,6 +8,7 @@ pub mod article;
 pub mod build;
 pub mod cli;
 pub mod config;
+pub mod corpus;
 pub mod feed;
 pub mod fold;
 pub mod index;

@@ -26,7 +26,11 @@ impl Site {
     fn with_config(extra: &str) -> Site {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("articles")).unwrap();
-        let config = format!("[site]\nbase_url = \"https://news.example\"\n{extra}\n");
+        let base = "base_url = \"https://news.example\"\n";
+        let config = match extra.strip_prefix("[site]\n") {
+            Some(rest) => format!("[site]\n{base}{rest}\n"),
+            None => format!("[site]\n{base}{extra}\n"),
+        };
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         Site { dir }
     }
