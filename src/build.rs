@@ -141,6 +141,13 @@ fn incoming(file: &StoreFile, article: Article, tz: &chrono_tz::Tz) -> Incoming 
     }
 }
 
+/// Phase timings on stderr when `TIDINGS_TIMING` is set (for profiling builds).
+fn phase(name: &str, since: Instant) {
+    if std::env::var_os("TIDINGS_TIMING").is_some() {
+        eprintln!("timing: {name}: {:.3} s", since.elapsed().as_secs_f64());
+    }
+}
+
 /// `tidings build`.
 pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
@@ -172,6 +179,7 @@ pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, Bui
         .collect();
 
     let mut table = index.feed_table()?;
+    let (mut parse_time, mut apply_time) = (Duration::ZERO, Duration::ZERO);
     progress.set_length(changed.len() as u64);
     let exists = |rel: &str| present.contains(rel);
     let chunks: Vec<&[&StoreFile]> = if changed.is_empty() && !removed.is_empty() {
@@ -181,10 +189,12 @@ pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, Bui
     };
     let last = chunks.len().saturating_sub(1);
     for (n, chunk) in chunks.into_iter().enumerate() {
+        let t = Instant::now();
         let parsed: Vec<(&StoreFile, Result<Article, String>)> = chunk
             .par_iter()
             .map(|f| (*f, load(f, config.store.max_bytes)))
             .collect();
+        parse_time += t.elapsed();
         let mut batch = Vec::with_capacity(parsed.len());
         for (file, result) in parsed {
             match result {
@@ -197,7 +207,9 @@ pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, Bui
         }
         // Removals go last, so that a file moved within the store keeps its record.
         let gone: &[String] = if n == last { &removed } else { &[] };
+        let t = Instant::now();
         let applied = index.apply(&mut table, &batch, gone, &exists)?;
+        apply_time += t.elapsed();
         report.removed += applied.removed;
         for (inc, outcome) in batch.iter().zip(applied.outcomes) {
             match outcome {
@@ -217,6 +229,9 @@ pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, Bui
         progress.inc(chunk.len() as u64);
     }
     progress.finish_and_clear();
+    if std::env::var_os("TIDINGS_TIMING").is_some() {
+        eprintln!("timing: parse {:.3} s, index {:.3} s", parse_time.as_secs_f64(), apply_time.as_secs_f64());
+    }
 
     // Feeds whose files went missing, or that were rendered with other settings, are
     // published again.
@@ -237,7 +252,9 @@ pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, Bui
     index.mark_dirty(missing)?;
 
     let site = Site::from_config(config);
+    let t = Instant::now();
     report.publish = publish(&index, &table, &site, config.feeds.items, output)?;
+    phase("publish", t);
     if stale_settings {
         index.set_meta("render", fingerprint.as_bytes())?;
     }

@@ -318,9 +318,9 @@ impl Config {
         Ok(config.resolve(base, &SystemdDirs::from_env()))
     }
 
-    /// Makes every relative path absolute-or-anchored: state and outbox against the state
-    /// directory, feeds against the cache directory, secrets against the configuration
-    /// directory — each falling back to `base` (the config file's folder).
+    /// Makes every relative path anchored: state, outbox and the digest key against the
+    /// state directory, feeds against the cache directory, the SMTP password file against
+    /// the configuration directory — each falling back to `base` (the config file's folder).
     pub fn resolve(mut self, base: &Path, dirs: &SystemdDirs) -> Config {
         let anchor = |p: &mut PathBuf, dir: Option<&PathBuf>| {
             if p.is_relative() && !p.as_os_str().is_empty() {
@@ -331,7 +331,9 @@ impl Config {
         anchor(&mut self.state.path, dirs.state.as_ref());
         anchor(&mut self.mail.outbox, dirs.state.as_ref());
         anchor(&mut self.feeds.output, dirs.cache.as_ref());
-        anchor(&mut self.digest.secret_file, dirs.configuration.as_ref());
+        // The digest key is generated state (created on first start), and systemd keeps
+        // ConfigurationDirectory= owned by root, so it lives with the state.
+        anchor(&mut self.digest.secret_file, dirs.state.as_ref());
         anchor(
             &mut self.mail.smtp.password_file,
             dirs.configuration.as_ref(),
@@ -527,7 +529,7 @@ mod tests {
         assert_eq!(sd.feeds.output, PathBuf::from("/var/cache/tidings/feeds"));
         assert_eq!(
             sd.digest.secret_file,
-            PathBuf::from("/etc/tidings/digest.key")
+            PathBuf::from("/var/lib/tidings/digest.key")
         );
         assert_eq!(sd.store.path, PathBuf::from("/somewhere/articles"));
     }

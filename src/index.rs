@@ -3,18 +3,14 @@
 //! moves only when content does), an arrival sequence number, feed membership ordered
 //! newest first, per-feed title spellings, and which feeds still need publishing.
 //!
-//! Each batch of changes is one sled transaction across all trees and is flushed before
-//! the caller goes on, so a crash leaves either the old or the new state, and feeds
+//! Each batch of changes is one atomic sled batch and is flushed before the caller goes
+//! on, so a crash leaves either the old or the new state, and feeds
 //! marked dirty stay dirty until they have been published.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sled::transaction::{
-    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
-};
-use sled::Transactional;
 
 use crate::article::Article;
 use crate::topic::{topics_of, Topic};
@@ -64,6 +60,25 @@ pub struct Record {
     pub seq: u64,
     /// The feeds it belongs to, with the spelling it uses for each.
     pub topics: Vec<(Topic, String)>,
+}
+
+/// What the tree keeps of an article: everything but its content, which lives in the
+/// article log and is referenced by position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stored {
+    path: String,
+    hash: u128,
+    published: i64,
+    updated: i64,
+    seq: u64,
+    topics: Vec<(Topic, String)>,
+    blob: BlobRef,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct BlobRef {
+    offset: u64,
+    len: u32,
 }
 
 /// Per-feed facts the manifest and titles need.
@@ -124,14 +139,116 @@ pub type FeedTable = BTreeMap<Topic, FeedInfo>;
 
 pub struct Index {
     db: sled::Db,
-    articles: sled::Tree,
-    paths: sled::Tree,
-    members: sled::Tree,
-    feeds: sled::Tree,
-    dirty: sled::Tree,
-    meta: sled::Tree,
-    /// Feed → the `updated` time its published documents carry (for the listings).
-    rendered: sled::Tree,
+    /// Everything lives in one tree under one-byte prefixes, so that each batch of
+    /// changes is a single atomic `apply_batch` (sled's multi-tree transactions were 15×
+    /// slower here).
+    tree: sled::Tree,
+    log: ArticleLog,
+}
+
+/// Article contents, appended to `articles.log` beside the tree. Kept out of sled's B-tree
+/// because its pages are rewritten whole: with ~3 KB values a cold build spent most of
+/// its time copying and re-reading pages. Each entry is length, checksum and the encoded
+/// article; the log is synced before the tree batch that points into it is applied, so
+/// the tree never references bytes a crash could lose. Entries replaced by edits stay as
+/// garbage until a compaction (not yet implemented; edits are rare next to the store).
+struct ArticleLog {
+    file: std::fs::File,
+    /// Where the next entry goes.
+    end: std::sync::Mutex<u64>,
+}
+
+const LOG_HEADER: usize = 12;
+
+impl ArticleLog {
+    fn open(path: &Path) -> std::io::Result<ArticleLog> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
+        let end = file.metadata()?.len();
+        Ok(ArticleLog {
+            file,
+            end: std::sync::Mutex::new(end),
+        })
+    }
+
+    fn read(&self, id: &str, blob: BlobRef) -> Result<Article> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; blob.len as usize];
+        self.file
+            .read_exact_at(&mut buf, blob.offset)
+            .map_err(|e| IndexError::Corrupt {
+                key: id.to_string(),
+                reason: format!("article log: {e}"),
+            })?;
+        let (head, body) = buf.split_at(LOG_HEADER.min(buf.len()));
+        let sum = u64::from_le_bytes(head[4..12].try_into().unwrap_or_default());
+        if head.len() < LOG_HEADER || xxhash_rust::xxh3::xxh3_64(body) != sum {
+            return Err(IndexError::Corrupt {
+                key: id.to_string(),
+                reason: "article log entry fails its checksum".into(),
+            });
+        }
+        decode(id, body)
+    }
+
+    /// Appends entries (already framed) and syncs them; returns nothing to undo: on error
+    /// the tree is not updated and the bytes are garbage.
+    fn append(&self, bytes: &[u8], expected_start: u64) -> Result<()> {
+        use std::io::Write;
+        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        debug_assert_eq!(*end, expected_start);
+        let mut file = &self.file;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_data())
+            .map_err(|e| IndexError::Open {
+                path: PathBuf::from("articles.log"),
+                source: sled::Error::Io(e),
+            })?;
+        *end += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn end(&self) -> u64 {
+        *self.end.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Frames one article for the log: length, checksum, encoding.
+fn frame(article: &Article) -> Vec<u8> {
+    let body = encode(article);
+    let mut out = Vec::with_capacity(body.len() + LOG_HEADER);
+    out.extend_from_slice(&((body.len() + LOG_HEADER) as u32).to_le_bytes());
+    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Key prefixes of the one tree.
+mod prefix {
+    /// id → Record
+    pub const ARTICLE: u8 = b'a';
+    /// store path → PathEntry
+    pub const PATH: u8 = b'p';
+    /// topic 0 newest-first-order id → ()
+    pub const MEMBER: u8 = b'm';
+    /// topic → FeedInfo
+    pub const FEED: u8 = b'f';
+    /// topic → () while its documents need publishing
+    pub const DIRTY: u8 = b'd';
+    /// topic → `updated` of its published documents
+    pub const RENDERED: u8 = b'r';
+    /// name → value
+    pub const META: u8 = b'x';
+}
+
+fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(rest.len() + 1);
+    k.push(prefix);
+    k.extend_from_slice(rest);
+    k
 }
 
 const SEQ_KEY: &[u8] = b"seq";
@@ -154,14 +271,13 @@ impl Index {
                     source,
                 },
             })?;
+        let log = ArticleLog::open(&dir.join("articles.log")).map_err(|e| IndexError::Open {
+            path: dir.to_owned(),
+            source: sled::Error::Io(e),
+        })?;
         Ok(Index {
-            articles: db.open_tree("articles")?,
-            paths: db.open_tree("paths")?,
-            members: db.open_tree("members")?,
-            feeds: db.open_tree("feeds")?,
-            dirty: db.open_tree("dirty")?,
-            meta: db.open_tree("meta")?,
-            rendered: db.open_tree("rendered")?,
+            tree: db.open_tree("index")?,
+            log,
             db,
         })
     }
@@ -172,17 +288,28 @@ impl Index {
         Ok(())
     }
 
-    pub fn path_entry(&self, path: &str) -> Result<Option<PathEntry>> {
-        self.paths
-            .get(path.as_bytes())?
-            .map(|v| decode(path, &v))
+    fn get<T: for<'de> Deserialize<'de>>(&self, prefix: u8, name: &str) -> Result<Option<T>> {
+        self.tree
+            .get(key(prefix, name.as_bytes()))?
+            .map(|v| decode(name, &v))
             .transpose()
+    }
+
+    /// Every entry under a prefix, with the prefix stripped from the key.
+    fn scan(&self, prefix: u8) -> impl Iterator<Item = Result<(Vec<u8>, sled::IVec)>> + '_ {
+        self.tree.scan_prefix([prefix]).map(|kv| {
+            let (k, v) = kv?;
+            Ok((k[1..].to_vec(), v))
+        })
+    }
+
+    pub fn path_entry(&self, path: &str) -> Result<Option<PathEntry>> {
+        self.get(prefix::PATH, path)
     }
 
     /// Every recorded store path.
     pub fn paths(&self) -> Result<Vec<(String, PathEntry)>> {
-        self.paths
-            .iter()
+        self.scan(prefix::PATH)
             .map(|kv| {
                 let (k, v) = kv?;
                 let path = String::from_utf8_lossy(&k).into_owned();
@@ -193,23 +320,30 @@ impl Index {
     }
 
     pub fn record(&self, id: &str) -> Result<Option<Record>> {
-        self.articles
-            .get(id.as_bytes())?
-            .map(|v| decode(id, &v))
-            .transpose()
+        let Some(stored) = self.get::<Stored>(prefix::ARTICLE, id)? else {
+            return Ok(None);
+        };
+        let article = self.log.read(id, stored.blob)?;
+        Ok(Some(Record {
+            article,
+            path: stored.path,
+            hash: stored.hash,
+            published: stored.published,
+            updated: stored.updated,
+            seq: stored.seq,
+            topics: stored.topics,
+        }))
     }
 
     pub fn article_count(&self) -> usize {
-        self.articles.len()
+        self.tree.scan_prefix([prefix::ARTICLE]).keys().count()
     }
 
     pub fn feed_table(&self) -> Result<FeedTable> {
-        self.feeds
-            .iter()
+        self.scan(prefix::FEED)
             .map(|kv| {
                 let (k, v) = kv?;
-                let topic = topic_of_key(&k)?;
-                Ok((topic, decode("feed", &v)?))
+                Ok((topic_of_key(&k)?, decode("feed", &v)?))
             })
             .collect()
     }
@@ -218,8 +352,8 @@ impl Index {
     pub fn recent(&self, topic: &Topic, n: usize) -> Result<Vec<Record>> {
         let prefix = member_prefix(topic);
         let mut out = Vec::with_capacity(n);
-        for kv in self.members.scan_prefix(&prefix).take(n) {
-            let (k, _) = kv?;
+        for k in self.tree.scan_prefix(&prefix).keys().take(n) {
+            let k = k?;
             let id = String::from_utf8_lossy(&k[prefix.len() + 8..]).into_owned();
             match self.record(&id)? {
                 Some(rec) => out.push(rec),
@@ -236,34 +370,30 @@ impl Index {
 
     /// Feeds recorded as changed but not yet published.
     pub fn dirty_topics(&self) -> Result<BTreeSet<Topic>> {
-        self.dirty
-            .iter()
-            .keys()
-            .map(|k| topic_of_key(&k?))
+        self.scan(prefix::DIRTY)
+            .map(|kv| topic_of_key(&kv?.0))
             .collect()
     }
 
     /// Records feeds as published — with the `updated` time their documents carry, or
     /// `None` for a feed that was removed — and no longer dirty; flushed.
     pub fn finish_publish(&self, done: &[(Topic, Option<i64>)]) -> Result<()> {
-        let mut rendered = sled::Batch::default();
-        let mut dirty = sled::Batch::default();
+        let mut batch = sled::Batch::default();
         for (topic, updated) in done {
+            let rendered = key(prefix::RENDERED, &topic.index_key());
             match updated {
-                Some(t) => rendered.insert(topic.index_key(), &t.to_be_bytes()),
-                None => rendered.remove(topic.index_key()),
+                Some(t) => batch.insert(rendered, &t.to_be_bytes()),
+                None => batch.remove(rendered),
             }
-            dirty.remove(topic.index_key());
+            batch.remove(key(prefix::DIRTY, &topic.index_key()));
         }
-        self.rendered.apply_batch(rendered)?;
-        self.dirty.apply_batch(dirty)?;
+        self.tree.apply_batch(batch)?;
         self.flush()
     }
 
     /// Every published feed's `updated` time (unix seconds).
     pub fn rendered_times(&self) -> Result<HashMap<Topic, i64>> {
-        self.rendered
-            .iter()
+        self.scan(prefix::RENDERED)
             .map(|kv| {
                 let (k, v) = kv?;
                 let t = v.as_ref().try_into().map(i64::from_be_bytes).unwrap_or(0);
@@ -276,22 +406,25 @@ impl Index {
     pub fn mark_dirty<'a>(&self, topics: impl IntoIterator<Item = &'a Topic>) -> Result<()> {
         let mut batch = sled::Batch::default();
         for t in topics {
-            batch.insert(t.index_key(), &[]);
+            batch.insert(key(prefix::DIRTY, &t.index_key()), &[]);
         }
-        self.dirty.apply_batch(batch)?;
+        self.tree.apply_batch(batch)?;
         self.flush()
     }
 
-    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.meta.get(key.as_bytes())?.map(|v| v.to_vec()))
+    pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tree
+            .get(key(prefix::META, name.as_bytes()))?
+            .map(|v| v.to_vec()))
     }
 
-    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.meta.insert(key.as_bytes(), value)?;
+    pub fn set_meta(&self, name: &str, value: &[u8]) -> Result<()> {
+        self.tree.insert(key(prefix::META, name.as_bytes()), value)?;
         self.flush()
     }
 
-    /// Records upserts and removals in one transaction, flushed. `exists` tells whether a
+    /// Records upserts and removals as one atomic batch, flushed. `exists` tells whether a
     /// store path still holds a file (an id held by a vanished file moves to the new one;
     /// one held by a file that is still there is a collision). `table` is updated to match.
     pub fn apply(
@@ -301,43 +434,39 @@ impl Index {
         removed: &[String],
         exists: &dyn Fn(&str) -> bool,
     ) -> Result<Applied> {
-        let trees = (
-            &self.articles,
-            &self.paths,
-            &self.members,
-            &self.feeds,
-            &self.dirty,
-            &self.meta,
-        );
-        let result = trees.transaction(|(articles, paths, members, feeds, dirty, meta)| {
-            let mut tx = Tx {
-                articles,
-                paths,
-                members,
-                feeds,
-                dirty,
-                meta,
-                table,
-                touched: HashMap::new(),
-                applied: Applied::default(),
-                seq: None,
-            };
-            // Upserts first: a file moved within the store takes its id along before the
-            // old path's removal is seen, so the article keeps its record.
-            for inc in incoming {
-                let outcome = tx.upsert(inc, exists)?;
-                tx.applied.outcomes.push(outcome);
-            }
-            for rel in removed {
-                tx.remove_path(rel)?;
-            }
-            Ok((tx.applied, tx.touched))
-        });
-        let (applied, touched) = match result {
-            Ok(v) => v,
-            Err(TransactionError::Storage(e)) => return Err(e.into()),
-            Err(TransactionError::Abort(e)) => return Err(e),
+        let log_start = self.log.end();
+        let mut tx = Tx {
+            tree: &self.tree,
+            pending: HashMap::new(),
+            table,
+            touched: HashMap::new(),
+            applied: Applied::default(),
+            seq: None,
+            log_start,
+            log_bytes: Vec::new(),
         };
+        // Upserts first: a file moved within the store takes its id along before the old
+        // path's removal is seen, so the article keeps its record.
+        for inc in incoming {
+            let outcome = tx.upsert(inc, exists)?;
+            tx.applied.outcomes.push(outcome);
+        }
+        for rel in removed {
+            tx.remove_path(rel)?;
+        }
+        let mut batch = sled::Batch::default();
+        for (k, v) in tx.pending {
+            match v {
+                Some(v) => batch.insert(k, v),
+                None => batch.remove(k),
+            }
+        }
+        let (applied, touched) = (tx.applied, tx.touched);
+        if !tx.log_bytes.is_empty() {
+            self.log.append(&tx.log_bytes, log_start)?;
+        }
+        self.tree.apply_batch(batch)?;
+        self.flush()?;
         for (topic, info) in touched {
             if info.count == 0 {
                 table.remove(&topic);
@@ -345,53 +474,69 @@ impl Index {
                 table.insert(topic, info);
             }
         }
-        self.flush()?;
         Ok(applied)
     }
 }
 
-/// One transaction's working state.
+/// One batch of changes being computed: reads see the batch's own writes first.
 struct Tx<'a> {
-    articles: &'a TransactionalTree,
-    paths: &'a TransactionalTree,
-    members: &'a TransactionalTree,
-    feeds: &'a TransactionalTree,
-    dirty: &'a TransactionalTree,
-    meta: &'a TransactionalTree,
-    /// Feed facts as of before the transaction (it may be retried, so it is not changed).
+    tree: &'a sled::Tree,
+    pending: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Feed facts as of before the batch.
     table: &'a FeedTable,
-    /// Feed facts changed by this transaction.
+    /// Feed facts changed by this batch.
     touched: HashMap<Topic, FeedInfo>,
     applied: Applied,
     seq: Option<u64>,
+    /// Log position of `log_bytes[0]`.
+    log_start: u64,
+    /// Framed articles to append to the log before the batch is applied.
+    log_bytes: Vec<u8>,
 }
 
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<IndexError>>;
-
 impl Tx<'_> {
-    fn get<T: for<'de> Deserialize<'de>>(
-        tree: &TransactionalTree,
-        key: &str,
-    ) -> TxResult<Option<T>> {
-        match tree.get(key.as_bytes())? {
-            Some(v) => Ok(Some(
-                decode(key, &v).map_err(ConflictableTransactionError::Abort)?,
-            )),
-            None => Ok(None),
+    fn append_article(&mut self, article: &Article) -> BlobRef {
+        let framed = frame(article);
+        let blob = BlobRef {
+            offset: self.log_start + self.log_bytes.len() as u64,
+            len: framed.len() as u32,
+        };
+        self.log_bytes.extend_from_slice(&framed);
+        blob
+    }
+
+    fn get<T: for<'de> Deserialize<'de>>(&self, prefix: u8, name: &str) -> Result<Option<T>> {
+        let k = key(prefix, name.as_bytes());
+        match self.pending.get(&k) {
+            Some(Some(v)) => decode(name, v).map(Some),
+            Some(None) => Ok(None),
+            None => self
+                .tree
+                .get(&k)?
+                .map(|v| decode(name, &v))
+                .transpose(),
         }
     }
 
-    fn next_seq(&mut self) -> TxResult<u64> {
+    fn put(&mut self, k: Vec<u8>, v: Vec<u8>) {
+        self.pending.insert(k, Some(v));
+    }
+
+    fn delete(&mut self, k: Vec<u8>) {
+        self.pending.insert(k, None);
+    }
+
+    fn next_seq(&mut self) -> Result<u64> {
         let current = match self.seq {
             Some(s) => s,
-            None => match self.meta.get(SEQ_KEY)? {
+            None => match self.tree.get(key(prefix::META, SEQ_KEY))? {
                 Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0),
                 None => 0,
             },
         };
         let next = current + 1;
         self.seq = Some(next);
-        self.meta.insert(SEQ_KEY, &next.to_be_bytes())?;
+        self.put(key(prefix::META, SEQ_KEY), next.to_be_bytes().to_vec());
         Ok(next)
     }
 
@@ -403,16 +548,14 @@ impl Tx<'_> {
         self.touched.get_mut(topic).expect("inserted above")
     }
 
-    fn mark_dirty(&mut self, topic: &Topic) -> Result<(), UnabortableTransactionError> {
-        self.dirty.insert(topic.index_key(), &[])?;
+    fn mark_dirty(&mut self, topic: &Topic) {
+        self.put(key(prefix::DIRTY, &topic.index_key()), Vec::new());
         self.applied.dirty.insert(topic.clone());
-        Ok(())
     }
 
-    fn unlink(&mut self, rec: &Record) -> TxResult<()> {
+    fn unlink(&mut self, id: &str, rec: &Stored) {
         for (topic, name) in &rec.topics {
-            self.members
-                .remove(member_key(topic, rec.published, &rec.article.id))?;
+            self.delete(member_key(topic, rec.published, id));
             let info = self.feed(topic);
             info.count = info.count.saturating_sub(1);
             if let Some(n) = info.names.get_mut(name) {
@@ -421,56 +564,54 @@ impl Tx<'_> {
                     info.names.remove(name);
                 }
             }
-            let info = info.clone();
+            let feed_key = key(prefix::FEED, &topic.index_key());
             if info.count == 0 {
-                self.feeds.remove(topic.index_key())?;
+                self.delete(feed_key);
             } else {
-                self.feeds.insert(topic.index_key(), encode(&info))?;
+                let encoded = encode(&*info);
+                self.put(feed_key, encoded);
             }
-            self.mark_dirty(topic)?;
+            self.mark_dirty(topic);
         }
-        Ok(())
     }
 
-    fn link(&mut self, rec: &Record) -> TxResult<()> {
+    fn link(&mut self, id: &str, rec: &Stored) {
         for (topic, name) in &rec.topics {
-            self.members
-                .insert(member_key(topic, rec.published, &rec.article.id), &[])?;
+            self.put(member_key(topic, rec.published, id), Vec::new());
             let info = self.feed(topic);
             info.count += 1;
             *info.names.entry(name.clone()).or_insert(0) += 1;
-            let info = encode(&*info);
-            self.feeds.insert(topic.index_key(), info)?;
-            self.mark_dirty(topic)?;
+            let encoded = encode(&*info);
+            self.put(key(prefix::FEED, &topic.index_key()), encoded);
+            self.mark_dirty(topic);
         }
-        Ok(())
     }
 
     /// A store path is gone: its article goes too, unless the id now lives elsewhere.
-    fn remove_path(&mut self, rel: &str) -> TxResult<()> {
-        let Some(entry) = Self::get::<PathEntry>(self.paths, rel)? else {
+    fn remove_path(&mut self, rel: &str) -> Result<()> {
+        let Some(entry) = self.get::<PathEntry>(prefix::PATH, rel)? else {
             return Ok(());
         };
-        self.paths.remove(rel.as_bytes())?;
-        if let Some(rec) = Self::get::<Record>(self.articles, &entry.id)? {
+        self.delete(key(prefix::PATH, rel.as_bytes()));
+        if let Some(rec) = self.get::<Stored>(prefix::ARTICLE, &entry.id)? {
             if rec.path == rel {
-                self.unlink(&rec)?;
-                self.articles.remove(entry.id.as_bytes())?;
+                self.unlink(&entry.id, &rec);
+                self.delete(key(prefix::ARTICLE, entry.id.as_bytes()));
                 self.applied.removed += 1;
             }
         }
         Ok(())
     }
 
-    fn upsert(&mut self, inc: &Incoming, exists: &dyn Fn(&str) -> bool) -> TxResult<Outcome> {
+    fn upsert(&mut self, inc: &Incoming, exists: &dyn Fn(&str) -> bool) -> Result<Outcome> {
         let id = inc.article.id.as_str();
         // The file used to hold another id (a JSON article whose id was edited).
-        if let Some(old) = Self::get::<PathEntry>(self.paths, &inc.path)? {
+        if let Some(old) = self.get::<PathEntry>(prefix::PATH, &inc.path)? {
             if old.id != id {
                 self.remove_path(&inc.path)?;
             }
         }
-        let existing = Self::get::<Record>(self.articles, id)?;
+        let existing = self.get::<Stored>(prefix::ARTICLE, id)?;
         if let Some(rec) = &existing {
             if rec.path != inc.path && exists(&rec.path) {
                 return Ok(Outcome::Collision {
@@ -479,15 +620,16 @@ impl Tx<'_> {
             }
         }
         let hash = content_hash(&inc.article);
+        let article_key = key(prefix::ARTICLE, id.as_bytes());
         let outcome = match existing {
             Some(rec) if rec.hash == hash => {
                 if rec.path != inc.path {
                     // Moved, same content: only the path changes.
-                    let moved = Record {
+                    let moved = Stored {
                         path: inc.path.clone(),
                         ..rec
                     };
-                    self.articles.insert(id.as_bytes(), encode(&moved))?;
+                    self.put(article_key, encode(&moved));
                 }
                 Outcome::Unchanged
             }
@@ -497,33 +639,33 @@ impl Tx<'_> {
                     .stated_updated
                     .unwrap_or(inc.mtime.max(rec.updated))
                     .max(published);
-                let new = Record {
-                    article: inc.article.clone(),
+                let new = Stored {
                     path: inc.path.clone(),
                     hash,
                     published,
                     updated,
                     seq: rec.seq,
                     topics: topics_of(&inc.article),
+                    blob: self.append_article(&inc.article),
                 };
-                self.unlink(&rec)?;
-                self.link(&new)?;
-                self.articles.insert(id.as_bytes(), encode(&new))?;
+                self.unlink(id, &rec);
+                self.link(id, &new);
+                self.put(article_key, encode(&new));
                 Outcome::Changed
             }
             None => {
                 let published = inc.stated_published.unwrap_or(inc.mtime);
-                let new = Record {
-                    article: inc.article.clone(),
+                let new = Stored {
                     path: inc.path.clone(),
                     hash,
                     published,
                     updated: inc.stated_updated.unwrap_or(published).max(published),
                     seq: self.next_seq()?,
                     topics: topics_of(&inc.article),
+                    blob: self.append_article(&inc.article),
                 };
-                self.link(&new)?;
-                self.articles.insert(id.as_bytes(), encode(&new))?;
+                self.link(id, &new);
+                self.put(article_key, encode(&new));
                 Outcome::New
             }
         };
@@ -531,7 +673,7 @@ impl Tx<'_> {
             id: id.to_string(),
             stamp: inc.stamp,
         };
-        self.paths.insert(inc.path.as_bytes(), encode(&entry))?;
+        self.put(key(prefix::PATH, inc.path.as_bytes()), encode(&entry));
         Ok(outcome)
     }
 }
@@ -542,9 +684,9 @@ pub fn content_hash(article: &Article) -> u128 {
 }
 
 fn member_prefix(topic: &Topic) -> Vec<u8> {
-    let mut key = topic.index_key();
-    key.push(0);
-    key
+    let mut k = key(prefix::MEMBER, &topic.index_key());
+    k.push(0);
+    k
 }
 
 /// Topic, then newest first (published descending), then id.

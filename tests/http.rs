@@ -1,0 +1,598 @@
+//! The HTTP layer end to end: a store built into feeds in a temporary folder, served by
+//! `tidings::http` on 127.0.0.1, read back by reqwest (and by hand over TCP where a client
+//! library would tidy the request up or hide the wire: `..` segments, HEAD bodies).
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use reqwest::header::{self, HeaderMap};
+use reqwest::{Method, StatusCode};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
+
+use tidings::config::{Config, SystemdDirs};
+use tidings::feed::Site;
+use tidings::http::{router, serve, HttpState};
+use tidings::index::Index;
+use tidings::metrics::Metrics;
+
+const SEED_ID: &str = "000_8c7ef1c8e8c43d29";
+const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
+
+/// An article whose every text needs escaping.
+const HOSTILE_ID: &str = "x-1";
+const HOSTILE: &str = r#"{
+  "id": "x-1",
+  "title": "<script>alert(1)</script> & 重慶",
+  "subtitle": "\"quoted\" <sub>",
+  "sections": ["黨派·聲音", "統一戰線"],
+  "keywords": ["重慶市", "A&B <i>"],
+  "editor": "<b>Ed</b>",
+  "published": "2015-06-05T08:16:00+08:00",
+  "body": ["First <b>para</b> & more.", "Second paragraph."]
+}"#;
+
+/// `keyword/重庆市/rss.xml`: the folded (Simplified) keyword, percent-encoded.
+const KEYWORD_RSS: &str = "/feeds/keyword/%E9%87%8D%E5%BA%86%E5%B8%82/rss.xml";
+
+/// A built store served on an ephemeral port; shut down when dropped.
+struct Server {
+    dir: TempDir,
+    addr: SocketAddr,
+    client: reqwest::Client,
+    metrics: Arc<Metrics>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("articles");
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::write(store.join(format!("{SEED_ID}.txt")), SEED).unwrap();
+        std::fs::write(store.join(format!("{HOSTILE_ID}.json")), HOSTILE).unwrap();
+        let config = Config::parse(
+            "[site]\ntitle = \"Test <News>\"\nbase_url = \"https://news.example\"\n\
+             [server]\ncache_max_age = 120\n",
+        )
+        .unwrap()
+        .resolve(dir.path(), &SystemdDirs::default());
+        let report = tidings::build::build(&config, &indicatif::ProgressBar::hidden()).unwrap();
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+        assert_eq!(report.articles, 2);
+
+        let metrics = Arc::new(Metrics::default());
+        let state = Arc::new(HttpState {
+            output: config.feeds.output.clone(),
+            index: Arc::new(open_index(&config.state.path).await),
+            site: Site::from_config(&config),
+            cache_max_age: config.server.cache_max_age,
+            metrics: metrics.clone(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, router(state), async {
+            let _ = rx.await;
+        }));
+        Server {
+            dir,
+            addr,
+            client: reqwest::Client::builder().build().unwrap(),
+            metrics,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    fn output(&self) -> PathBuf {
+        self.dir.path().join("feeds")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.request(Method::GET, path, headers).await
+    }
+
+    async fn request(&self, method: Method, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let res = req.send().await.unwrap();
+        Reply {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: res.bytes().await.unwrap().to_vec(),
+        }
+    }
+
+    /// Sends `request` (a request line and headers, without the blank line) as written,
+    /// and returns the status, the head and the body bytes exactly as they came.
+    async fn raw(&self, request: &str) -> (u16, String, Vec<u8>) {
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let text = format!("{request}\r\nHost: test\r\nConnection: close\r\n\r\n");
+        stream.write_all(text.as_bytes()).await.unwrap();
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).await.unwrap();
+        let split = bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a complete head");
+        let head = String::from_utf8(bytes[..split].to_vec()).unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (
+            status,
+            head.to_ascii_lowercase(),
+            bytes[split + 4..].to_vec(),
+        )
+    }
+
+    async fn stop(mut self) {
+        self.shutdown.take().unwrap().send(()).unwrap();
+        let finished =
+            tokio::time::timeout(std::time::Duration::from_secs(5), self.task.take().unwrap())
+                .await
+                .expect("the server stops after shutdown");
+        finished.unwrap().unwrap();
+    }
+}
+
+/// Opens the index `build` has just closed. sled lets go of its file lock only when its
+/// background threads have finished with the closed database, a moment after the drop.
+async fn open_index(path: &std::path::Path) -> Index {
+    let mut tries = 0;
+    loop {
+        match Index::open(path) {
+            Ok(index) => return index,
+            Err(tidings::index::IndexError::Locked { .. }) if tries < 100 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(&name)
+            .unwrap_or_else(|| panic!("no {name} in {:?}", self.headers))
+            .to_str()
+            .unwrap()
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn files_have_their_content_types_and_validators() {
+    let server = Server::start().await;
+    for (path, content_type) in [
+        ("/feeds/all/rss.xml", "application/rss+xml; charset=utf-8"),
+        ("/feeds/all/atom.xml", "application/atom+xml; charset=utf-8"),
+        (
+            "/feeds/all/feed.json",
+            "application/feed+json; charset=utf-8",
+        ),
+        ("/feeds/index.html", "text/html; charset=utf-8"),
+        ("/", "text/html; charset=utf-8"),
+        ("/opml.xml", "text/x-opml; charset=utf-8"),
+        ("/index.json", "application/json"),
+    ] {
+        let reply = server.get(path, &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(reply.header(header::CONTENT_TYPE), content_type, "{path}");
+        let etag = reply.header(header::ETAG);
+        assert!(
+            etag.starts_with('"') && etag.ends_with('"') && etag.len() > 20,
+            "a strong ETag: {etag}"
+        );
+        httpdate::parse_http_date(reply.header(header::LAST_MODIFIED)).unwrap();
+        assert_eq!(reply.header(header::CACHE_CONTROL), "public, max-age=120");
+        assert_eq!(reply.header(header::VARY), "Accept-Encoding");
+    }
+    let home = server.get("/", &[]).await;
+    assert_eq!(
+        home.body,
+        std::fs::read(server.output().join("index.html")).unwrap()
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&server.get("/index.json", &[]).await.body).unwrap();
+    assert!(manifest["feeds"].as_array().unwrap().len() >= 4);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn conditional_requests_get_304_only_when_they_match() {
+    let server = Server::start().await;
+    let path = "/feeds/all/rss.xml";
+    let first = server.get(path, &[]).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(!first.body.is_empty());
+    let etag = first.header(header::ETAG).to_string();
+    let modified = first.header(header::LAST_MODIFIED).to_string();
+
+    // Never a 304 without a conditional header.
+    let again = server.get(path, &[]).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header(header::ETAG), etag);
+
+    let weak = format!("W/{etag}");
+    let listed = format!("\"other\", {etag}");
+    for inm in [etag.as_str(), weak.as_str(), listed.as_str(), "*"] {
+        let reply = server.get(path, &[("if-none-match", inm)]).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_MODIFIED,
+            "If-None-Match: {inm}"
+        );
+        assert!(reply.body.is_empty());
+        assert_eq!(reply.header(header::ETAG), etag);
+        assert_eq!(reply.header(header::LAST_MODIFIED), modified);
+        assert_eq!(reply.header(header::CACHE_CONTROL), "public, max-age=120");
+        assert_eq!(reply.header(header::VARY), "Accept-Encoding");
+    }
+    let reply = server.get(path, &[("if-none-match", "\"other\"")]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    let reply = server.get(path, &[("if-modified-since", &modified)]).await;
+    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
+    let later = httpdate::fmt_http_date(
+        httpdate::parse_http_date(&modified).unwrap() + std::time::Duration::from_secs(60),
+    );
+    let reply = server.get(path, &[("if-modified-since", &later)]).await;
+    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
+    let earlier = httpdate::fmt_http_date(
+        httpdate::parse_http_date(&modified).unwrap() - std::time::Duration::from_secs(1),
+    );
+    let reply = server.get(path, &[("if-modified-since", &earlier)]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let reply = server
+        .get(path, &[("if-modified-since", "not a date")])
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // If-None-Match decides when both are sent.
+    let reply = server
+        .get(
+            path,
+            &[
+                ("if-none-match", "\"other\""),
+                ("if-modified-since", &modified),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    // On the wire: a 304 has no body and no Content-Length claiming one.
+    let (status, head, body) = server
+        .raw(&format!("GET {path} HTTP/1.1\r\nIf-None-Match: {etag}"))
+        .await;
+    assert_eq!(status, 304);
+    assert!(body.is_empty());
+    assert!(!head.contains("content-length: 0"), "{head}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_changed_file_is_served_with_a_new_etag() {
+    let server = Server::start().await;
+    let path = "/feeds/all/atom.xml";
+    let before = server.get(path, &[]).await;
+    let old_etag = before.header(header::ETAG).to_string();
+    let file = server.output().join("all/atom.xml");
+    let mut changed = before.body.clone();
+    changed.extend_from_slice(b"<!-- changed -->\n");
+    assert!(tidings::publish::write_if_changed(&file, &changed).unwrap());
+
+    let after = server.get(path, &[("if-none-match", &old_etag)]).await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert_eq!(after.body, changed);
+    let new_etag = after.header(header::ETAG).to_string();
+    assert_ne!(new_etag, old_etag);
+    let reply = server.get(path, &[("if-none-match", &new_etag)]).await;
+    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
+
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(server.get(path, &[]).await.status, StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn gzip_is_sent_when_asked_under_its_own_etag() {
+    let server = Server::start().await;
+    let path = "/feeds/all/rss.xml";
+    let identity = server.get(path, &[]).await;
+    assert!(
+        identity.body.len() > 1024,
+        "the fixture feed is worth compressing"
+    );
+    assert!(identity.headers.get(header::CONTENT_ENCODING).is_none());
+
+    let zipped = server
+        .get(path, &[("accept-encoding", "br;q=1.0, gzip;q=0.8")])
+        .await;
+    assert_eq!(zipped.status, StatusCode::OK);
+    assert_eq!(zipped.header(header::CONTENT_ENCODING), "gzip");
+    assert_eq!(zipped.header(header::VARY), "Accept-Encoding");
+    assert_eq!(
+        zipped.header(header::CONTENT_TYPE),
+        "application/rss+xml; charset=utf-8"
+    );
+    assert!(zipped.body.len() < identity.body.len());
+    assert_eq!(gunzip(&zipped.body), identity.body);
+    let gz_etag = zipped.header(header::ETAG).to_string();
+    assert_ne!(gz_etag, identity.header(header::ETAG));
+    assert!(gz_etag.starts_with('"') && gz_etag.ends_with('"'));
+    assert_eq!(
+        zipped.header(header::CONTENT_LENGTH),
+        zipped.body.len().to_string()
+    );
+
+    let reply = server
+        .get(
+            path,
+            &[("accept-encoding", "gzip"), ("if-none-match", &gz_etag)],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(reply.header(header::ETAG), gz_etag);
+
+    for refused in ["gzip;q=0", "identity", "br"] {
+        let reply = server.get(path, &[("accept-encoding", refused)]).await;
+        assert!(
+            reply.headers.get(header::CONTENT_ENCODING).is_none(),
+            "{refused}"
+        );
+        assert_eq!(reply.body, identity.body);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn head_sends_the_headers_without_the_body() {
+    let server = Server::start().await;
+    let path = "/feeds/all/feed.json";
+    let get = server.get(path, &[]).await;
+    let (status, head, body) = server.raw(&format!("HEAD {path} HTTP/1.1")).await;
+    assert_eq!(status, 200);
+    assert!(body.is_empty(), "{} body bytes", body.len());
+    assert!(
+        head.contains(&format!("content-length: {}\r\n", get.body.len())),
+        "{head}"
+    );
+    assert!(head.contains("etag: \""));
+    assert!(head.contains("content-type: application/feed+json; charset=utf-8"));
+
+    let zipped = server
+        .get(path, &[("accept-encoding", "gzip")])
+        .await
+        .body
+        .len();
+    let (status, head, body) = server
+        .raw(&format!("HEAD {path} HTTP/1.1\r\nAccept-Encoding: gzip"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.is_empty());
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    assert!(
+        head.contains(&format!("content-length: {zipped}\r\n")),
+        "{head}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn percent_encoded_chinese_paths_are_served() {
+    let server = Server::start().await;
+    let reply = server.get(KEYWORD_RSS, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.header(header::CONTENT_TYPE),
+        "application/rss+xml; charset=utf-8"
+    );
+    assert_eq!(
+        reply.body,
+        std::fs::read(server.output().join("keyword/重庆市/rss.xml")).unwrap()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn paths_outside_the_published_files_are_not_found() {
+    let server = Server::start().await;
+    std::fs::write(server.output().join(".tidings-abc.tmp"), "half a feed").unwrap();
+    std::fs::write(server.output().join("all/.hidden"), "secret").unwrap();
+    for path in [
+        "/feeds/../config.toml",
+        "/feeds/%2e%2e/config.toml",
+        "/feeds/all/..%2F..%2Fconfig.toml",
+        "/feeds/all/%2e%2e/%2e%2e/config.toml",
+        "/feeds/%2Fetc%2Fpasswd",
+        "/feeds//etc/passwd",
+        "/feeds/./all/rss.xml",
+        "/feeds/all/rss.xml%00",
+        "/feeds/all/rss.xml%00.html",
+        "/feeds/.tidings-abc.tmp",
+        "/feeds/all/.hidden",
+        "/feeds/all/%2Ehidden",
+        "/feeds/all",
+        "/feeds/all/",
+        "/feeds/all/rss.xml/x",
+        "/feeds/%FF%FE",
+        "/feeds/nothing.xml",
+        "/nothing",
+    ] {
+        let (status, _, body) = server.raw(&format!("GET {path} HTTP/1.1")).await;
+        assert_eq!(status, 404, "{path}: {}", String::from_utf8_lossy(&body));
+        assert!(
+            !String::from_utf8_lossy(&body).contains("base_url"),
+            "{path}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn other_methods_are_not_allowed() {
+    let server = Server::start().await;
+    for method in [Method::POST, Method::PUT, Method::DELETE] {
+        let reply = server
+            .request(method.clone(), "/feeds/all/rss.xml", &[])
+            .await;
+        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert!(reply.header(header::ALLOW).contains("GET"));
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn article_pages_escape_everything_and_link_to_feeds() {
+    let server = Server::start().await;
+    let reply = server.get(&format!("/articles/{HOSTILE_ID}"), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.header(header::CONTENT_TYPE),
+        "text/html; charset=utf-8"
+    );
+    let page = reply.text();
+    assert!(
+        page.starts_with("<!DOCTYPE html>\n<html lang=\"zh\">"),
+        "{page}"
+    );
+    assert!(page.contains("<meta charset=\"utf-8\">"));
+    assert!(page.contains("name=\"viewport\""));
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; 重慶"));
+    assert!(page.contains("&quot;quoted&quot; &lt;sub&gt;"));
+    assert!(page.contains("First &lt;b&gt;para&lt;/b&gt; &amp; more."));
+    assert!(page.contains("&lt;b&gt;Ed&lt;/b&gt;"));
+    assert!(page.contains("Test &lt;News&gt;"));
+    for raw in ["<script", "<sub>", "<b>", "<i>", "<News>"] {
+        assert!(!page.contains(raw), "unescaped {raw}: {page}");
+    }
+    // Shown in the site's zone (Asia/Shanghai).
+    assert!(page.contains("2015-06-05 08:16"), "{page}");
+    // Keywords and the section chain link to their feeds.
+    assert!(page.contains(&format!("href=\"https://news.example{KEYWORD_RSS}\"")));
+    assert!(page.contains(">重慶市</a>"), "{page}");
+    assert!(page.contains("A&amp;B &lt;i&gt;</a>"), "{page}");
+    let section = "https://news.example/feeds/section/%E5%85%9A%E6%B4%BE%C2%B7%E5%A3%B0%E9%9F%B3";
+    assert!(
+        page.contains(&format!("href=\"{section}/rss.xml\">黨派·聲音</a>")),
+        "{page}"
+    );
+    assert!(page.contains(&format!(
+        "href=\"{section}/%E7%BB%9F%E4%B8%80%E6%88%98%E7%BA%BF/rss.xml\">統一戰線</a>"
+    )));
+
+    // Conditional GET works on pages too.
+    let etag = reply.header(header::ETAG).to_string();
+    let again = server
+        .get(
+            &format!("/articles/{HOSTILE_ID}"),
+            &[("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+
+    let seed = server.get(&format!("/articles/{SEED_ID}"), &[]).await;
+    assert_eq!(seed.status, StatusCode::OK);
+    assert!(seed
+        .text()
+        .contains("把握要求積極作為 推動基層統戰工作創新發展"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_articles_are_404_pages() {
+    let server = Server::start().await;
+    for path in ["/articles/nope", "/articles/%FF", "/articles/%3Cscript%3E"] {
+        let reply = server.get(path, &[]).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            reply.header(header::CONTENT_TYPE),
+            "text/html; charset=utf-8"
+        );
+        assert!(!reply.text().contains("<script"));
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let server = Server::start().await;
+    let health = server.get("/healthz", &[]).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.text(), "ok");
+
+    server.metrics.set_articles(2);
+    let etag = server
+        .get("/feeds/all/rss.xml", &[])
+        .await
+        .header(header::ETAG)
+        .to_string();
+    server
+        .get("/feeds/all/rss.xml", &[("if-none-match", &etag)])
+        .await;
+    server.get(KEYWORD_RSS, &[]).await;
+    server.get("/articles/nope", &[]).await;
+    server.get("/no/such/route", &[]).await;
+    server
+        .request(Method::POST, "/feeds/all/rss.xml", &[])
+        .await;
+
+    let reply = server.get("/metrics", &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.header(header::CONTENT_TYPE),
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = reply.text();
+    for line in [
+        "tidings_articles 2\n",
+        "tidings_http_requests_total{route=\"/healthz\",status=\"200\"} 1\n",
+        "tidings_http_requests_total{route=\"/feeds\",status=\"200\"} 2\n",
+        "tidings_http_requests_total{route=\"/feeds\",status=\"304\"} 1\n",
+        "tidings_http_requests_total{route=\"/feeds\",status=\"405\"} 1\n",
+        "tidings_http_requests_total{route=\"/articles\",status=\"404\"} 1\n",
+        "tidings_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n",
+    ] {
+        assert!(text.contains(line), "no {line:?} in\n{text}");
+    }
+    assert!(!text.contains("重"), "raw paths never become labels");
+    server.stop().await;
+}
