@@ -141,126 +141,249 @@ fn incoming(file: &StoreFile, article: Article, tz: &chrono_tz::Tz) -> Incoming 
     }
 }
 
-/// Phase timings on stderr when `TIDINGS_TIMING` is set (for profiling builds).
-fn phase(name: &str, since: Instant) {
-    if std::env::var_os("TIDINGS_TIMING").is_some() {
-        eprintln!("timing: {name}: {:.3} s", since.elapsed().as_secs_f64());
-    }
+/// `tidings build`: open the index, bring it in line with the store, publish.
+pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
+    let index = Index::open(&config.state.path)?;
+    let mut indexer = Indexer::new(&index, config.clone())?;
+    indexer.reconcile(progress)
 }
 
-/// `tidings build`.
-pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
-    let started = Instant::now();
-    let index = Index::open(&config.state.path)?;
-    let tz = config.tz();
-    let mut report = BuildReport::default();
+/// Keeps an open index in line with the store and publishes what changed. `build` uses
+/// it once; the daemon keeps one for its whole life, feeding it the paths the watcher
+/// reports.
+pub struct Indexer<'a> {
+    index: &'a Index,
+    config: Config,
+    site: Site,
+    table: FeedTable,
+}
 
-    let (files, problems) = store::scan(&config.store.path).map_err(BuildError::Store)?;
-    report
-        .rejected
-        .extend(problems.into_iter().map(|p| Rejection {
-            path: PathBuf::new(),
-            reason: p,
-        }));
-    let present: HashSet<&str> = files.iter().map(|f| f.rel.as_str()).collect();
-    let known: HashMap<String, _> = index
-        .paths()?
-        .into_iter()
-        .map(|(rel, entry)| (rel, entry.stamp))
-        .collect();
-    let removed: Vec<String> = known
-        .keys()
-        .filter(|rel| !present.contains(rel.as_str()))
-        .cloned()
-        .collect();
-    let changed: Vec<&StoreFile> = files
-        .iter()
-        .filter(|f| known.get(&f.rel) != Some(&f.stamp))
-        .collect();
-
-    let mut table = index.feed_table()?;
-    let (mut parse_time, mut apply_time) = (Duration::ZERO, Duration::ZERO);
-    progress.set_length(changed.len() as u64);
-    let exists = |rel: &str| present.contains(rel);
-    let chunks: Vec<&[&StoreFile]> = if changed.is_empty() && !removed.is_empty() {
-        vec![&[]]
-    } else {
-        changed.chunks(CHUNK).collect()
-    };
-    let last = chunks.len().saturating_sub(1);
-    for (n, chunk) in chunks.into_iter().enumerate() {
-        let t = Instant::now();
-        let parsed: Vec<(&StoreFile, Result<Article, String>)> = chunk
-            .par_iter()
-            .map(|f| (*f, load(f, config.store.max_bytes)))
-            .collect();
-        parse_time += t.elapsed();
-        let mut batch = Vec::with_capacity(parsed.len());
-        for (file, result) in parsed {
-            match result {
-                Ok(article) => batch.push(incoming(file, article, &tz)),
-                Err(reason) => report.rejected.push(Rejection {
-                    path: file.abs.clone(),
-                    reason,
-                }),
-            }
-        }
-        // Removals go last, so that a file moved within the store keeps its record.
-        let gone: &[String] = if n == last { &removed } else { &[] };
-        let t = Instant::now();
-        let applied = index.apply(&mut table, &batch, gone, &exists)?;
-        apply_time += t.elapsed();
-        report.removed += applied.removed;
-        for (inc, outcome) in batch.iter().zip(applied.outcomes) {
-            match outcome {
-                Outcome::New => report.new += 1,
-                Outcome::Changed => report.changed += 1,
-                Outcome::Unchanged => {}
-                Outcome::Collision { other } => report.rejected.push(Rejection {
-                    path: config.store.path.join(&inc.path),
-                    reason: format!(
-                        "id {:?} is already used by {}",
-                        inc.article.id,
-                        config.store.path.join(other).display()
-                    ),
-                }),
-            }
-        }
-        progress.inc(chunk.len() as u64);
-    }
-    progress.finish_and_clear();
-    if std::env::var_os("TIDINGS_TIMING").is_some() {
-        eprintln!("timing: parse {:.3} s, index {:.3} s", parse_time.as_secs_f64(), apply_time.as_secs_f64());
-    }
-
-    // Feeds whose files went missing, or that were rendered with other settings, are
-    // published again.
-    let fingerprint = render_fingerprint(config);
-    let stale_settings = index.meta("render")?.as_deref() != Some(fingerprint.as_bytes());
-    let output = &config.feeds.output;
-    let missing: Vec<&Topic> = table
-        .keys()
-        .filter(|t| {
-            stale_settings
-                || config
-                    .feeds
-                    .formats
-                    .iter()
-                    .any(|f| !output.join(t.file(*f)).exists())
+impl<'a> Indexer<'a> {
+    pub fn new(index: &'a Index, config: Config) -> Result<Indexer<'a>, BuildError> {
+        Ok(Indexer {
+            table: index.feed_table()?,
+            site: Site::from_config(&config),
+            config,
+            index,
         })
-        .collect();
-    index.mark_dirty(missing)?;
-
-    let site = Site::from_config(config);
-    let t = Instant::now();
-    report.publish = publish(&index, &table, &site, config.feeds.items, output)?;
-    phase("publish", t);
-    if stale_settings {
-        index.set_meta("render", fingerprint.as_bytes())?;
     }
-    report.articles = index.article_count();
-    report.elapsed = started.elapsed();
-    Ok(report)
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Feeds in the index now.
+    pub fn feed_count(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Adopts a new configuration; feeds are re-rendered on the next publish if their
+    /// settings changed.
+    pub fn set_config(&mut self, config: Config) {
+        self.site = Site::from_config(&config);
+        self.config = config;
+    }
+
+    /// Scans the whole store: parses files added or changed since they were recorded,
+    /// forgets files that are gone, then publishes.
+    pub fn reconcile(&mut self, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
+        let started = Instant::now();
+        let mut report = BuildReport::default();
+        let (files, problems) =
+            store::scan(&self.config.store.path).map_err(BuildError::Store)?;
+        report
+            .rejected
+            .extend(problems.into_iter().map(|p| Rejection {
+                path: PathBuf::new(),
+                reason: p,
+            }));
+        let present: HashSet<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+        let known: HashMap<String, _> = self
+            .index
+            .paths()?
+            .into_iter()
+            .map(|(rel, entry)| (rel, entry.stamp))
+            .collect();
+        let removed: Vec<String> = known
+            .keys()
+            .filter(|rel| !present.contains(rel.as_str()))
+            .cloned()
+            .collect();
+        let changed: Vec<&StoreFile> = files
+            .iter()
+            .filter(|f| known.get(&f.rel) != Some(&f.stamp))
+            .collect();
+        progress.set_length(changed.len() as u64);
+        self.ingest(&changed, &removed, &|rel| present.contains(rel), &mut report, progress)?;
+        progress.finish_and_clear();
+        self.finish(started, report, true)
+    }
+
+    /// Brings the given store paths (files or folders, absolute) up to date — added,
+    /// changed or gone — then publishes the feeds that changed.
+    pub fn update(&mut self, paths: &[PathBuf]) -> Result<BuildReport, BuildError> {
+        let started = Instant::now();
+        let mut report = BuildReport::default();
+        let root = self.config.store.path.clone();
+        let mut files = Vec::new();
+        let mut removed = Vec::new();
+        let mut gone_dirs = Vec::new();
+        for path in paths {
+            let Ok(rel) = path.strip_prefix(&root) else {
+                continue;
+            };
+            let Some(rel) = rel.to_str().map(|r| r.replace(std::path::MAIN_SEPARATOR, "/")) else {
+                continue;
+            };
+            match std::fs::metadata(path) {
+                Ok(meta) if meta.is_dir() => {
+                    // A folder created or moved in: everything in it is new to us.
+                    let (found, problems) = store::scan(path).map_err(BuildError::Store)?;
+                    report.rejected.extend(problems.into_iter().map(|p| Rejection {
+                        path: path.clone(),
+                        reason: p,
+                    }));
+                    for mut f in found {
+                        f.rel = if rel.is_empty() { f.rel } else { format!("{rel}/{}", f.rel) };
+                        files.push(f);
+                    }
+                }
+                Ok(meta) if meta.is_file() => {
+                    if let Some(layout) = store::layout_of(path) {
+                        files.push(StoreFile {
+                            rel,
+                            abs: path.clone(),
+                            stamp: store::stamp_of(&meta),
+                            layout,
+                        });
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    // Gone: the file, or a whole folder moved out or deleted.
+                    removed.push(rel.clone());
+                    gone_dirs.push(format!("{rel}/"));
+                }
+            }
+        }
+        if !gone_dirs.is_empty() {
+            for (known, _) in self.index.paths()? {
+                if gone_dirs.iter().any(|d| known.starts_with(d.as_str())) {
+                    removed.push(known);
+                }
+            }
+        }
+        let mut unchanged = HashSet::new();
+        for f in &files {
+            if self.index.path_entry(&f.rel)?.map(|e| e.stamp) == Some(f.stamp) {
+                unchanged.insert(f.rel.clone());
+            }
+        }
+        let changed: Vec<&StoreFile> = files.iter().filter(|f| !unchanged.contains(&f.rel)).collect();
+        let root = self.config.store.path.clone();
+        let exists = move |rel: &str| root.join(rel).is_file();
+        self.ingest(&changed, &removed, &exists, &mut report, &ProgressBar::hidden())?;
+        self.finish(started, report, false)
+    }
+
+    /// Parses `changed` in parallel and records it, with `removed`, chunk by chunk.
+    fn ingest(
+        &mut self,
+        changed: &[&StoreFile],
+        removed: &[String],
+        exists: &dyn Fn(&str) -> bool,
+        report: &mut BuildReport,
+        progress: &ProgressBar,
+    ) -> Result<(), BuildError> {
+        let tz = self.config.tz();
+        let max_bytes = self.config.store.max_bytes;
+        let chunks: Vec<&[&StoreFile]> = if changed.is_empty() {
+            vec![&[]]
+        } else {
+            changed.chunks(CHUNK).collect()
+        };
+        let last = chunks.len() - 1;
+        for (n, chunk) in chunks.into_iter().enumerate() {
+            let parsed: Vec<(&StoreFile, Result<Article, String>)> = chunk
+                .par_iter()
+                .map(|f| (*f, load(f, max_bytes)))
+                .collect();
+            let mut batch = Vec::with_capacity(parsed.len());
+            for (file, result) in parsed {
+                match result {
+                    Ok(article) => batch.push(incoming(file, article, &tz)),
+                    Err(reason) => report.rejected.push(Rejection {
+                        path: file.abs.clone(),
+                        reason,
+                    }),
+                }
+            }
+            // Removals go last, so that a file moved within the store keeps its record.
+            let gone: &[String] = if n == last { removed } else { &[] };
+            if batch.is_empty() && gone.is_empty() {
+                continue;
+            }
+            let applied = self.index.apply(&mut self.table, &batch, gone, exists)?;
+            report.removed += applied.removed;
+            for (inc, outcome) in batch.iter().zip(applied.outcomes) {
+                match outcome {
+                    Outcome::New => report.new += 1,
+                    Outcome::Changed => report.changed += 1,
+                    Outcome::Unchanged => {}
+                    Outcome::Collision { other } => report.rejected.push(Rejection {
+                        path: self.config.store.path.join(&inc.path),
+                        reason: format!(
+                            "id {:?} is already used by {}",
+                            inc.article.id,
+                            self.config.store.path.join(other).display()
+                        ),
+                    }),
+                }
+            }
+            progress.inc(chunk.len() as u64);
+        }
+        Ok(())
+    }
+
+    /// Publishes, after marking for re-rendering the feeds rendered with other settings
+    /// and (on a full pass) those whose files went missing.
+    fn finish(
+        &mut self,
+        started: Instant,
+        mut report: BuildReport,
+        check_outputs: bool,
+    ) -> Result<BuildReport, BuildError> {
+        let fingerprint = render_fingerprint(&self.config);
+        let stale_settings =
+            self.index.meta("render")?.as_deref() != Some(fingerprint.as_bytes());
+        let output = &self.config.feeds.output;
+        let formats = &self.config.feeds.formats;
+        let missing: Vec<&Topic> = self
+            .table
+            .keys()
+            .filter(|t| {
+                stale_settings
+                    || (check_outputs
+                        && formats.iter().any(|f| !output.join(t.file(*f)).exists()))
+            })
+            .collect();
+        if !missing.is_empty() {
+            self.index.mark_dirty(missing)?;
+        }
+        report.publish = publish(
+            self.index,
+            &self.table,
+            &self.site,
+            self.config.feeds.items,
+            output,
+        )?;
+        if stale_settings {
+            self.index.set_meta("render", fingerprint.as_bytes())?;
+        }
+        report.articles = self.index.article_count();
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
 }
 
 /// Publishes every dirty feed (rendering it from the index, writing only changed files,

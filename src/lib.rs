@@ -17,3 +17,4 @@ pub mod metrics;
 pub mod publish;
 pub mod store;
 pub mod topic;
+pub mod websub;

@@ -1,0 +1,1 @@
+//! WebSub (being written).
