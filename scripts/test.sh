@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command (README.md): installs the programs the tests drive — Debian's
-# libxml2-utils (xmllint) and systemd (systemd-analyze), and PyPI's feedparser — then runs formatting, lints and every
+# libxml2-utils (xmllint) systemd (systemd-analyze) and newsboat (a real feed reader), and PyPI's feedparser — then runs formatting, lints and every
 # test. Non-interactive; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 missing=()
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v newsboat >/dev/null 2>&1 || missing+=(newsboat)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

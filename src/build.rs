@@ -61,6 +61,8 @@ pub struct PublishReport {
     pub removed: usize,
     /// Feeds published in all.
     pub feeds: usize,
+    /// Feeds whose files were written or removed (their subscribers' hub is told).
+    pub changed: Vec<Topic>,
 }
 
 #[derive(Debug, Default)]
@@ -189,8 +191,7 @@ impl<'a> Indexer<'a> {
     pub fn reconcile(&mut self, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
         let started = Instant::now();
         let mut report = BuildReport::default();
-        let (files, problems) =
-            store::scan(&self.config.store.path).map_err(BuildError::Store)?;
+        let (files, problems) = store::scan(&self.config.store.path).map_err(BuildError::Store)?;
         report
             .rejected
             .extend(problems.into_iter().map(|p| Rejection {
@@ -214,7 +215,13 @@ impl<'a> Indexer<'a> {
             .filter(|f| known.get(&f.rel) != Some(&f.stamp))
             .collect();
         progress.set_length(changed.len() as u64);
-        self.ingest(&changed, &removed, &|rel| present.contains(rel), &mut report, progress)?;
+        self.ingest(
+            &changed,
+            &removed,
+            &|rel| present.contains(rel),
+            &mut report,
+            progress,
+        )?;
         progress.finish_and_clear();
         self.finish(started, report, true)
     }
@@ -232,19 +239,28 @@ impl<'a> Indexer<'a> {
             let Ok(rel) = path.strip_prefix(&root) else {
                 continue;
             };
-            let Some(rel) = rel.to_str().map(|r| r.replace(std::path::MAIN_SEPARATOR, "/")) else {
+            let Some(rel) = rel
+                .to_str()
+                .map(|r| r.replace(std::path::MAIN_SEPARATOR, "/"))
+            else {
                 continue;
             };
             match std::fs::metadata(path) {
                 Ok(meta) if meta.is_dir() => {
                     // A folder created or moved in: everything in it is new to us.
                     let (found, problems) = store::scan(path).map_err(BuildError::Store)?;
-                    report.rejected.extend(problems.into_iter().map(|p| Rejection {
-                        path: path.clone(),
-                        reason: p,
-                    }));
+                    report
+                        .rejected
+                        .extend(problems.into_iter().map(|p| Rejection {
+                            path: path.clone(),
+                            reason: p,
+                        }));
                     for mut f in found {
-                        f.rel = if rel.is_empty() { f.rel } else { format!("{rel}/{}", f.rel) };
+                        f.rel = if rel.is_empty() {
+                            f.rel
+                        } else {
+                            format!("{rel}/{}", f.rel)
+                        };
                         files.push(f);
                     }
                 }
@@ -279,10 +295,19 @@ impl<'a> Indexer<'a> {
                 unchanged.insert(f.rel.clone());
             }
         }
-        let changed: Vec<&StoreFile> = files.iter().filter(|f| !unchanged.contains(&f.rel)).collect();
+        let changed: Vec<&StoreFile> = files
+            .iter()
+            .filter(|f| !unchanged.contains(&f.rel))
+            .collect();
         let root = self.config.store.path.clone();
         let exists = move |rel: &str| root.join(rel).is_file();
-        self.ingest(&changed, &removed, &exists, &mut report, &ProgressBar::hidden())?;
+        self.ingest(
+            &changed,
+            &removed,
+            &exists,
+            &mut report,
+            &ProgressBar::hidden(),
+        )?;
         self.finish(started, report, false)
     }
 
@@ -304,10 +329,8 @@ impl<'a> Indexer<'a> {
         };
         let last = chunks.len() - 1;
         for (n, chunk) in chunks.into_iter().enumerate() {
-            let parsed: Vec<(&StoreFile, Result<Article, String>)> = chunk
-                .par_iter()
-                .map(|f| (*f, load(f, max_bytes)))
-                .collect();
+            let parsed: Vec<(&StoreFile, Result<Article, String>)> =
+                chunk.par_iter().map(|f| (*f, load(f, max_bytes))).collect();
             let mut batch = Vec::with_capacity(parsed.len());
             for (file, result) in parsed {
                 match result {
@@ -354,8 +377,7 @@ impl<'a> Indexer<'a> {
         check_outputs: bool,
     ) -> Result<BuildReport, BuildError> {
         let fingerprint = render_fingerprint(&self.config);
-        let stale_settings =
-            self.index.meta("render")?.as_deref() != Some(fingerprint.as_bytes());
+        let stale_settings = self.index.meta("render")?.as_deref() != Some(fingerprint.as_bytes());
         let output = &self.config.feeds.output;
         let formats = &self.config.feeds.formats;
         let missing: Vec<&Topic> = self
@@ -363,8 +385,7 @@ impl<'a> Indexer<'a> {
             .keys()
             .filter(|t| {
                 stale_settings
-                    || (check_outputs
-                        && formats.iter().any(|f| !output.join(t.file(*f)).exists()))
+                    || (check_outputs && formats.iter().any(|f| !output.join(t.file(*f)).exists()))
             })
             .collect();
         if !missing.is_empty() {
@@ -456,6 +477,9 @@ pub fn publish(
                 (false, _) => report.removed += 1,
                 (true, true) => report.written += 1,
                 (true, false) => report.unchanged += 1,
+            }
+            if wrote {
+                report.changed.push(topic.clone());
             }
             done.push((topic, updated));
         }

@@ -37,19 +37,26 @@ pub enum Command {
     },
     /// Validate the configuration and every article; exit 1 on problems
     Check,
+    /// The daemon: watch the store, publish, serve
+    Run,
 }
 
 /// Loads the configuration the flags and environment point at.
 pub fn load_config(flag: Option<&std::path::Path>) -> anyhow::Result<Config> {
-    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
-    let cwd_has = std::path::Path::new("config.toml").is_file();
-    match config::locate(flag, &env, cwd_has) {
+    match config_file(flag) {
         Some(path) => Ok(Config::from_file(&path)?),
         None => {
             let cwd = std::env::current_dir().context("current directory")?;
             Ok(Config::parse(config::EMBEDDED_DEFAULTS)?.resolve(&cwd, &SystemdDirs::from_env()))
         }
     }
+}
+
+/// The config file in use (for reloads), if any.
+fn config_file(flag: Option<&std::path::Path>) -> Option<PathBuf> {
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let cwd_has = std::path::Path::new("config.toml").is_file();
+    config::locate(flag, &env, cwd_has)
 }
 
 fn progress_bar() -> ProgressBar {
@@ -74,10 +81,50 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
+/// Logs for the daemon: plain lines on stderr — no colours off a terminal, and no
+/// timestamps under systemd, whose journal adds its own.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    if journald {
+        builder.without_time().init();
+    } else {
+        builder.init();
+    }
+}
+
 fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let config = load_config(args.config.as_deref())?;
     match args.command {
+        Command::Run => {
+            init_logging();
+            let options = crate::daemon::Options {
+                config_path: config_file(args.config.as_deref()),
+                ..Default::default()
+            };
+            crate::daemon::main(options, config)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Build { strict } => {
+            // A running daemon owns the index: hand it the request.
+            let request = crate::control::Request::Build { strict };
+            if let Some(answer) = crate::control::request(&config.state.path, &request) {
+                let answer = answer.context("control socket")?;
+                for line in &answer.stderr {
+                    eprintln!("{line}");
+                }
+                if !answer.stdout.is_empty() {
+                    println!("{}", answer.stdout);
+                }
+                return Ok(ExitCode::from(answer.code));
+            }
             let report = build::build(&config, &progress_bar())?;
             for r in &report.rejected {
                 eprintln!("rejected: {r}");

@@ -315,7 +315,10 @@ impl Config {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        Ok(config.resolve(base, &SystemdDirs::from_env()))
+        // Absolute, so that a daemon's paths mean the same whatever its working folder,
+        // and paths reported by the watcher compare equal to the configured store.
+        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
+        Ok(config.resolve(&base, &SystemdDirs::from_env()))
     }
 
     /// Makes every relative path anchored: state, outbox and the digest key against the

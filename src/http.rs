@@ -1,6 +1,6 @@
 //! The HTTP server of `tidings run` (DESIGN §5): the published files under
-//! `feeds.output` with conditional GET and gzip, an HTML page per article, `/healthz` and
-//! `/metrics`. The subscription pages come later.
+//! `feeds.output` with conditional GET and gzip (and WebSub `Link` headers on feeds when
+//! there is a hub), an HTML page per article, `/healthz` and `/metrics`. The subscription pages come later.
 //!
 //! Published files are served from memory. [`FileCache`] keeps each file's bytes, its
 //! gzip encoding (made once, on first demand), strong ETags and `Last-Modified`, and
@@ -65,6 +65,8 @@ struct App {
     http: Arc<HttpState>,
     files: FileCache,
     cache_control: HeaderValue,
+    /// `<HUB>; rel="hub"`, the start of a feed's `Link` header, when the site has a hub.
+    hub_link: Option<String>,
 }
 
 type AppState = State<Arc<App>>;
@@ -84,10 +86,12 @@ type AppState = State<Arc<App>>;
 pub fn router(state: Arc<HttpState>) -> Router {
     let cache_control = HeaderValue::from_str(&format!("public, max-age={}", state.cache_max_age))
         .expect("digits and ASCII only");
+    let hub_link = state.site.hub.as_deref().and_then(hub_link);
     let app = Arc::new(App {
         http: state,
         files: FileCache::new(CACHE_BUDGET_BYTES),
         cache_control,
+        hub_link,
     });
     Router::new()
         .route("/", get(home))
@@ -148,15 +152,15 @@ async fn count_response(State(app): AppState, req: Request, next: Next) -> Respo
 }
 
 async fn home(State(app): AppState, headers: HeaderMap) -> Response {
-    serve_file(&app, "index.html", &headers).await
+    serve_file(&app, "index.html", &headers, None).await
 }
 
 async fn opml(State(app): AppState, headers: HeaderMap) -> Response {
-    serve_file(&app, "opml.xml", &headers).await
+    serve_file(&app, "opml.xml", &headers, None).await
 }
 
 async fn manifest(State(app): AppState, headers: HeaderMap) -> Response {
-    serve_file(&app, "index.json", &headers).await
+    serve_file(&app, "index.json", &headers, None).await
 }
 
 async fn feed_file(State(app): AppState, uri: Uri, headers: HeaderMap) -> Response {
@@ -164,9 +168,41 @@ async fn feed_file(State(app): AppState, uri: Uri, headers: HeaderMap) -> Respon
     // after decoding, and undecodable bytes are a 404 here, not a 400.
     let raw = uri.path().strip_prefix("/feeds/").unwrap_or("");
     match percent_encoding::percent_decode_str(raw).decode_utf8() {
-        Ok(rel) if is_safe_relative(&rel) => serve_file(&app, &rel, &headers).await,
+        Ok(rel) if is_safe_relative(&rel) => {
+            let link = feed_link(&app, &rel);
+            serve_file(&app, &rel, &headers, link).await
+        }
         _ => not_found(),
     }
+}
+
+/// The start of the `Link` header of a feed: `<HUB>; rel="hub"`, or `None` for a hub
+/// URL that cannot stand between `<` and `>` in a header (the feeds still name it).
+fn hub_link(hub: &str) -> Option<String> {
+    if hub
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>')
+    {
+        Some(format!("<{hub}>; rel=\"hub\""))
+    } else {
+        tracing::warn!("feeds.websub_hub {hub:?} cannot go in a Link header; sent without it");
+        None
+    }
+}
+
+/// The `Link` header of WebSub §4 discovery, which subscribers look for before (or
+/// instead of) the links inside the document: `Link: <HUB>; rel="hub", <SELF>;
+/// rel="self"` on a feed, SELF being the URL of the feed's own self link, so that the
+/// topic a subscriber names is exactly the URL tidings pings the hub with.
+fn feed_link(app: &App, rel: &str) -> Option<HeaderValue> {
+    let hub = app.hub_link.as_deref()?;
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    if !matches!(name, "rss.xml" | "atom.xml" | "feed.json") {
+        return None;
+    }
+    let self_url = app.http.site.feed_url(rel);
+    // `feed_url` percent-encodes the path; only an odd `site.base_url` could fail here.
+    HeaderValue::from_str(&format!("{hub}, <{self_url}>; rel=\"self\"")).ok()
 }
 
 /// A path below `feeds.output` that cannot leave it or reach a file tidings does not
@@ -179,7 +215,13 @@ fn is_safe_relative(rel: &str) -> bool {
             .all(|seg| !seg.is_empty() && !seg.starts_with('.') && !seg.contains(['\0', '\\']))
 }
 
-async fn serve_file(app: &App, rel: &str, headers: &HeaderMap) -> Response {
+/// `link`: the `Link` header of a feed (see [`feed_link`]), sent on 200 and 304 alike.
+async fn serve_file(
+    app: &App,
+    rel: &str,
+    headers: &HeaderMap,
+    link: Option<HeaderValue>,
+) -> Response {
     let entry = match app.files.get(&app.http.output, rel).await {
         Ok(Some(entry)) => entry,
         Ok(None) => return not_found(),
@@ -209,7 +251,7 @@ async fn serve_file(app: &App, rel: &str, headers: &HeaderMap) -> Response {
     if let Some(etag) = not_modified_etag {
         let mut res = Response::new(Body::empty());
         *res.status_mut() = StatusCode::NOT_MODIFIED;
-        file_headers(res.headers_mut(), app, &entry, etag);
+        file_headers(res.headers_mut(), app, &entry, etag, link);
         return res;
     }
 
@@ -231,14 +273,23 @@ async fn serve_file(app: &App, rel: &str, headers: &HeaderMap) -> Response {
     if gzip {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    file_headers(h, app, &entry, selected_etag);
+    file_headers(h, app, &entry, selected_etag, link);
     res
 }
 
 /// Headers a file's 200 and 304 share (a 304 must repeat the validators and caching
 /// fields a 200 would have sent).
-fn file_headers(h: &mut HeaderMap, app: &App, entry: &Entry, etag: &HeaderValue) {
+fn file_headers(
+    h: &mut HeaderMap,
+    app: &App,
+    entry: &Entry,
+    etag: &HeaderValue,
+    link: Option<HeaderValue>,
+) {
     h.insert(header::ETAG, etag.clone());
+    if let Some(link) = link {
+        h.insert(header::LINK, link);
+    }
     h.insert(header::LAST_MODIFIED, entry.last_modified.clone());
     h.insert(header::CACHE_CONTROL, app.cache_control.clone());
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));

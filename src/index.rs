@@ -420,7 +420,8 @@ impl Index {
     }
 
     pub fn set_meta(&self, name: &str, value: &[u8]) -> Result<()> {
-        self.tree.insert(key(prefix::META, name.as_bytes()), value)?;
+        self.tree
+            .insert(key(prefix::META, name.as_bytes()), value)?;
         self.flush()
     }
 
@@ -510,11 +511,7 @@ impl Tx<'_> {
         match self.pending.get(&k) {
             Some(Some(v)) => decode(name, v).map(Some),
             Some(None) => Ok(None),
-            None => self
-                .tree
-                .get(&k)?
-                .map(|v| decode(name, &v))
-                .transpose(),
+            None => self.tree.get(&k)?.map(|v| decode(name, &v)).transpose(),
         }
     }
 

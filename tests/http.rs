@@ -50,15 +50,20 @@ struct Server {
 
 impl Server {
     async fn start() -> Server {
+        Server::start_with("").await
+    }
+
+    /// A server whose configuration has `extra` appended (whole TOML sections).
+    async fn start_with(extra: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("articles");
         std::fs::create_dir_all(&store).unwrap();
         std::fs::write(store.join(format!("{SEED_ID}.txt")), SEED).unwrap();
         std::fs::write(store.join(format!("{HOSTILE_ID}.json")), HOSTILE).unwrap();
-        let config = Config::parse(
+        let config = Config::parse(&format!(
             "[site]\ntitle = \"Test <News>\"\nbase_url = \"https://news.example\"\n\
-             [server]\ncache_max_age = 120\n",
-        )
+             [server]\ncache_max_age = 120\n{extra}"
+        ))
         .unwrap()
         .resolve(dir.path(), &SystemdDirs::default());
         let report = tidings::build::build(&config, &indicatif::ProgressBar::hidden()).unwrap();
@@ -594,5 +599,72 @@ async fn health_and_metrics() {
         assert!(text.contains(line), "no {line:?} in\n{text}");
     }
     assert!(!text.contains("重"), "raw paths never become labels");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn feeds_name_their_hub_and_self_in_a_link_header() {
+    let server =
+        Server::start_with("[feeds]\nwebsub_hub = \"https://hub.example/publish\"\n").await;
+    for (path, self_url) in [
+        (
+            "/feeds/all/rss.xml",
+            "https://news.example/feeds/all/rss.xml",
+        ),
+        (
+            "/feeds/all/atom.xml",
+            "https://news.example/feeds/all/atom.xml",
+        ),
+        (
+            "/feeds/all/feed.json",
+            "https://news.example/feeds/all/feed.json",
+        ),
+        (KEYWORD_RSS, &format!("https://news.example{KEYWORD_RSS}")),
+    ] {
+        let expected =
+            format!("<https://hub.example/publish>; rel=\"hub\", <{self_url}>; rel=\"self\"");
+        let reply = server.get(path, &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(reply.header(header::LINK), expected, "{path}");
+        // The self link in the header is the one in the document.
+        assert!(reply.text().contains(self_url), "{path}");
+
+        // A 304 repeats it, as it repeats every header a 200 would send; so do HEAD and
+        // a gzip response.
+        let etag = reply.header(header::ETAG).to_string();
+        let again = server.get(path, &[("if-none-match", &etag)]).await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{path}");
+        assert_eq!(again.header(header::LINK), expected, "{path}");
+        let head = server
+            .request(Method::HEAD, path, &[("accept-encoding", "gzip")])
+            .await;
+        assert_eq!(head.header(header::LINK), expected, "{path}");
+    }
+    // Only feeds: not the listings, the article pages, or a missing feed.
+    for path in [
+        "/",
+        "/opml.xml",
+        "/index.json",
+        "/feeds/index.html",
+        "/feeds/opml.xml",
+        "/feeds/index.json",
+        &format!("/articles/{SEED_ID}"),
+        "/feeds/nothing/rss.xml",
+    ] {
+        let reply = server.get(path, &[]).await;
+        assert!(
+            reply.headers.get(header::LINK).is_none(),
+            "{path}: {reply:?}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_hub_feeds_have_no_link_header() {
+    let server = Server::start().await;
+    let reply = server.get("/feeds/all/rss.xml", &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.headers.get(header::LINK).is_none(), "{reply:?}");
     server.stop().await;
 }

@@ -1,6 +1,8 @@
 //! The article store on disk: finding article files, reading them within the size limit.
 //! Never writes to the store.
 
+pub mod watch;
+
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 

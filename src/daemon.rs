@@ -1,0 +1,463 @@
+//! `tidings run`: the one place that wires the daemon — index, start-up reconciliation,
+//! the store watcher, the publisher thread, HTTP, WebSub, the control socket, signals,
+//! sd_notify and the watchdog.
+//!
+//! Shape (after mini-redis): [`run`] takes a bound listener, a shutdown future and a
+//! reload channel, so tests drive it without signals; [`main`] adds the real signals.
+//! All index writes happen on one publisher thread, which owns the [`Indexer`]: the
+//! watcher, reloads and control requests send it commands. Its loop is what proves
+//! liveness, so it is the one that pings the watchdog.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::ProgressBar;
+use sd_notify::NotifyState;
+use tokio::net::TcpListener;
+
+use crate::build::{BuildReport, Indexer};
+use crate::config::{Config, Format};
+use crate::feed::Site;
+use crate::http::{self, HttpState};
+use crate::index::Index;
+use crate::metrics::Metrics;
+use crate::store::watch::{self, Debounce, StoreEvent};
+use crate::websub;
+
+/// Paths whose file failed to parse are tried again this often (a file may be caught
+/// mid-write by an editor that does not close it), this many times.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+const RETRIES: u32 = 5;
+
+/// Requests to the publisher thread.
+pub enum Command {
+    /// Bring these store paths up to date.
+    Paths(Vec<PathBuf>),
+    /// Scan the whole store (start-up, lost events, `tidings build` via the control socket).
+    Rescan(Option<tokio::sync::oneshot::Sender<Result<BuildReport, String>>>),
+    /// Adopt a new configuration and publish with it.
+    Reload(Box<Config>, tokio::sync::oneshot::Sender<()>),
+    Stop,
+}
+
+/// How the daemon was started, for reloads.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The file to read again on reload; `None`: built-in defaults, nothing to reload.
+    pub config_path: Option<PathBuf>,
+    pub debounce: Debounce,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config_path: None,
+            debounce: Debounce::default(),
+        }
+    }
+}
+
+fn notify(states: &[NotifyState]) {
+    // `false`: keep NOTIFY_SOCKET for the publisher thread and later messages.
+    if let Err(e) = sd_notify::notify(false, states) {
+        tracing::debug!("sd_notify: {e}");
+    }
+}
+
+/// The daemon with real signals: SIGTERM/SIGINT stop it, SIGHUP reloads.
+pub fn main(options: Options, config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listener = TcpListener::bind(&config.server.listen)
+            .await
+            .with_context(|| format!("server.listen {}: cannot bind", config.server.listen))?;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                if reload_tx.send(()).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let shutdown = async move {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+                _ = int.recv() => tracing::info!("SIGINT: stopping"),
+            }
+        };
+        run(options, config, listener, shutdown, reload_rx).await
+    })
+}
+
+/// Runs until `shutdown` resolves; each message on `reload` re-reads the configuration.
+pub async fn run(
+    options: Options,
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+    mut reload: tokio::sync::mpsc::Receiver<()>,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    notify(&[NotifyState::Status("opening the index")]);
+    let index = Arc::new(Index::open(&config.state.path)?);
+    let metrics = Arc::new(Metrics::default());
+    let hub = (!config.feeds.websub_hub.trim().is_empty()).then(|| {
+        websub::Publisher::new(
+            config.feeds.websub_hub.trim().to_string(),
+            tokio::runtime::Handle::current(),
+            metrics.clone(),
+        )
+    });
+
+    // The publisher thread reconciles the index with the store before anything is served.
+    let (commands, inbox) = std::sync::mpsc::channel::<Command>();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let publisher = {
+        let index = index.clone();
+        let config = config.clone();
+        let metrics = metrics.clone();
+        let hub = hub.clone();
+        let commands = commands.clone();
+        std::thread::Builder::new()
+            .name("publisher".into())
+            .spawn(move || publisher_loop(&index, config, inbox, commands, &metrics, hub, ready_tx))
+            .context("starting the publisher thread")?
+    };
+    notify(&[NotifyState::Status("reconciling the index with the store")]);
+    let startup: Result<BuildReport, String> = ready_rx
+        .await
+        .unwrap_or_else(|_| Err("the publisher thread stopped".into()));
+    let report = match startup {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = publisher.join();
+            anyhow::bail!(e);
+        }
+    };
+    tracing::info!("start-up: {report}");
+
+    let mut watcher = start_watch(&config, options.debounce, &commands)?;
+    let (control_path, control) = crate::control::listen(&config.state.path, commands.clone())?;
+
+    let http_state = Arc::new(HttpState {
+        output: config.feeds.output.clone(),
+        index: index.clone(),
+        site: Site::from_config(&config),
+        cache_max_age: config.server.cache_max_age,
+        metrics: metrics.clone(),
+    });
+    let current = Arc::new(std::sync::RwLock::new(http::router(http_state)));
+    let app = swappable(current.clone());
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(http::serve(listener, app, async {
+        let _ = http_stopped.await;
+    }));
+    tracing::info!(
+        "listening on http://{address}; {} articles, {} feeds; ready in {:.2} s",
+        index.article_count(),
+        report.publish.feeds,
+        started.elapsed().as_secs_f64()
+    );
+    notify(&[
+        NotifyState::Ready,
+        NotifyState::Status(&format!("serving http://{address}")),
+    ]);
+
+    let mut config = config;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(()) = reload.recv() => {
+                notify(&[NotifyState::Reloading]);
+                match reload_config(&options, &config) {
+                    Ok(new) => {
+                        if new.server.listen != config.server.listen {
+                            tracing::warn!("server.listen changed to {}: takes effect at the next restart", new.server.listen);
+                        }
+                        if new.store.path != config.store.path {
+                            watcher = start_watch(&new, options.debounce, &commands)?;
+                        }
+                        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+                        if commands.send(Command::Reload(Box::new(new.clone()), done_tx)).is_ok() {
+                            let _ = done_rx.await;
+                        }
+                        let state = Arc::new(HttpState {
+                            output: new.feeds.output.clone(),
+                            index: index.clone(),
+                            site: Site::from_config(&new),
+                            cache_max_age: new.server.cache_max_age,
+                            metrics: metrics.clone(),
+                        });
+                        *current.write().unwrap_or_else(|e| e.into_inner()) = http::router(state);
+                        config = new;
+                        tracing::info!("configuration reloaded");
+                    }
+                    Err(e) => tracing::error!("reload refused, keeping the running configuration: {e:#}"),
+                }
+                notify(&[NotifyState::Ready, NotifyState::Status(&format!("serving http://{address}"))]);
+            }
+        }
+    }
+
+    notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+    drop(watcher);
+    control.abort();
+    let _ = std::fs::remove_file(&control_path);
+    let _ = stop_http.send(());
+    // In-flight requests get a moment; a stuck client does not hold the stop.
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    let _ = commands.send(Command::Stop);
+    tokio::task::spawn_blocking(move || publisher.join())
+        .await
+        .ok();
+    if let Some(hub) = &hub {
+        hub.drain(Duration::from_secs(2)).await;
+    }
+    index.flush()?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A router whose inner router can be replaced while serving (reloads).
+fn swappable(current: Arc<std::sync::RwLock<axum::Router>>) -> axum::Router {
+    use tower::ServiceExt;
+    axum::Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
+        let router = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+        async move { router.oneshot(req).await }
+    }))
+}
+
+fn reload_config(options: &Options, running: &Config) -> anyhow::Result<Config> {
+    let Some(path) = &options.config_path else {
+        tracing::info!("running on built-in defaults: nothing to reload");
+        return Ok(running.clone());
+    };
+    Ok(Config::from_file(path)?)
+}
+
+fn start_watch(
+    config: &Config,
+    debounce: Debounce,
+    commands: &Sender<Command>,
+) -> anyhow::Result<watch::StoreWatcher> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let watcher = watch::watch(&config.store.path, debounce, tx)
+        .with_context(|| format!("store.path {}: cannot watch", config.store.path.display()))?;
+    let commands = commands.clone();
+    std::thread::Builder::new()
+        .name("store-events".into())
+        .spawn(move || {
+            for event in rx {
+                let command = match event {
+                    StoreEvent::Changed(paths) => Command::Paths(paths),
+                    StoreEvent::Rescan => Command::Rescan(None),
+                };
+                if commands.send(command).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(watcher)
+}
+
+/// How often the publisher loop wakes when idle: often enough for the watchdog.
+fn tick() -> (Duration, bool) {
+    let mut usec = 0;
+    if sd_notify::watchdog_enabled(false, &mut usec) && usec > 0 {
+        (
+            Duration::from_micros(usec / 3).min(Duration::from_secs(1)),
+            true,
+        )
+    } else {
+        (Duration::from_secs(1), false)
+    }
+}
+
+fn publisher_loop(
+    index: &Index,
+    config: Config,
+    inbox: Receiver<Command>,
+    commands: Sender<Command>,
+    metrics: &Metrics,
+    hub: Option<websub::Publisher>,
+    ready: tokio::sync::oneshot::Sender<Result<BuildReport, String>>,
+) {
+    let mut indexer = match Indexer::new(index, config) {
+        Ok(i) => i,
+        Err(e) => {
+            let _ = ready.send(Err(e.to_string()));
+            return;
+        }
+    };
+    let first = indexer.reconcile(&ProgressBar::hidden());
+    match &first {
+        Ok(report) => record(metrics, &indexer, report, hub.as_ref()),
+        Err(e) => tracing::error!("start-up reconciliation: {e}"),
+    }
+    let failed = first.is_err();
+    let _ = ready.send(first.map_err(|e| e.to_string()));
+    if failed {
+        return;
+    }
+
+    let (tick, watchdog) = tick();
+    let mut retries: Vec<(PathBuf, Instant, u32)> = Vec::new();
+    loop {
+        let command = inbox.recv_timeout(tick);
+        if watchdog {
+            notify(&[NotifyState::Watchdog]);
+        }
+        match command {
+            Ok(Command::Paths(mut paths)) => {
+                // Every batch already queued goes into the same round.
+                let mut deferred = None;
+                while let Ok(next) = inbox.try_recv() {
+                    match next {
+                        Command::Paths(more) => paths.extend(more),
+                        other => {
+                            deferred = Some(other);
+                            break;
+                        }
+                    }
+                }
+                if let Some(other) = deferred {
+                    // Back of the queue: handled on the next turn, after this round.
+                    let _ = commands.send(other);
+                }
+                paths.sort();
+                paths.dedup();
+                retries.retain(|(p, _, _)| !paths.contains(p));
+                run_update(&mut indexer, &paths, metrics, hub.as_ref(), &mut retries, 0);
+            }
+            Ok(Command::Rescan(reply)) => {
+                let result = indexer.reconcile(&ProgressBar::hidden());
+                match &result {
+                    Ok(report) => {
+                        tracing::info!("rescan: {report}");
+                        record(metrics, &indexer, report, hub.as_ref());
+                    }
+                    Err(e) => tracing::error!("rescan: {e}"),
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(result.map_err(|e| e.to_string()));
+                }
+            }
+            Ok(Command::Reload(config, done)) => {
+                let store_moved = config.store.path != indexer.config().store.path;
+                indexer.set_config(*config);
+                let result = if store_moved {
+                    indexer.reconcile(&ProgressBar::hidden())
+                } else {
+                    indexer.update(&[])
+                };
+                match &result {
+                    Ok(report) => record(metrics, &indexer, report, hub.as_ref()),
+                    Err(e) => tracing::error!("publishing after reload: {e}"),
+                }
+                let _ = done.send(());
+            }
+            Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        // Files that failed to parse, perhaps caught mid-write, are tried again.
+        let now = Instant::now();
+        let due: Vec<(PathBuf, u32)> = retries
+            .iter()
+            .filter(|(_, at, _)| *at <= now)
+            .map(|(p, _, n)| (p.clone(), *n))
+            .collect();
+        if !due.is_empty() {
+            retries.retain(|(_, at, _)| *at > now);
+            for (path, attempt) in due {
+                run_update(
+                    &mut indexer,
+                    &[path],
+                    metrics,
+                    hub.as_ref(),
+                    &mut retries,
+                    attempt,
+                );
+            }
+        }
+    }
+    if let Err(e) = index.flush() {
+        tracing::error!("flushing the index: {e}");
+    }
+}
+
+fn run_update(
+    indexer: &mut Indexer,
+    paths: &[PathBuf],
+    metrics: &Metrics,
+    hub: Option<&websub::Publisher>,
+    retries: &mut Vec<(PathBuf, Instant, u32)>,
+    attempt: u32,
+) {
+    match indexer.update(paths) {
+        Ok(report) => {
+            for r in &report.rejected {
+                if attempt < RETRIES && paths.contains(&r.path) {
+                    tracing::info!("{r} (will try again)");
+                    retries.push((r.path.clone(), Instant::now() + RETRY_AFTER, attempt + 1));
+                } else {
+                    tracing::warn!("rejected: {r}");
+                }
+            }
+            if report.new + report.changed + report.removed > 0 || report.publish.written > 0 {
+                tracing::info!("{report}");
+            }
+            record(metrics, indexer, &report, hub);
+        }
+        Err(e) => tracing::error!("updating {} paths: {e}", paths.len()),
+    }
+}
+
+/// Metrics and hub pings after a round.
+fn record(
+    metrics: &Metrics,
+    indexer: &Indexer,
+    report: &BuildReport,
+    hub: Option<&websub::Publisher>,
+) {
+    metrics.set_articles(report.articles as u64);
+    metrics.set_feeds(indexer.feed_count() as u64);
+    metrics.add_rejects(report.rejected.len() as u64);
+    metrics.observe_publish(report.elapsed.as_secs_f64());
+    if let Some(hub) = hub {
+        let site = Site::from_config(indexer.config());
+        let urls: Vec<String> = report
+            .publish
+            .changed
+            .iter()
+            .flat_map(|t| {
+                indexer
+                    .config()
+                    .feeds
+                    .formats
+                    .iter()
+                    .map(|f: &Format| site.feed_url(&t.file(*f)))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if !urls.is_empty() {
+            hub.notify(urls);
+        }
+    }
+}
+
+/// For callers outside the daemon: the control socket's path for a state directory.
+pub fn control_socket(state: &Path) -> PathBuf {
+    crate::control::socket_path(state)
+}

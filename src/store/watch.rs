@@ -1,0 +1,265 @@
+//! Watching the store: inotify events (through `notify`) debounced into batches of paths
+//! to bring up to date. A path is handed on once it has been quiet for a moment and is
+//! not open for writing (a file still being copied in waits for its close, so it is never
+//! read half-written); a burst of events is coalesced into one batch, so 1,000 files
+//! copied in at once are published in a few rounds, not 1,000.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+
+use super::layout_of;
+
+/// What the watcher reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreEvent {
+    /// These paths (files or folders) may have been added, changed or removed.
+    Changed(Vec<PathBuf>),
+    /// Events were lost (the kernel queue overflowed): scan the whole store.
+    Rescan,
+}
+
+/// Debounce settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Debounce {
+    /// A path is ready once no event touched it for this long.
+    pub quiet: Duration,
+    /// A batch is sent at the latest this long after its first event, even while
+    /// events keep coming (a long copy still shows progress).
+    pub max_delay: Duration,
+    /// A file left open for writing longer than this is read anyway.
+    pub max_write: Duration,
+}
+
+impl Default for Debounce {
+    fn default() -> Self {
+        Debounce {
+            quiet: Duration::from_millis(50),
+            max_delay: Duration::from_millis(500),
+            max_write: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Keeps the watch alive; dropping it stops watching.
+pub struct StoreWatcher {
+    _watcher: RecommendedWatcher,
+}
+
+/// Watches `root` recursively and sends debounced batches to `out` until dropped.
+pub fn watch(
+    root: &Path,
+    debounce: Debounce,
+    out: Sender<StoreEvent>,
+) -> notify::Result<StoreWatcher> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |res| {
+        let _ = tx.send(res);
+    })?;
+    watcher.watch(root, RecursiveMode::Recursive)?;
+    std::thread::Builder::new()
+        .name("store-watch".into())
+        .spawn(move || debounce_loop(rx, debounce, out))
+        .map_err(|e| notify::Error::io(e))?;
+    Ok(StoreWatcher { _watcher: watcher })
+}
+
+/// What is known about one path waiting to be handed on.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    last: Instant,
+    /// Opened for writing and not closed yet.
+    writing_since: Option<Instant>,
+}
+
+fn debounce_loop(rx: Receiver<notify::Result<Event>>, debounce: Debounce, out: Sender<StoreEvent>) {
+    let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
+    let mut batch_started: Option<Instant> = None;
+    let mut last_event = Instant::now();
+    loop {
+        let wait = if pending.is_empty() {
+            Duration::from_secs(3600)
+        } else {
+            debounce.quiet / 2
+        };
+        match rx.recv_timeout(wait) {
+            Ok(Ok(event)) => {
+                let now = Instant::now();
+                if event.need_rescan() {
+                    if out.send(StoreEvent::Rescan).is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                if record(&mut pending, &event, now) {
+                    last_event = now;
+                    batch_started.get_or_insert(now);
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("store watch: {e}; rescanning the store");
+                if out.send(StoreEvent::Rescan).is_err() {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let now = Instant::now();
+        let Some(started) = batch_started else {
+            continue;
+        };
+        let all_quiet = now.duration_since(last_event) >= debounce.quiet;
+        let overdue = now.duration_since(started) >= debounce.max_delay;
+        if !(all_quiet || overdue) {
+            continue;
+        }
+        let ready: Vec<PathBuf> = pending
+            .iter()
+            .filter(|(_, p)| {
+                now.duration_since(p.last) >= debounce.quiet
+                    && p.writing_since
+                        .is_none_or(|since| now.duration_since(since) >= debounce.max_write)
+            })
+            .map(|(path, _)| path.clone())
+            .collect();
+        if ready.is_empty() {
+            continue;
+        }
+        for path in &ready {
+            pending.remove(path);
+        }
+        batch_started = (!pending.is_empty()).then_some(now);
+        let mut ready = ready;
+        ready.sort();
+        if out.send(StoreEvent::Changed(ready)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Whether a path can matter to the store: an article file, or a folder (which may hold
+/// articles). Editors' swap and backup files, hidden files and other extensions are not.
+fn relevant(path: &Path, kind: &EventKind) -> bool {
+    if layout_of(path).is_some() {
+        return true;
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.starts_with('.') || name.ends_with('~') || name.starts_with('#') {
+        return false;
+    }
+    match kind {
+        EventKind::Create(CreateKind::Folder) | EventKind::Remove(_) => {
+            path.extension().is_none() || path.is_dir()
+        }
+        EventKind::Modify(ModifyKind::Name(_)) => path.is_dir() || path.extension().is_none(),
+        _ => path.is_dir(),
+    }
+}
+
+/// Notes an event's paths; returns whether any was relevant.
+fn record(pending: &mut HashMap<PathBuf, Pending>, event: &Event, now: Instant) -> bool {
+    let mut any = false;
+    for path in &event.paths {
+        if !relevant(path, &event.kind) {
+            continue;
+        }
+        any = true;
+        let entry = pending.entry(path.clone()).or_insert(Pending {
+            last: now,
+            writing_since: None,
+        });
+        entry.last = now;
+        match event.kind {
+            // Content is being written: wait for the close.
+            EventKind::Create(CreateKind::File) | EventKind::Modify(ModifyKind::Data(_)) => {
+                entry.writing_since.get_or_insert(now);
+            }
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => entry.writing_since = None,
+            // Renamed in or out, removed: complete as it is.
+            EventKind::Modify(ModifyKind::Name(_)) | EventKind::Remove(_) => {
+                entry.writing_since = None
+            }
+            _ => {}
+        }
+    }
+    any
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn next_batch(rx: &Receiver<StoreEvent>) -> Vec<PathBuf> {
+        match rx.recv_timeout(Duration::from_secs(5)).expect("a batch") {
+            StoreEvent::Changed(p) => p,
+            StoreEvent::Rescan => panic!("unexpected rescan"),
+        }
+    }
+
+    #[test]
+    fn a_file_open_for_writing_waits_for_its_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let _w = watch(dir.path(), Debounce::default(), tx).unwrap();
+        let path = dir.path().join("a.txt");
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(b"first half").unwrap();
+        f.flush().unwrap();
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "nothing is reported while the file is open for writing"
+        );
+        f.write_all(b" second half").unwrap();
+        drop(f);
+        assert_eq!(next_batch(&rx), vec![path]);
+    }
+
+    #[test]
+    fn a_burst_is_coalesced_and_temporary_files_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let _w = watch(dir.path(), Debounce::default(), tx).unwrap();
+        for i in 0..200 {
+            std::fs::write(dir.path().join(format!("{i}.txt")), "x").unwrap();
+            std::fs::write(dir.path().join(format!(".{i}.txt.swp")), "x").unwrap();
+        }
+        let mut seen = 0;
+        let mut batches = 0;
+        while seen < 200 {
+            let batch = next_batch(&rx);
+            assert!(batch.iter().all(|p| layout_of(p).is_some()));
+            seen += batch.len();
+            batches += 1;
+        }
+        assert_eq!(seen, 200);
+        assert!(batches <= 5, "{batches} batches for one burst");
+    }
+
+    #[test]
+    fn renames_in_and_out_and_new_folders_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let store = dir.path().join("store");
+        std::fs::create_dir(&store).unwrap();
+        let _w = watch(&store, Debounce::default(), tx).unwrap();
+
+        let src = outside.path().join("in.txt");
+        std::fs::write(&src, "x").unwrap();
+        std::fs::rename(&src, store.join("in.txt")).unwrap();
+        assert_eq!(next_batch(&rx), vec![store.join("in.txt")]);
+
+        std::fs::rename(store.join("in.txt"), outside.path().join("out.txt")).unwrap();
+        assert_eq!(next_batch(&rx), vec![store.join("in.txt")]);
+
+        std::fs::create_dir(store.join("sub")).unwrap();
+        let batch = next_batch(&rx);
+        assert!(batch.contains(&store.join("sub")), "{batch:?}");
+    }
+}
