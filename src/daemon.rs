@@ -44,20 +44,11 @@ pub enum Command {
 }
 
 /// How the daemon was started, for reloads.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// The file to read again on reload; `None`: built-in defaults, nothing to reload.
     pub config_path: Option<PathBuf>,
     pub debounce: Debounce,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            config_path: None,
-            debounce: Debounce::default(),
-        }
-    }
 }
 
 fn notify(states: &[NotifyState]) {
@@ -272,16 +263,23 @@ fn start_watch(
     Ok(watcher)
 }
 
-/// How often the publisher loop wakes when idle: often enough for the watchdog.
+/// The watchdog interval systemd asks for, if any. As sd_watchdog_enabled(3) does, an
+/// unset `WATCHDOG_PID` means this process (the sd-notify crate insists on it).
+fn watchdog_interval() -> Option<Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    let for_us = match std::env::var("WATCHDOG_PID") {
+        Ok(pid) => pid.parse::<u32>().ok() == Some(std::process::id()),
+        Err(_) => true,
+    };
+    (for_us && usec > 0).then(|| Duration::from_micros(usec))
+}
+
+/// How often the publisher loop wakes when idle: often enough for the watchdog (three
+/// pings per interval), and whether to ping.
 fn tick() -> (Duration, bool) {
-    let mut usec = 0;
-    if sd_notify::watchdog_enabled(false, &mut usec) && usec > 0 {
-        (
-            Duration::from_micros(usec / 3).min(Duration::from_secs(1)),
-            true,
-        )
-    } else {
-        (Duration::from_secs(1), false)
+    match watchdog_interval() {
+        Some(interval) => ((interval / 3).min(Duration::from_secs(1)), true),
+        None => (Duration::from_secs(1), false),
     }
 }
 

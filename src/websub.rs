@@ -11,8 +11,9 @@
 //! already waiting for its ping is not queued twice: the hub fetches the feed when the
 //! ping arrives, so one ping covers every change made before it is sent.
 //!
-//! Every ping ends in exactly one count in [`Metrics::add_websub`]: delivered, refused,
-//! given up after the last attempt, or dropped from an overfull queue.
+//! Every ping ends in one count in [`Metrics::add_websub`]: delivered, refused, given up
+//! after the last attempt, or dropped from an overfull queue. (A retry that a newer
+//! notify of the same URL overtakes leaves the count to that one.)
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;

@@ -393,3 +393,65 @@ fn newsboat_reads_a_served_feed_and_lists_a_new_article() {
     let titles = reload();
     assert!(titles.contains("給閱讀器的新文章"), "{titles}");
 }
+
+#[test]
+fn systemd_hears_ready_reloading_stopping_and_the_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("articles")).unwrap();
+    std::fs::write(dir.path().join("articles/a.txt"), article("甲", "北京市")).unwrap();
+    std::fs::write(dir.path().join("config.toml"), config_text("")).unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .arg("run")
+        .env("NOTIFY_SOCKET", &socket_path)
+        // 300 ms: the daemon must ping well within it.
+        .env("WATCHDOG_USEC", "300000")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct KillOnDrop(Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = child.id();
+    let child = KillOnDrop(child);
+    let mut heard = Vec::<String>::new();
+    let listen_until = |want: &str, heard: &mut Vec<String>| {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = socket.recv(&mut buf).expect("a notify message in time");
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            heard.push(msg.clone());
+            if msg.lines().any(|l| l == want) {
+                return;
+            }
+        }
+    };
+    listen_until("READY=1", &mut heard);
+    listen_until("WATCHDOG=1", &mut heard);
+    let kill = |sig: &str| {
+        Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+    };
+    kill("HUP");
+    listen_until("RELOADING=1", &mut heard);
+    listen_until("READY=1", &mut heard);
+    kill("TERM");
+    listen_until("STOPPING=1", &mut heard);
+    let mut child = child;
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
+    assert!(heard.iter().any(|m| m.contains("STATUS=")), "{heard:?}");
+}

@@ -64,7 +64,7 @@ pub fn watch(
     std::thread::Builder::new()
         .name("store-watch".into())
         .spawn(move || debounce_loop(rx, debounce, out))
-        .map_err(|e| notify::Error::io(e))?;
+        .map_err(notify::Error::io)?;
     Ok(StoreWatcher { _watcher: watcher })
 }
 
@@ -122,8 +122,9 @@ fn debounce_loop(rx: Receiver<notify::Result<Event>>, debounce: Debounce, out: S
             .iter()
             .filter(|(_, p)| {
                 now.duration_since(p.last) >= debounce.quiet
-                    && p.writing_since
-                        .is_none_or(|since| now.duration_since(since) >= debounce.max_write)
+                    && p.writing_since.map_or(true, |since| {
+                        now.duration_since(since) >= debounce.max_write
+                    })
             })
             .map(|(path, _)| path.clone())
             .collect();
