@@ -252,6 +252,7 @@ fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
 }
 
 const SEQ_KEY: &[u8] = b"seq";
+const COUNT_KEY: &[u8] = b"articles";
 
 impl Index {
     pub fn open(dir: &Path) -> Result<Index> {
@@ -335,8 +336,12 @@ impl Index {
         }))
     }
 
+    /// Articles in the index (kept as a counter beside them, updated in the same batch).
     pub fn article_count(&self) -> usize {
-        self.tree.scan_prefix([prefix::ARTICLE]).keys().count()
+        match self.tree.get(key(prefix::META, COUNT_KEY)) {
+            Ok(Some(v)) => v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0) as usize,
+            _ => 0,
+        }
     }
 
     pub fn feed_table(&self) -> Result<FeedTable> {
@@ -445,6 +450,7 @@ impl Index {
             seq: None,
             log_start,
             log_bytes: Vec::new(),
+            count_delta: 0,
         };
         // Upserts first: a file moved within the store takes its id along before the old
         // path's removal is seen, so the article keeps its record.
@@ -454,6 +460,10 @@ impl Index {
         }
         for rel in removed {
             tx.remove_path(rel)?;
+        }
+        if tx.count_delta != 0 {
+            let count = (self.article_count() as i64 + tx.count_delta).max(0) as u64;
+            tx.put(key(prefix::META, COUNT_KEY), count.to_be_bytes().to_vec());
         }
         let mut batch = sled::Batch::default();
         for (k, v) in tx.pending {
@@ -493,6 +503,8 @@ struct Tx<'a> {
     log_start: u64,
     /// Framed articles to append to the log before the batch is applied.
     log_bytes: Vec<u8>,
+    /// Articles added minus articles removed.
+    count_delta: i64,
 }
 
 impl Tx<'_> {
@@ -595,6 +607,7 @@ impl Tx<'_> {
                 self.unlink(&entry.id, &rec);
                 self.delete(key(prefix::ARTICLE, entry.id.as_bytes()));
                 self.applied.removed += 1;
+                self.count_delta -= 1;
             }
         }
         Ok(())
@@ -663,6 +676,7 @@ impl Tx<'_> {
                 };
                 self.link(id, &new);
                 self.put(article_key, encode(&new));
+                self.count_delta += 1;
                 Outcome::New
             }
         };

@@ -153,12 +153,16 @@ fn relevant(path: &Path, kind: &EventKind) -> bool {
     if name.starts_with('.') || name.ends_with('~') || name.starts_with('#') {
         return false;
     }
+    // A folder matters when it appears (created, moved in) or disappears (removed,
+    // moved out) — not when its own metadata changes, which happens on every entry
+    // written in it (treating that as "rescan the folder" would rescan the whole store
+    // for each article).
     match kind {
-        EventKind::Create(CreateKind::Folder) | EventKind::Remove(_) => {
-            path.extension().is_none() || path.is_dir()
+        EventKind::Create(CreateKind::Folder) => true,
+        EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_)) => {
+            path.is_dir() || (!path.exists() && path.extension().is_none())
         }
-        EventKind::Modify(ModifyKind::Name(_)) => path.is_dir() || path.extension().is_none(),
-        _ => path.is_dir(),
+        _ => false,
     }
 }
 
