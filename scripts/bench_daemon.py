@@ -23,13 +23,17 @@ def start(work, store):
     config.write_text(
         f'[store]\npath = "{store}"\n[state]\npath = "{work / "state"}"\n'
         f'[feeds]\noutput = "{work / "feeds"}"\n[server]\nlisten = "127.0.0.1:0"\n')
-    proc = subprocess.Popen([str(BIN), "--config", str(config), "run"],
-                            stderr=subprocess.PIPE, text=True)
-    for line in proc.stderr:
-        if "listening on http://" in line:
-            addr = re.search(r"http://([0-9.:]+)", line).group(1)
-            return proc, addr
-    sys.exit("daemon did not start")
+    log = open(work / "daemon.log", "w")
+    proc = subprocess.Popen([str(BIN), "--config", str(config), "run"], stderr=log)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        m = re.search(r"listening on http://([0-9.:]+)", (work / "daemon.log").read_text())
+        if m:
+            return proc, m.group(1)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    sys.exit(f"daemon did not start: {(work / 'daemon.log').read_text()[-2000:]}")
 
 
 def rss_kib(pid):
@@ -66,12 +70,19 @@ def latency(work, store, events):
                 time.sleep(0.001)
         samples.append(time.monotonic() - start)
         time.sleep(0.1)
-    for i in range(events):
-        os.remove(store / f"bench{i}.txt")
+    cleanup(store, events)
     samples.sort()
     return {"p50_ms": round(1000 * statistics.median(samples), 1),
             "p99_ms": round(1000 * samples[int(len(samples) * 0.99) - 1], 1),
             "max_ms": round(1000 * samples[-1], 1)}
+
+
+def cleanup(store, events):
+    for i in range(events):
+        try:
+            os.remove(store / f"bench{i}.txt")
+        except FileNotFoundError:
+            pass
 
 
 def wrk(url, headers=()):
@@ -124,6 +135,7 @@ def main():
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=15)
+            cleanup(store, args.events)
     print(json.dumps(results, indent=2, ensure_ascii=False))
 
 

@@ -305,6 +305,7 @@ fn publisher_loop(
         Err(e) => tracing::error!("start-up reconciliation: {e}"),
     }
     let failed = first.is_err();
+    release_freed_memory();
     let _ = ready.send(first.map_err(|e| e.to_string()));
     if failed {
         return;
@@ -392,6 +393,18 @@ fn publisher_loop(
     }
     if let Err(e) = index.flush() {
         tracing::error!("flushing the index: {e}");
+    }
+}
+
+/// Hands memory freed after a large reconciliation back to the system. glibc keeps freed
+/// heap in its arenas, so a daemon that indexed 100,000 articles at start-up would idle
+/// at twice the memory of one that started on a built index.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it has no
+    // preconditions and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -1,0 +1,406 @@
+//! Signed, expiring tokens for the links in confirmation mails and digests: `/confirm`,
+//! `/manage` and `/unsubscribe` (DESIGN §5, issue 4).
+//!
+//! A token carries everything the page needs — the purpose, the subscriber's email key
+//! and the expiry — and an HMAC-SHA256 over them, so the server keeps no table of issued
+//! links and a link works after a restart or on a second machine with the same key.
+//! Anyone holding a link can read the address in it (it is only base64); links are sent
+//! to that address, so that reveals nothing its reader does not know.
+//!
+//! # Token layout
+//! `base64url(payload ‖ tag)` without padding, where
+//! `payload = version (1 byte, 1) ‖ purpose (1 byte: c, m, u) ‖ expiry (i64, big-endian,
+//! Unix seconds) ‖ email key (UTF-8, the rest)` and `tag = HMAC-SHA256(key, payload)`
+//! (32 bytes). Fixed-width fields come first, so no two inputs share a payload. The
+//! alphabet `A–Z a–z 0–9 - _` needs no escaping in a URL, a query string or a form.
+//!
+//! # Key file (`digest.secret_file`)
+//! 64 lowercase hexadecimal characters — 32 bytes from `/dev/urandom` — and a newline;
+//! created with mode 0600 by the daemon on first start ([`generate_key`],
+//! [`key_file_text`]) and read with [`parse_key_file`]. Replacing it invalidates every
+//! link already sent.
+//!
+//! Pure: no file, clock or randomness. Callers pass the key, `now` and the random bytes.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+const VERSION: u8 = 1;
+const TAG_LEN: usize = 32;
+/// Version, purpose, expiry.
+const HEADER_LEN: usize = 1 + 1 + 8;
+/// Bytes in a key, and hex digits in a key file.
+pub const KEY_LEN: usize = 32;
+
+/// What a link may be used for. A confirmation link cannot unsubscribe, and an
+/// unsubscribe link — which travels in every digest's headers — cannot change topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    Confirm,
+    Manage,
+    Unsubscribe,
+}
+
+impl Purpose {
+    fn byte(self) -> u8 {
+        match self {
+            Purpose::Confirm => b'c',
+            Purpose::Manage => b'm',
+            Purpose::Unsubscribe => b'u',
+        }
+    }
+
+    fn from_byte(b: u8) -> Option<Purpose> {
+        match b {
+            b'c' => Some(Purpose::Confirm),
+            b'm' => Some(Purpose::Manage),
+            b'u' => Some(Purpose::Unsubscribe),
+            _ => None,
+        }
+    }
+}
+
+/// Why a token or key file is refused. Pages show a generic "link invalid or expired";
+/// the variants are for logs and tests.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("link has expired")]
+    Expired,
+    #[error("link signature does not match")]
+    BadSignature,
+    #[error("link is meant for another page")]
+    WrongPurpose,
+    #[error("link is malformed")]
+    Malformed,
+    #[error("key file: {0}")]
+    KeyFile(String),
+}
+
+/// A token for `purpose` and `email_key`, valid up to and including `expires_unix`.
+pub fn sign(key: &[u8], purpose: Purpose, email_key: &str, expires_unix: i64) -> String {
+    let mut bytes = Vec::with_capacity(HEADER_LEN + email_key.len() + TAG_LEN);
+    bytes.push(VERSION);
+    bytes.push(purpose.byte());
+    bytes.extend_from_slice(&expires_unix.to_be_bytes());
+    bytes.extend_from_slice(email_key.as_bytes());
+    let tag = mac(key, &bytes).finalize().into_bytes();
+    bytes.extend_from_slice(&tag);
+    base64url_encode(&bytes)
+}
+
+/// The email key inside a token, if the token was signed with `key` for `purpose` and
+/// `now_unix` is not past its expiry. The signature is checked (in constant time) before
+/// anything in the payload is believed, so a forged token only ever gets `BadSignature`
+/// or `Malformed`.
+pub fn verify(
+    key: &[u8],
+    purpose: Purpose,
+    token: &str,
+    now_unix: i64,
+) -> Result<String, TokenError> {
+    let bytes = base64url_decode(token.trim()).ok_or(TokenError::Malformed)?;
+    if bytes.len() < HEADER_LEN + TAG_LEN {
+        return Err(TokenError::Malformed);
+    }
+    let (payload, tag) = bytes.split_at(bytes.len() - TAG_LEN);
+    if payload[0] != VERSION {
+        return Err(TokenError::Malformed);
+    }
+    mac(key, payload)
+        .verify_slice(tag)
+        .map_err(|_| TokenError::BadSignature)?;
+    let found = Purpose::from_byte(payload[1]).ok_or(TokenError::Malformed)?;
+    if found != purpose {
+        return Err(TokenError::WrongPurpose);
+    }
+    let expires = i64::from_be_bytes(payload[2..HEADER_LEN].try_into().expect("8 bytes"));
+    if now_unix > expires {
+        return Err(TokenError::Expired);
+    }
+    String::from_utf8(payload[HEADER_LEN..].to_vec()).map_err(|_| TokenError::Malformed)
+}
+
+fn mac(key: &[u8], payload: &[u8]) -> HmacSha256 {
+    let mut m = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
+    m.update(payload);
+    m
+}
+
+/// A signing key from 32 random bytes the caller read from `/dev/urandom`. The bytes
+/// are the key: HMAC-SHA256 needs no stretching of a uniformly random 256-bit key.
+pub fn generate_key(random: [u8; KEY_LEN]) -> Vec<u8> {
+    random.to_vec()
+}
+
+/// The contents of a key file for `key`: lowercase hex and a newline.
+pub fn key_file_text(key: &[u8]) -> String {
+    let mut s = String::with_capacity(key.len() * 2 + 1);
+    for b in key {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    s.push('\n');
+    s
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Reads a key file: 64 hex digits (either case), surrounding whitespace (the final
+/// newline, CRLF) ignored. A key of all zeros is refused: it comes from a broken
+/// generator or a file truncated and padded, never from `/dev/urandom`.
+pub fn parse_key_file(text: &str) -> Result<Vec<u8>, TokenError> {
+    let hex = text.trim();
+    let bad = |msg: String| Err(TokenError::KeyFile(msg));
+    if hex.len() != KEY_LEN * 2 {
+        return bad(format!(
+            "expected {} hexadecimal digits, found {} characters",
+            KEY_LEN * 2,
+            hex.chars().count()
+        ));
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut key = Vec::with_capacity(KEY_LEN);
+    for pair in hex.as_bytes().chunks(2) {
+        match (digit(pair[0]), digit(pair[1])) {
+            (Some(hi), Some(lo)) => key.push(hi << 4 | lo),
+            _ => return bad("holds a character that is not a hexadecimal digit".into()),
+        }
+    }
+    if key.iter().all(|&b| b == 0) {
+        return bad("key is all zeros".into());
+    }
+    Ok(key)
+}
+
+// ---------------------------------------------------------------------------------------
+// base64url (RFC 4648 §5) without padding. Written out here because it is twenty lines
+// and the only encoding the crate needs.
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn base64url_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        // A chunk of k bytes gives k + 1 characters.
+        for i in 0..=chunk.len() {
+            out.push(char::from(B64[(n >> (18 - 6 * i) & 0x3f) as usize]));
+        }
+    }
+    out
+}
+
+/// `None` for a character outside the alphabet, padding, a length no encoding has, or
+/// unused low bits that are not zero. The last rule makes the encoding of a byte string
+/// unique, so changing any character of a token changes what it decodes to.
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        } as u32)
+    };
+    if text.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
+    for chunk in text.as_bytes().chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= value(c)? << (18 - 6 * i);
+        }
+        let bytes = chunk.len() - 1;
+        let unused = n & (0x00ff_ffff >> (8 * bytes));
+        if unused != 0 {
+            return None;
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..=bytes]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const NOW: i64 = 1_780_000_000;
+
+    #[test]
+    fn round_trip_for_every_purpose() {
+        for purpose in [Purpose::Confirm, Purpose::Manage, Purpose::Unsubscribe] {
+            let t = sign(KEY, purpose, "li.wei@example.com", NOW + 3600);
+            assert_eq!(
+                verify(KEY, purpose, &t, NOW).as_deref(),
+                Ok("li.wei@example.com")
+            );
+            // Valid up to and including the expiry second.
+            assert!(verify(KEY, purpose, &t, NOW + 3600).is_ok());
+        }
+    }
+
+    #[test]
+    fn any_email_text_survives() {
+        for email in [
+            "用户@xn--fsqu00a.xn--3lr804guic",
+            "\"a@b; c=d&e\"@example.com",
+            "o'brien+tag/x=y?z#w@example.ie",
+            "",
+            "€ % + & = ? / # \u{0} \u{1F600}",
+        ] {
+            let t = sign(KEY, Purpose::Manage, email, NOW);
+            assert_eq!(verify(KEY, Purpose::Manage, &t, NOW).as_deref(), Ok(email));
+        }
+    }
+
+    #[test]
+    fn tokens_are_url_safe() {
+        let t = sign(KEY, Purpose::Unsubscribe, "用户@例子.广告?x=1&y=/", NOW);
+        assert!(t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    }
+
+    #[test]
+    fn tampering_with_any_character_fails() {
+        let t = sign(KEY, Purpose::Confirm, "a@example.com", NOW + 60);
+        for i in 0..t.len() {
+            for replacement in ['A', 'B', 'g', '-', '_', '0'] {
+                let mut bytes = t.clone().into_bytes();
+                if bytes[i] == replacement as u8 {
+                    continue;
+                }
+                bytes[i] = replacement as u8;
+                let forged = String::from_utf8(bytes).unwrap();
+                let r = verify(KEY, Purpose::Confirm, &forged, NOW);
+                assert!(
+                    matches!(r, Err(TokenError::BadSignature | TokenError::Malformed)),
+                    "position {i} -> {replacement}: {r:?}"
+                );
+            }
+        }
+        // Truncated, extended, empty, or not base64url at all.
+        for forged in [
+            &t[..t.len() - 1],
+            &t[..t.len() - 4],
+            &format!("{t}A"),
+            &format!("{t}AAAA"),
+            "",
+            "not a token!",
+            &format!("{t}="),
+        ] {
+            assert!(
+                verify(KEY, Purpose::Confirm, forged, NOW).is_err(),
+                "{forged}"
+            );
+        }
+    }
+
+    #[test]
+    fn changing_the_signed_fields_needs_the_key() {
+        let t = sign(KEY, Purpose::Unsubscribe, "a@example.com", NOW - 10);
+        let mut bytes = base64url_decode(&t).unwrap();
+        // Move the expiry forward by hand: the tag no longer matches.
+        bytes[9] ^= 0x80;
+        let forged = base64url_encode(&bytes);
+        assert_eq!(
+            verify(KEY, Purpose::Unsubscribe, &forged, NOW),
+            Err(TokenError::BadSignature)
+        );
+        // Another key does not verify.
+        assert_eq!(
+            verify(b"another key", Purpose::Unsubscribe, &t, NOW - 20),
+            Err(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn expired_fails() {
+        let t = sign(KEY, Purpose::Confirm, "a@example.com", NOW);
+        assert_eq!(
+            verify(KEY, Purpose::Confirm, &t, NOW + 1),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn purpose_mismatch_fails() {
+        let t = sign(KEY, Purpose::Unsubscribe, "a@example.com", NOW + 60);
+        assert_eq!(
+            verify(KEY, Purpose::Manage, &t, NOW),
+            Err(TokenError::WrongPurpose)
+        );
+        assert_eq!(
+            verify(KEY, Purpose::Confirm, &t, NOW),
+            Err(TokenError::WrongPurpose)
+        );
+    }
+
+    #[test]
+    fn base64url_matches_rfc_4648_vectors() {
+        // RFC 4648 §10, padding removed.
+        for (plain, enc) in [
+            ("", ""),
+            ("f", "Zg"),
+            ("fo", "Zm8"),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg"),
+            ("fooba", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64url_encode(plain.as_bytes()), enc);
+            assert_eq!(base64url_decode(enc).unwrap(), plain.as_bytes());
+        }
+        // The URL-safe letters.
+        assert_eq!(base64url_encode(&[0xfb, 0xff]), "-_8");
+        assert_eq!(base64url_decode("-_8").unwrap(), [0xfb, 0xff]);
+        // Non-canonical trailing bits, impossible lengths, padding, other alphabets.
+        for bad in ["Zh", "Zm-", "Z", "Zm9vY", "Zg==", "+/8", "Zm 9v"] {
+            assert_eq!(base64url_decode(bad), None, "{bad}");
+        }
+        let all: Vec<u8> = (0..=255).collect();
+        for n in 0..all.len() {
+            assert_eq!(
+                base64url_decode(&base64url_encode(&all[..n])).unwrap(),
+                &all[..n]
+            );
+        }
+    }
+
+    #[test]
+    fn key_file_round_trip() {
+        let random: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0x5a);
+        let key = generate_key(random);
+        let text = key_file_text(&key);
+        assert_eq!(text.len(), 65);
+        assert!(text.ends_with('\n'));
+        assert_eq!(parse_key_file(&text).unwrap(), key);
+        assert_eq!(parse_key_file(&text.to_uppercase()).unwrap(), key);
+        assert_eq!(parse_key_file(&text.replace('\n', "\r\n")).unwrap(), key);
+    }
+
+    #[test]
+    fn bad_key_files() {
+        for bad in [
+            "",
+            "abc\n",
+            &"g".repeat(64),
+            &"0".repeat(64),
+            &"ab".repeat(33),
+            &format!("{}é", "a".repeat(62)),
+        ] {
+            let err = parse_key_file(bad).unwrap_err();
+            assert!(matches!(err, TokenError::KeyFile(_)), "{bad:?}: {err}");
+            assert!(err.to_string().starts_with("key file: "));
+        }
+    }
+}
