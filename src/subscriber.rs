@@ -25,6 +25,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::article::Block;
 use crate::index::Record;
 use crate::schedule::Cron;
 use crate::topic::{fold_name, Topic};
@@ -187,7 +188,8 @@ fn is_invisible(c: char) -> bool {
 /// control and invisible characters anywhere (also inside quotes), a leading, trailing or
 /// doubled dot, a local part over 64 octets, an address over 254 octets, address literals
 /// (`[192.0.2.1]`), and domains without a dot, with an empty label, a trailing dot, or a
-/// label outside letters, digits and inner hyphens.
+/// label outside letters, digits and inner hyphens. A full-width `＠` counts as `@`, and
+/// the ideographic full stop `。` in a domain as a dot (UTS #46 maps it).
 ///
 /// ```
 /// use tidings::subscriber::normalize_email;
@@ -195,7 +197,9 @@ fn is_invisible(c: char) -> bool {
 /// assert_eq!(normalize_email("用户@例子.广告").unwrap(), "用户@xn--fsqu00a.xn--4rr70v");
 /// ```
 pub fn normalize_email(raw: &str) -> Result<String, SubscriberError> {
-    let email = raw.trim_matches(|c: char| c.is_whitespace() || is_invisible(c));
+    let trimmed = raw.trim_matches(|c: char| c.is_whitespace() || is_invisible(c));
+    // A Chinese input method types the full-width `＠`; it can only have meant `@`.
+    let email = &trimmed.replace('＠', "@");
     let err = |reason: &str| Err(email_error(email, reason));
     if email.is_empty() {
         return err("empty");
@@ -550,10 +554,13 @@ impl Topics {
 
     /// [`Topics::matches`] against a shared [`Haystack`].
     pub fn first_match(&self, hay: &Haystack<'_>) -> Option<String> {
-        let labels = self.labels();
-        self.matching_iter(hay)
-            .next()
-            .map(|i| labels[i].to_string())
+        let i = self.matching_iter(hay).next()?;
+        self.section_names
+            .iter()
+            .chain(&self.keyword_names)
+            .chain(&self.term_names)
+            .nth(i)
+            .cloned()
     }
 
     /// Indices into [`Topics::labels`] of every topic the article matches, in order. The
@@ -592,6 +599,7 @@ impl Topics {
 /// section path is found once, and its text is folded at most once, on first need.
 /// Folding a long body costs far more than all other matching, so a digest round
 /// shares one `Haystack` per article across its subscribers (it is `Sync`).
+#[derive(Debug)]
 pub struct Haystack<'a> {
     record: &'a Record,
     path: Vec<String>,
@@ -661,9 +669,7 @@ impl<'a> Haystack<'a> {
                 .iter()
                 .map(String::as_str)
                 .chain(a.body.iter().map(|b| match b {
-                    crate::article::Block::Paragraph(s) | crate::article::Block::Heading(s) => {
-                        s.as_str()
-                    }
+                    Block::Paragraph(s) | Block::Heading(s) => s.as_str(),
                 }))
             {
                 out.push('\n');
@@ -1059,6 +1065,7 @@ mod tests {
             ("\"a\\\"b\"@example.com", "\"a\\\"b\"@example.com"),
             ("用户@例子.广告", "用户@xn--fsqu00a.xn--4rr70v"),
             ("用户@例子。广告", "用户@xn--fsqu00a.xn--4rr70v"),
+            ("用户＠例子。广告", "用户@xn--fsqu00a.xn--4rr70v"),
             ("user@Bücher.Example", "user@xn--bcher-kva.example"),
             ("user@xn--bcher-kva.example", "user@xn--bcher-kva.example"),
             ("a@b.co", "a@b.co"),
@@ -1079,7 +1086,7 @@ mod tests {
     #[test]
     fn invalid_emails() {
         let long_local = format!("{}@example.com", "a".repeat(65));
-        let long_total = format!("{}@{}.example.com", "a".repeat(64), "b.".repeat(95));
+        let long_total = format!("{}@{}example.com", "a".repeat(64), "b.".repeat(95));
         for (input, reason) in [
             ("", "empty"),
             ("   ", "empty"),
@@ -1109,10 +1116,11 @@ mod tests {
             ("\"abc@example.com", "unterminated quoted"),
             ("a@-example.com", "hyphen"),
             ("a@exa_mple.com", "other than letters, digits and '-'"),
-            ("a@exa\u{2764}mple.com", "not a valid host name"),
+            ("a@exa\u{FFFD}mple.com", "not a valid host name"),
+            ("a@xn--zz.com", "not a valid host name"),
             ("a@[192.0.2.1]", "address literals"),
             ("a@192.0.2.1", "IP address"),
-            (long_local.as_str(), "66 octets long (at most 64)"),
+            (long_local.as_str(), "65 octets long (at most 64)"),
             (long_total.as_str(), "(at most 254)"),
         ] {
             let err = normalize_email(input).expect_err(input).to_string();
@@ -1381,10 +1389,10 @@ mod tests {
                     line += 2;
                     continue;
                 }
-                100 => format!("not-an-address,經濟,,,,,\n"),
+                100 => "not-an-address,經濟,,,,,\n".to_string(),
                 2_500 => format!("u{i}@example.com,經濟,,,0 25 * * *,,\n"),
                 5_000 => format!("u{i}@example.com,,,,,,\n"),
-                7_777 => format!("U17@EXAMPLE.com,經濟,,,,,\n"),
+                7_777 => "U17@EXAMPLE.com,經濟,,,,,\n".to_string(),
                 9_998 => format!("u{i}@example.com,經濟,,,,Mars/Base,sleeping\n"),
                 _ => format!(
                     "user{i}@example.com,黨派·聲音 > 統一戰線;{},{},{},{} {} * * *,{},{}\n",
@@ -1430,7 +1438,7 @@ mod tests {
         );
         assert_eq!(
             bad[3].1,
-            format!("email \"U17@example.com\": already imported from line 19")
+            "email \"U17@example.com\": already imported from line 19"
         );
         // Every problem of a row, in one message.
         assert!(bad[4].1.contains("timezone: \"Mars/Base\""), "{}", bad[4].1);

@@ -455,3 +455,125 @@ fn systemd_hears_ready_reloading_stopping_and_the_watchdog() {
     assert_eq!(child.0.wait().unwrap().code(), Some(0));
     assert!(heard.iter().any(|m| m.contains("STATUS=")), "{heard:?}");
 }
+
+/// A hub on loopback that answers 204 and records each request body.
+fn recording_hub() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hub", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Headers, then Content-Length bytes of body.
+            let body = loop {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break String::new();
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned();
+                    }
+                }
+            };
+            record.lock().unwrap().push(body);
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn changed_feeds_are_announced_to_the_websub_hub() {
+    let (hub, seen) = recording_hub();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("articles")).unwrap();
+    std::fs::write(dir.path().join("articles/000_8c7ef1c8e8c43d29.txt"), SEED).unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        config_text(&format!("[feeds]\nwebsub_hub = \"{hub}\"\n")),
+    )
+    .unwrap();
+    let d = Daemon::start_in(dir);
+    let (_, headers, _) = reqwest::request(&format!("{}/feeds/all/rss.xml", d.base), &[]);
+    let link = header(&headers, "link").unwrap_or_default().to_string();
+    assert!(link.contains(&format!("<{hub}>; rel=\"hub\"")), "{link}");
+    seen.lock().unwrap().clear();
+
+    drop_in(&d.store(), "hubbed.txt", &article("通知樞紐", "天津市"));
+    let want = [
+        "hub.url=http%3A%2F%2F127.0.0.1%2Ffeeds%2Fall%2Frss.xml",
+        "hub.url=http%3A%2F%2F127.0.0.1%2Ffeeds%2Fkeyword%2F%25E5%25A4%25A9%25E6%25B4%25A5%25E5%25B8%2582%2Fatom.xml",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let bodies = seen.lock().unwrap().clone();
+        if want.iter().all(|w| {
+            bodies
+                .iter()
+                .any(|b| b.contains(w) && b.contains("hub.mode=publish"))
+        }) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "hub saw: {bodies:#?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_new_folder_and_a_burst_of_1000_files_are_published_in_few_rounds() {
+    let mut d = Daemon::start();
+    let outside = d.dir.path().join("incoming");
+    std::fs::create_dir_all(outside.join("batch")).unwrap();
+    for i in 0..1000 {
+        std::fs::write(
+            outside.join(format!("batch/b{i:04}.txt")),
+            article(&format!("批量文章{i:04}"), "石家莊市"),
+        )
+        .unwrap();
+    }
+    let rounds_before = d.seen.len();
+    // A whole folder moved in at once, as an exporter would deliver a day's articles.
+    std::fs::rename(outside.join("batch"), d.store().join("batch")).unwrap();
+    let feed = d.wait_for("/index.json", Duration::from_secs(20), |b| {
+        b.contains("石家庄市") && b.contains("\"items\": 50")
+    });
+    assert!(feed.contains("石家庄市"));
+    d.wait_for("/metrics", Duration::from_secs(20), |m| {
+        m.contains("tidings_articles 1001")
+    });
+    // And files copied in one by one (each written, then closed) are coalesced too.
+    for i in 0..1000 {
+        std::fs::write(
+            d.store().join(format!("c{i:04}.txt")),
+            article(&format!("逐一複製{i:04}"), "保定市"),
+        )
+        .unwrap();
+    }
+    d.wait_for("/metrics", Duration::from_secs(20), |m| {
+        m.contains("tidings_articles 2001")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    while let Ok(line) = d.logs.recv_timeout(Duration::from_millis(100)) {
+        d.seen.push(line);
+    }
+    let rounds = d.seen[rounds_before..]
+        .iter()
+        .filter(|l| l.contains("articles indexed"))
+        .count();
+    assert!(rounds <= 20, "{rounds} publish rounds for 2,000 files");
+}

@@ -79,7 +79,7 @@ pub fn scan(root: &Path) -> std::io::Result<(Vec<StoreFile>, Vec<String>)> {
     std::fs::metadata(root).map_err(|e| {
         std::io::Error::new(e.kind(), format!("store.path {}: {e}", root.display()))
     })?;
-    let mut files = Vec::new();
+    let mut found = Vec::new();
     let mut problems = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(true)
@@ -113,19 +113,32 @@ pub fn scan(root: &Path) -> std::io::Result<(Vec<StoreFile>, Vec<String>)> {
             ));
             continue;
         };
-        let meta = match entry.metadata() {
-            Ok(m) => m,
-            Err(e) => {
-                problems.push(format!("{}: {e}", entry.path().display()));
-                continue;
-            }
-        };
-        files.push(StoreFile {
-            rel: rel.replace(std::path::MAIN_SEPARATOR, "/"),
-            abs: entry.path().to_owned(),
-            stamp: stamp_of(&meta),
+        found.push((
+            rel.replace(std::path::MAIN_SEPARATOR, "/"),
+            entry.into_path(),
             layout,
-        });
+        ));
+    }
+    // One stat per file: the reading of directories is sequential, the stats need not be.
+    use rayon::prelude::*;
+    let stamped: Vec<Result<StoreFile, String>> = found
+        .into_par_iter()
+        .map(|(rel, abs, layout)| match std::fs::metadata(&abs) {
+            Ok(meta) => Ok(StoreFile {
+                rel,
+                stamp: stamp_of(&meta),
+                abs,
+                layout,
+            }),
+            Err(e) => Err(format!("{}: {e}", abs.display())),
+        })
+        .collect();
+    let mut files = Vec::with_capacity(stamped.len());
+    for s in stamped {
+        match s {
+            Ok(f) => files.push(f),
+            Err(p) => problems.push(p),
+        }
     }
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok((files, problems))
