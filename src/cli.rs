@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::admin::SubscriberCommand;
 use crate::build;
 use crate::config::{self, Config, SystemdDirs};
 
@@ -39,6 +40,40 @@ pub enum Command {
     Check,
     /// The daemon: watch the store, publish, serve
     Run,
+    /// Manage digest subscribers
+    #[command(subcommand)]
+    Subscriber(SubscriberArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscriberArgs {
+    /// Add a subscriber (active at once: an operator vouches for the address), or change one
+    Add {
+        email: String,
+        /// A section path, e.g. "黨派·聲音 > 統一戰線" (repeatable)
+        #[arg(long = "section", value_name = "PATH")]
+        sections: Vec<String>,
+        /// A keyword (repeatable)
+        #[arg(long = "keyword", value_name = "K")]
+        keywords: Vec<String>,
+        /// A free-text term matched in titles and bodies (repeatable)
+        #[arg(long = "term", value_name = "T")]
+        terms: Vec<String>,
+        /// 5-field cron or @hourly/@daily/@weekly [default: digest.schedule]
+        #[arg(long, value_name = "CRON")]
+        schedule: Option<String>,
+        /// IANA time zone [default: digest.timezone]
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
+    },
+    /// List subscribers (tab-separated: email, status, schedule, zone, topics)
+    List,
+    /// Remove a subscriber
+    Remove { email: String },
+    /// Import subscribers from CSV (email,sections,keywords,terms,schedule,timezone,status)
+    Import { file: PathBuf },
+    /// Export subscribers as CSV
+    Export,
 }
 
 /// Loads the configuration the flags and environment point at.
@@ -50,6 +85,17 @@ pub fn load_config(flag: Option<&std::path::Path>) -> anyhow::Result<Config> {
             Ok(Config::parse(config::EMBEDDED_DEFAULTS)?.resolve(&cwd, &SystemdDirs::from_env()))
         }
     }
+}
+
+/// Prints what a command answered and turns its code into the exit code.
+fn print_response(answer: &crate::control::Response) -> ExitCode {
+    for line in &answer.stderr {
+        eprintln!("{line}");
+    }
+    if !answer.stdout.is_empty() {
+        println!("{}", answer.stdout);
+    }
+    ExitCode::from(answer.code)
 }
 
 /// The config file in use (for reloads), if any.
@@ -112,18 +158,49 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             crate::daemon::main(options, config)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Subscriber(args) => {
+            let command = match args {
+                SubscriberArgs::Add {
+                    email,
+                    sections,
+                    keywords,
+                    terms,
+                    schedule,
+                    tz,
+                } => SubscriberCommand::Add {
+                    email,
+                    sections,
+                    keywords,
+                    terms,
+                    schedule,
+                    tz,
+                },
+                SubscriberArgs::List => SubscriberCommand::List,
+                SubscriberArgs::Remove { email } => SubscriberCommand::Remove { email },
+                SubscriberArgs::Import { file } => SubscriberCommand::Import {
+                    name: file.display().to_string(),
+                    csv: std::fs::read_to_string(&file)
+                        .with_context(|| format!("{}", file.display()))?,
+                },
+                SubscriberArgs::Export => SubscriberCommand::Export,
+            };
+            let request = crate::control::Request::Subscriber {
+                request: command.clone(),
+            };
+            let answer = match crate::control::request(&config.state.path, &request) {
+                Some(answer) => answer.context("control socket")?,
+                None => {
+                    let index = crate::index::Index::open(&config.state.path)?;
+                    crate::admin::run(&index, &config, command)
+                }
+            };
+            Ok(print_response(&answer))
+        }
         Command::Build { strict } => {
             // A running daemon owns the index: hand it the request.
             let request = crate::control::Request::Build { strict };
             if let Some(answer) = crate::control::request(&config.state.path, &request) {
-                let answer = answer.context("control socket")?;
-                for line in &answer.stderr {
-                    eprintln!("{line}");
-                }
-                if !answer.stdout.is_empty() {
-                    println!("{}", answer.stdout);
-                }
-                return Ok(ExitCode::from(answer.code));
+                return Ok(print_response(&answer.context("control socket")?));
             }
             let report = build::build(&config, &progress_bar())?;
             for r in &report.rejected {

@@ -9,13 +9,21 @@ use std::sync::mpsc::Sender;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
+use std::sync::Arc;
+
+use crate::config::Config;
 use crate::daemon::Command;
+use crate::index::Index;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "command", rename_all = "lowercase")]
 pub enum Request {
     /// Scan the store and publish, as `tidings build` would.
     Build { strict: bool },
+    /// `tidings subscriber …`.
+    Subscriber {
+        request: crate::admin::SubscriberCommand,
+    },
 }
 
 /// What the command prints and its exit code.
@@ -34,6 +42,8 @@ pub fn socket_path(state: &Path) -> PathBuf {
 pub fn listen(
     state: &Path,
     commands: Sender<Command>,
+    index: Arc<Index>,
+    config: Config,
 ) -> anyhow::Result<(PathBuf, tokio::task::JoinHandle<()>)> {
     use std::os::unix::fs::PermissionsExt;
     let path = socket_path(state);
@@ -56,8 +66,10 @@ pub fn listen(
                 continue;
             }
             let commands = commands.clone();
+            let index = index.clone();
+            let config = config.clone();
             tokio::spawn(async move {
-                if let Err(e) = serve(stream, commands).await {
+                if let Err(e) = serve(stream, commands, index, config).await {
                     tracing::warn!("control socket: {e}");
                 }
             });
@@ -74,7 +86,12 @@ fn rustix_uid() -> u32 {
         .unwrap_or(0)
 }
 
-async fn serve(stream: tokio::net::UnixStream, commands: Sender<Command>) -> anyhow::Result<()> {
+async fn serve(
+    stream: tokio::net::UnixStream,
+    commands: Sender<Command>,
+    index: Arc<Index>,
+    config: Config,
+) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     tokio::io::BufReader::new(read).read_line(&mut line).await?;
@@ -101,6 +118,10 @@ async fn serve(stream: tokio::net::UnixStream, commands: Sender<Command>) -> any
                 },
                 Err(_) => anyhow::bail!("the daemon is stopping"),
             }
+        }
+        Ok(Request::Subscriber { request }) => {
+            // sled calls block; keep them off the async workers.
+            tokio::task::spawn_blocking(move || crate::admin::run(&index, &config, request)).await?
         }
         Err(e) => Response {
             stderr: vec![format!("tidings: bad control request: {e}")],

@@ -138,7 +138,12 @@ pub async fn run(
     tracing::info!("start-up: {report}");
 
     let mut watcher = start_watch(&config, options.debounce, &commands)?;
-    let (control_path, control) = crate::control::listen(&config.state.path, commands.clone())?;
+    let (control_path, control) = crate::control::listen(
+        &config.state.path,
+        commands.clone(),
+        index.clone(),
+        config.clone(),
+    )?;
 
     let http_state = Arc::new(HttpState {
         output: config.feeds.output.clone(),

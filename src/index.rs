@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::article::Article;
+use crate::subscriber::Subscriber;
 use crate::topic::{topics_of, Topic};
 
 /// sled's page cache; its default (1 GiB) lets RSS grow far past what a feed server needs.
@@ -242,6 +243,8 @@ mod prefix {
     pub const RENDERED: u8 = b'r';
     /// name → value
     pub const META: u8 = b'x';
+    /// email key → Subscriber
+    pub const SUBSCRIBER: u8 = b's';
 }
 
 fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
@@ -428,6 +431,50 @@ impl Index {
         self.tree
             .insert(key(prefix::META, name.as_bytes()), value)?;
         self.flush()
+    }
+
+    /// The arrival sequence of the newest article (0 for an empty index). A new
+    /// subscriber's watermark starts here, so their first digest covers only what arrives
+    /// after they subscribed.
+    pub fn last_seq(&self) -> Result<u64> {
+        Ok(match self.tree.get(key(prefix::META, SEQ_KEY))? {
+            Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0),
+            None => 0,
+        })
+    }
+
+    pub fn subscriber(&self, email_key: &str) -> Result<Option<Subscriber>> {
+        self.get(prefix::SUBSCRIBER, email_key)
+    }
+
+    /// Every subscriber, ordered by address.
+    pub fn subscribers(&self) -> Result<Vec<Subscriber>> {
+        self.scan(prefix::SUBSCRIBER)
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode(&String::from_utf8_lossy(&k), &v)
+            })
+            .collect()
+    }
+
+    /// Stores subscribers (new or changed) in one atomic batch; flushed.
+    pub fn put_subscribers(&self, subscribers: &[Subscriber]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for s in subscribers {
+            batch.insert(key(prefix::SUBSCRIBER, s.key().as_bytes()), encode(s));
+        }
+        self.tree.apply_batch(batch)?;
+        self.flush()
+    }
+
+    /// Forgets a subscriber; returns whether there was one. Flushed.
+    pub fn remove_subscriber(&self, email_key: &str) -> Result<bool> {
+        let existed = self
+            .tree
+            .remove(key(prefix::SUBSCRIBER, email_key.as_bytes()))?
+            .is_some();
+        self.flush()?;
+        Ok(existed)
     }
 
     /// Records upserts and removals as one atomic batch, flushed. `exists` tells whether a

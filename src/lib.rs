@@ -4,6 +4,7 @@
 //! Pure modules (`config`, `article`, `fold`, `topic`, `feed`) take data and touch no file,
 //! clock or network; I/O sits at the edges (`store`, `index`, `publish`, `build`, `cli`).
 
+pub mod admin;
 pub mod article;
 pub mod build;
 pub mod cli;

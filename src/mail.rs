@@ -337,8 +337,8 @@ impl fmt::Debug for SmtpSettings {
 }
 
 impl SmtpSettings {
-    /// `[mail.smtp]` with default timeouts and no extra roots. When `username` is set the
-    /// password is the content of `password_file` without its trailing line break.
+    /// `[mail.smtp]` with this password (see [`read_password`]), the default timeouts, no
+    /// extra roots and the machine's host name for EHLO.
     pub fn new(smtp: &config::Smtp, password: String) -> SmtpSettings {
         SmtpSettings {
             host: smtp.host.clone(),
@@ -367,8 +367,9 @@ impl SmtpSettings {
     }
 }
 
-/// The password in `path`: the file's text without trailing line breaks (an editor's final
-/// newline is not part of it; other whitespace is kept, it may be).
+/// The password in `path`: the file's text without its trailing line break (an editor
+/// adds one; it is not part of the password). Other whitespace is kept: a password may
+/// end in a space. Warns when other users may read the file.
 pub async fn read_password(path: &Path) -> anyhow::Result<String> {
     anyhow::ensure!(
         !path.as_os_str().is_empty(),
@@ -505,11 +506,12 @@ impl Failure {
         }
     }
 
-    fn into_send_error(self, timeout: Duration) -> SendError {
+    /// As the caller sees it; every message names the server (`host:port`).
+    fn into_send_error(self, server: &str, timeout: Duration) -> SendError {
         match self {
             Failure::Setup(m) => SendError::Temporary(m),
             Failure::Reply { stage, code, text } => {
-                let m = format!("{stage}: {code} {text}");
+                let m = format!("{server}: {stage}: {code} {text}");
                 if (500..600).contains(&code) {
                     SendError::Permanent(m)
                 } else {
@@ -517,10 +519,10 @@ impl Failure {
                 }
             }
             Failure::Lost { stage, detail } => {
-                SendError::Temporary(format!("{stage}: connection lost: {detail}"))
+                SendError::Temporary(format!("{server}: {stage}: connection lost: {detail}"))
             }
             Failure::Timeout { stage } => SendError::Temporary(format!(
-                "{stage}: no answer within {:.1} s",
+                "{server}: {stage}: no answer within {:.1} s",
                 timeout.as_secs_f64()
             )),
             Failure::Refused(m) => SendError::Permanent(m),
@@ -708,14 +710,19 @@ impl SmtpPool {
             // command. Until the message body is on the wire the server cannot have
             // accepted it, so one retry on a fresh connection cannot duplicate it.
             if reused && !retried && failure.lost_connection() && failure.stage() < Stage::Body {
-                tracing::debug!(message_id, stage = %failure.stage(), "stale pooled SMTP connection; reconnecting");
+                tracing::debug!(
+                    message_id,
+                    stage = %failure.stage(),
+                    "stale pooled SMTP connection; reconnecting"
+                );
                 retried = true;
                 continue;
             }
-            if let Some(conn) = conn {
+            if let Some(mut conn) = conn {
+                conn.last_used = Instant::now();
                 self.put_idle(conn);
             }
-            return Err(failure.into_send_error(self.inner.timeout));
+            return Err(failure.into_send_error(&self.server(), self.inner.timeout));
         }
     }
 
@@ -731,6 +738,16 @@ impl SmtpPool {
         );
         for mut conn in idle {
             let _ = tokio::time::timeout(Duration::from_secs(1), conn.smtp.quit()).await;
+        }
+    }
+
+    /// `host:port`, for messages.
+    fn server(&self) -> String {
+        let host = &self.inner.host;
+        if host.contains(':') {
+            format!("[{host}]:{}", self.inner.port)
+        } else {
+            format!("{host}:{}", self.inner.port)
         }
     }
 
@@ -780,8 +797,8 @@ impl SmtpPool {
         if !AsRef::<str>::as_ref(from).is_ascii() || !AsRef::<str>::as_ref(to).is_ascii() {
             if !c.info.supports_feature(Extension::SmtpUtfEight) {
                 return Err(Failure::Refused(format!(
-                    "the envelope <{from}> → <{to}> needs SMTPUTF8, which {} does not offer",
-                    self.inner.host
+                    "{}: the envelope <{from}> → <{to}> needs SMTPUTF8, which the server does not offer",
+                    self.server()
                 )));
             }
             params.push(MailParameter::SmtpUtfEight);
@@ -789,8 +806,8 @@ impl SmtpPool {
         if !body.is_ascii() {
             if !c.info.supports_feature(Extension::EightBitMime) {
                 return Err(Failure::Refused(format!(
-                    "the message has 8-bit content and {} does not offer 8BITMIME",
-                    self.inner.host
+                    "{}: the message has 8-bit content and the server does not offer 8BITMIME",
+                    self.server()
                 )));
             }
             params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
@@ -819,7 +836,7 @@ impl SmtpPool {
     /// A new session: TCP with `TCP_NODELAY`, then TLS as configured, EHLO, AUTH.
     async fn open(&self) -> Result<Conn, String> {
         let inner = &self.inner;
-        let server = format!("{}:{}", inner.host, inner.port);
+        let server = self.server();
         let tcp = TcpStream::connect((inner.host.as_str(), inner.port))
             .await
             .map_err(|e| format!("connecting to {server}: {e}"))?;
@@ -832,25 +849,28 @@ impl SmtpPool {
         let setup =
             |what: &str, e: lettre::transport::smtp::Error| format!("{server}: {what}: {e}");
 
-        let (mut smtp, info) = match (inner.tls_mode, &inner.tls) {
-            (Tls::Tls, Some(tls)) => self.implicit_tls(tcp, peer, tls.clone(), &server).await?,
-            (mode, tls) => {
-                let mut smtp =
-                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &inner.hello)
-                        .await
-                        .map_err(|e| setup("greeting or EHLO", e))?;
-                if let (Tls::Starttls, Some(tls)) = (mode, tls) {
-                    // Never fall back to plain text when TLS was asked for.
-                    if !smtp.can_starttls() {
-                        return Err(format!("{server}: the server does not offer STARTTLS"));
-                    }
-                    smtp.starttls(tls.clone(), &inner.hello)
-                        .await
-                        .map_err(|e| setup("STARTTLS", e))?;
+        let (mut smtp, info) = if inner.tls_mode == Tls::Tls {
+            let tls = inner.tls.clone().expect("TLS parameters are built for tls");
+            self.implicit_tls(tcp, peer, tls, &server).await?
+        } else {
+            let mut smtp = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &inner.hello)
+                .await
+                .map_err(|e| setup("greeting or EHLO", e))?;
+            if inner.tls_mode == Tls::Starttls {
+                // Never fall back to plain text when TLS was asked for.
+                if !smtp.can_starttls() {
+                    return Err(format!("{server}: the server does not offer STARTTLS"));
                 }
-                let info = smtp.server_info().clone();
-                (smtp, info)
+                let tls = inner
+                    .tls
+                    .clone()
+                    .expect("TLS parameters are built for starttls");
+                smtp.starttls(tls, &inner.hello)
+                    .await
+                    .map_err(|e| setup("STARTTLS", e))?;
             }
+            let info = smtp.server_info().clone();
+            (smtp, info)
         };
 
         if let Some(credentials) = &inner.credentials {

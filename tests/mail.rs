@@ -940,3 +940,50 @@ async fn outbox_file_names_are_safe() {
     assert_eq!(path.parent().unwrap(), dir.path());
     assert!(path.is_file());
 }
+
+// ---------------------------------------------------------------------------------------
+// TCP_NODELAY: without it each message waits for the server's delayed ACK (~40 ms)
+// ---------------------------------------------------------------------------------------
+
+/// lettre writes the body and the final "." separately; with Nagle's algorithm on, the
+/// second write waits for the server's delayed ACK: 200 messages on one connection would
+/// take 8 s (measured: 23 msg/s). With TCP_NODELAY they take a fraction of a second.
+#[tokio::test]
+async fn one_connection_is_not_held_back_by_delayed_acks() {
+    let sink = Sink::start(&[], false).await;
+    let t = smtp(settings(sink.port, Tls::None, 1));
+    let started = Instant::now();
+    for n in 0..200 {
+        send_one(&t, "reader@example.org", n).await.unwrap();
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "200 messages took {took:?}");
+}
+
+/// The same over STARTTLS and implicit TLS, where the socket sits under lettre's TLS
+/// layer (measured with Nagle on: 60 messages in 2.7 s; with TCP_NODELAY: 0.15 s).
+async fn not_held_back_over_tls(mode: &str, tls: Tls) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Aiosmtpd::start(dir.path(), mode);
+    let t = smtp(server.settings(tls));
+    send_one(&t, "reader@example.org", 0).await.unwrap();
+    let started = Instant::now();
+    for n in 1..=60 {
+        send_one(&t, "reader@example.org", n).await.unwrap();
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "{mode}: 60 messages took {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn starttls_is_not_held_back_by_delayed_acks() {
+    not_held_back_over_tls("starttls", Tls::Starttls).await;
+}
+
+#[tokio::test]
+async fn implicit_tls_is_not_held_back_by_delayed_acks() {
+    not_held_back_over_tls("tls", Tls::Tls).await;
+}
