@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README.md): installs the programs the tests drive — Debian's
-# libxml2-utils (xmllint) systemd (systemd-analyze) and newsboat (a real feed reader), and PyPI's feedparser — then runs formatting, lints and every
-# test. Non-interactive; safe to run again.
+# libxml2-utils (xmllint), systemd (systemd-analyze), newsboat (a real feed reader),
+# postfix (for its smtp-sink) and openssl, and PyPI's feedparser and aiosmtpd — then runs
+# formatting, lints and every test. Non-interactive; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,16 +12,22 @@ missing=()
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v newsboat >/dev/null 2>&1 || missing+=(newsboat)
+command -v smtp-sink >/dev/null 2>&1 || [ -x /usr/sbin/smtp-sink ] || missing+=(postfix)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # postfix only for its smtp-sink test server: no mail system is configured or started.
+  echo 'postfix postfix/main_mailer_type select No configuration' | as_root debconf-set-selections
   as_root apt-get update -qq
   as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if ! python3 -c 'import feedparser' >/dev/null 2>&1; then
-  echo "installing: feedparser (PyPI)" >&2
-  python3 -m pip install --quiet --disable-pip-version-check feedparser
-fi
+for module in feedparser aiosmtpd; do
+  if ! python3 -c "import $module" >/dev/null 2>&1; then
+    echo "installing: $module (PyPI)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "$module"
+  fi
+done
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

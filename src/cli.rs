@@ -43,6 +43,26 @@ pub enum Command {
     /// Manage digest subscribers
     #[command(subcommand)]
     Subscriber(SubscriberArgs),
+    /// Preview or send digests
+    #[command(subcommand)]
+    Digest(DigestArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DigestArgs {
+    /// Print the digest EMAIL would get now (the text part)
+    Preview {
+        email: String,
+        /// The HTML part instead
+        #[arg(long)]
+        html: bool,
+    },
+    /// Send every digest that is due
+    Send {
+        /// Every active subscriber's, due or not
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +213,30 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
                     let index = crate::index::Index::open(&config.state.path)?;
                     crate::admin::run(&index, &config, command)
                 }
+            };
+            Ok(print_response(&answer))
+        }
+        Command::Digest(args) => {
+            let request = match &args {
+                DigestArgs::Preview { email, html } => crate::control::Request::Preview {
+                    email: email.clone(),
+                    html: *html,
+                },
+                DigestArgs::Send { now } => crate::control::Request::Send { all: *now },
+            };
+            if let Some(answer) = crate::control::request(&config.state.path, &request) {
+                return Ok(print_response(&answer.context("control socket")?));
+            }
+            let index = std::sync::Arc::new(crate::index::Index::open(&config.state.path)?);
+            let answer = match args {
+                DigestArgs::Preview { email, html } => {
+                    crate::round::preview_command(&index, &config, &email, html)
+                }
+                DigestArgs::Send { now } => tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .context("starting the async runtime")?
+                    .block_on(crate::round::send_command(index, &config, now)),
             };
             Ok(print_response(&answer))
         }

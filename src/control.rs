@@ -24,6 +24,10 @@ pub enum Request {
     Subscriber {
         request: crate::admin::SubscriberCommand,
     },
+    /// `tidings digest preview EMAIL [--html]`.
+    Preview { email: String, html: bool },
+    /// `tidings digest send [--now]`.
+    Send { all: bool },
 }
 
 /// What the command prints and its exit code.
@@ -119,6 +123,13 @@ async fn serve(
                 Err(_) => anyhow::bail!("the daemon is stopping"),
             }
         }
+        Ok(Request::Preview { email, html }) => {
+            tokio::task::spawn_blocking(move || {
+                crate::round::preview_command(&index, &config, &email, html)
+            })
+            .await?
+        }
+        Ok(Request::Send { all }) => crate::round::send_command(index, &config, all).await,
         Ok(Request::Subscriber { request }) => {
             // sled calls block; keep them off the async workers.
             tokio::task::spawn_blocking(move || crate::admin::run(&index, &config, request)).await?

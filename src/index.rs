@@ -245,6 +245,31 @@ mod prefix {
     pub const META: u8 = b'x';
     /// email key → Subscriber
     pub const SUBSCRIBER: u8 = b's';
+    /// arrival seq (big-endian) → article id: digests read "everything since" from here
+    pub const ARRIVAL: u8 = b'q';
+    /// email key → Delivery: the digest in flight or last sent to a subscriber
+    pub const DELIVERY: u8 = b'D';
+}
+
+/// A digest recorded before it is sent, so that a crash mid-round neither loses it nor
+/// sends it twice: on restart a `Pending` one is sent again with the same Message-ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub message_id: String,
+    pub period: String,
+    /// The subscriber's watermark before this digest, and the one it moves to once sent.
+    pub from_seq: u64,
+    pub to_seq: u64,
+    pub state: DeliveryState,
+    /// Unix seconds of the run.
+    pub run_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryState {
+    Pending,
+    Sent,
+    Failed,
 }
 
 fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
@@ -477,6 +502,61 @@ impl Index {
         Ok(existed)
     }
 
+    /// Articles that arrived after `seq` (arrival order), with their arrival numbers.
+    pub fn arrived_since(&self, seq: u64) -> Result<Vec<Record>> {
+        let start = key(prefix::ARRIVAL, &(seq + 1).to_be_bytes());
+        let end = key(prefix::ARRIVAL, &u64::MAX.to_be_bytes());
+        let mut out = Vec::new();
+        for kv in self.tree.range(start..=end) {
+            let (_, id) = kv?;
+            let id = String::from_utf8_lossy(&id).into_owned();
+            // An article removed after arriving has no record: nothing to send.
+            if let Some(rec) = self.record(&id)? {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn delivery(&self, email_key: &str) -> Result<Option<Delivery>> {
+        self.get(prefix::DELIVERY, email_key)
+    }
+
+    /// Every delivery still pending (a round cut short by a crash or a relay outage).
+    pub fn pending_deliveries(&self) -> Result<Vec<(String, Delivery)>> {
+        let mut out = Vec::new();
+        for kv in self.scan(prefix::DELIVERY) {
+            let (k, v) = kv?;
+            let email = String::from_utf8_lossy(&k).into_owned();
+            let d: Delivery = decode(&email, &v)?;
+            if d.state == DeliveryState::Pending {
+                out.push((email, d));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a round's recipients before anything is sent; flushed.
+    pub fn record_deliveries(&self, deliveries: &[(String, Delivery)]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (email_key, d) in deliveries {
+            batch.insert(key(prefix::DELIVERY, email_key.as_bytes()), encode(d));
+        }
+        self.tree.apply_batch(batch)?;
+        self.flush()
+    }
+
+    /// After a send: the subscriber (watermark, last run, bounces, status) and the delivery
+    /// (its new state) in one atomic batch, flushed.
+    pub fn finish_delivery(&self, subscriber: &Subscriber, delivery: &Delivery) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        let k = subscriber.key();
+        batch.insert(key(prefix::SUBSCRIBER, k.as_bytes()), encode(subscriber));
+        batch.insert(key(prefix::DELIVERY, k.as_bytes()), encode(delivery));
+        self.tree.apply_batch(batch)?;
+        self.flush()
+    }
+
     /// Records upserts and removals as one atomic batch, flushed. `exists` tells whether a
     /// store path still holds a file (an id held by a vanished file moves to the new one;
     /// one held by a file that is still there is a collision). `table` is updated to match.
@@ -653,6 +733,7 @@ impl Tx<'_> {
             if rec.path == rel {
                 self.unlink(&entry.id, &rec);
                 self.delete(key(prefix::ARTICLE, entry.id.as_bytes()));
+                self.delete(key(prefix::ARRIVAL, &rec.seq.to_be_bytes()));
                 self.applied.removed += 1;
                 self.count_delta -= 1;
             }
@@ -722,6 +803,10 @@ impl Tx<'_> {
                     blob: self.append_article(&inc.article),
                 };
                 self.link(id, &new);
+                self.put(
+                    key(prefix::ARRIVAL, &new.seq.to_be_bytes()),
+                    id.as_bytes().to_vec(),
+                );
                 self.put(article_key, encode(&new));
                 self.count_delta += 1;
                 Outcome::New

@@ -20,6 +20,7 @@ pub mod index;
 pub mod mail;
 pub mod metrics;
 pub mod publish;
+pub mod round;
 pub mod schedule;
 pub mod store;
 pub mod subscriber;

@@ -126,7 +126,10 @@ fn bad_input_is_refused_with_the_field_named() {
         let out = tidings(dir.path(), &args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
         let err = text(&out.stderr);
-        assert!(err.to_lowercase().contains(&needle.to_lowercase()), "{args:?}: {err}");
+        assert!(
+            err.to_lowercase().contains(&needle.to_lowercase()),
+            "{args:?}: {err}"
+        );
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
