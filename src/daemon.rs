@@ -145,14 +145,9 @@ pub async fn run(
         config.clone(),
     )?;
 
-    let http_state = Arc::new(HttpState {
-        output: config.feeds.output.clone(),
-        index: index.clone(),
-        site: Site::from_config(&config),
-        cache_max_age: config.server.cache_max_age,
-        metrics: metrics.clone(),
-    });
-    let current = Arc::new(std::sync::RwLock::new(http::router(http_state)));
+    let current = Arc::new(std::sync::RwLock::new(http::router(http_state(
+        &config, &index, &metrics,
+    ))));
     let app = swappable(current.clone());
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let address = listener.local_addr()?;
@@ -189,13 +184,7 @@ pub async fn run(
                         if commands.send(Command::Reload(Box::new(new.clone()), done_tx)).is_ok() {
                             let _ = done_rx.await;
                         }
-                        let state = Arc::new(HttpState {
-                            output: new.feeds.output.clone(),
-                            index: index.clone(),
-                            site: Site::from_config(&new),
-                            cache_max_age: new.server.cache_max_age,
-                            metrics: metrics.clone(),
-                        });
+                        let state = http_state(&new, &index, &metrics);
                         *current.write().unwrap_or_else(|e| e.into_inner()) = http::router(state);
                         config = new;
                         tracing::info!("configuration reloaded");
@@ -224,6 +213,16 @@ pub async fn run(
     index.flush()?;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn http_state(config: &Config, index: &Arc<Index>, metrics: &Arc<Metrics>) -> Arc<HttpState> {
+    Arc::new(HttpState {
+        output: config.feeds.output.clone(),
+        index: index.clone(),
+        site: Site::from_config(config),
+        cache_max_age: config.server.cache_max_age,
+        metrics: metrics.clone(),
+    })
 }
 
 /// A router whose inner router can be replaced while serving (reloads).

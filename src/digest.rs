@@ -24,7 +24,7 @@ use lettre::Message;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use sha2::{Digest as _, Sha256};
 
-use crate::feed::{absolute_url, escape_html, summary_of, xml_clean, Site};
+use crate::feed::{escape_html, summary_of, xml_clean, Site};
 use crate::index::Record;
 use crate::topic::Topic;
 
@@ -303,12 +303,7 @@ fn plan(input: &DigestInput) -> Vec<Section> {
 
 fn entry(site: &Site, rec: &Record) -> Entry {
     let a = &rec.article;
-    let url = a
-        .url
-        .as_deref()
-        .filter(|u| !u.trim().is_empty())
-        .map(|u| absolute_url(&site.base_url, u))
-        .unwrap_or_else(|| site.article_url(&a.id));
+    let url = site.link_of(a);
     // The deepest section's spelling holds its parents (`黨派·聲音 > 統一戰線`).
     let section = rec
         .topics
@@ -753,22 +748,7 @@ fn phrase_tokens(name: &str) -> Vec<String> {
 }
 
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    crate::token::base64_encode(bytes, crate::token::BASE64_STANDARD, true)
 }
 
 /// `List-Id: tidings <tidings.127.0.0.1>` (RFC 2919): lets filters and clients

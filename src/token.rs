@@ -179,20 +179,32 @@ pub fn parse_key_file(text: &str) -> Result<Vec<u8>, TokenError> {
 // and the only encoding the crate needs.
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// The standard alphabet (RFC 4648 §4), for MIME.
+pub(crate) const BASE64_STANDARD: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-fn base64url_encode(bytes: &[u8]) -> String {
+/// Base64 with the given alphabet; `pad` adds the `=` that MIME wants and URLs do not.
+pub(crate) fn base64_encode(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let n = chunk
             .iter()
             .enumerate()
             .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        // A chunk of k bytes gives k + 1 characters.
-        for i in 0..=chunk.len() {
-            out.push(char::from(B64[(n >> (18 - 6 * i) & 0x3f) as usize]));
+        // A chunk of k bytes gives k + 1 characters, padded to 4 when asked.
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(alphabet[(n >> (18 - 6 * i) & 0x3f) as usize]));
+            } else if pad {
+                out.push('=');
+            }
         }
     }
     out
+}
+
+fn base64url_encode(bytes: &[u8]) -> String {
+    base64_encode(bytes, B64, false)
 }
 
 /// `None` for a character outside the alphabet, padding, a length no encoding has, or

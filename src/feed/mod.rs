@@ -57,6 +57,17 @@ impl Site {
         )
     }
 
+    /// Where an article lives: its own URL (made absolute) if it has one, else the page
+    /// tidings serves for it.
+    pub fn link_of(&self, article: &crate::article::Article) -> String {
+        article
+            .url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| absolute_url(&self.base_url, u))
+            .unwrap_or_else(|| self.article_url(&article.id))
+    }
+
     pub fn home_url(&self) -> String {
         format!("{}/", self.base_url)
     }
@@ -89,11 +100,7 @@ pub struct Item {
 impl Item {
     pub fn from_record(site: &Site, rec: &Record) -> Item {
         let a = &rec.article;
-        let link = a
-            .url
-            .as_deref()
-            .map(|u| absolute_url(&site.base_url, u))
-            .unwrap_or_else(|| site.article_url(&a.id));
+        let link = site.link_of(a);
         // The deepest section (its parents are in its spelling) and every keyword.
         let deepest = rec
             .topics
