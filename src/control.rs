@@ -48,6 +48,7 @@ pub fn listen(
     commands: Sender<Command>,
     index: Arc<Index>,
     config: Config,
+    rounds: Arc<tokio::sync::Mutex<()>>,
 ) -> anyhow::Result<(PathBuf, tokio::task::JoinHandle<()>)> {
     use std::os::unix::fs::PermissionsExt;
     let path = socket_path(state);
@@ -72,8 +73,9 @@ pub fn listen(
             let commands = commands.clone();
             let index = index.clone();
             let config = config.clone();
+            let rounds = rounds.clone();
             tokio::spawn(async move {
-                if let Err(e) = serve(stream, commands, index, config).await {
+                if let Err(e) = serve(stream, commands, index, config, rounds).await {
                     tracing::warn!("control socket: {e}");
                 }
             });
@@ -95,6 +97,7 @@ async fn serve(
     commands: Sender<Command>,
     index: Arc<Index>,
     config: Config,
+    rounds: Arc<tokio::sync::Mutex<()>>,
 ) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
@@ -129,7 +132,10 @@ async fn serve(
             })
             .await?
         }
-        Ok(Request::Send { all }) => crate::round::send_command(index, &config, all).await,
+        Ok(Request::Send { all }) => {
+            let _one_at_a_time = rounds.lock().await;
+            crate::round::send_command(index, &config, all).await
+        }
         Ok(Request::Subscriber { request }) => {
             // sled calls block; keep them off the async workers.
             tokio::task::spawn_blocking(move || crate::admin::run(&index, &config, request)).await?

@@ -138,12 +138,31 @@ pub async fn run(
     tracing::info!("start-up: {report}");
 
     let mut watcher = start_watch(&config, options.debounce, &commands)?;
+    // Digest rounds, one at a time: the scheduler's and those asked for over the socket.
+    let rounds = Arc::new(tokio::sync::Mutex::new(()));
     let (control_path, control) = crate::control::listen(
         &config.state.path,
         commands.clone(),
         index.clone(),
         config.clone(),
+        rounds.clone(),
     )?;
+    let transport = Arc::new(
+        crate::mail::Transport::from_config(&config.mail)
+            .await
+            .context("[mail]")?,
+    );
+    crate::round::load_or_create_key(&config.digest.secret_file)?;
+    let shared_config = Arc::new(std::sync::RwLock::new(config.clone()));
+    let (stop_rounds, rounds_stopped) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(scheduler_loop(
+        index.clone(),
+        shared_config.clone(),
+        transport.clone(),
+        rounds.clone(),
+        metrics.clone(),
+        rounds_stopped,
+    ));
 
     let current = Arc::new(std::sync::RwLock::new(http::router(http_state(
         &config, &index, &metrics,
@@ -186,6 +205,7 @@ pub async fn run(
                         }
                         let state = http_state(&new, &index, &metrics);
                         *current.write().unwrap_or_else(|e| e.into_inner()) = http::router(state);
+                        *shared_config.write().unwrap_or_else(|e| e.into_inner()) = new.clone();
                         config = new;
                         tracing::info!("configuration reloaded");
                     }
@@ -197,6 +217,11 @@ pub async fn run(
     }
 
     notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+    // A round in progress gets a few seconds; a digest cut off stays pending and goes out,
+    // with the same Message-ID, after the next start.
+    let _ = stop_rounds.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(4), scheduler).await;
+    transport.close().await;
     drop(watcher);
     control.abort();
     let _ = std::fs::remove_file(&control_path);
@@ -215,6 +240,50 @@ pub async fn run(
     Ok(())
 }
 
+/// Runs a digest round at start-up (a run missed while stopped is sent once, or skipped
+/// if too old) and then at every minute, the resolution of cron; subscribers and their
+/// schedules are read afresh each round, so changes need no restart.
+async fn scheduler_loop(
+    index: Arc<Index>,
+    config: Arc<std::sync::RwLock<Config>>,
+    transport: Arc<crate::mail::Transport>,
+    rounds: Arc<tokio::sync::Mutex<()>>,
+    metrics: Arc<Metrics>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use chrono::Timelike;
+    loop {
+        let config = config.read().unwrap_or_else(|e| e.into_inner()).clone();
+        {
+            let _one_at_a_time = rounds.lock().await;
+            match crate::round::run(
+                index.clone(),
+                &config,
+                &transport,
+                chrono::Utc::now(),
+                false,
+            )
+            .await
+            {
+                Ok(report) => {
+                    if report.due + report.resumed + report.too_late > 0 {
+                        tracing::info!("{report}");
+                    }
+                    metrics.add_digests(report.counts());
+                }
+                Err(e) => tracing::error!("digest round: {e:#}"),
+            }
+        }
+        // Just after the next minute starts.
+        let second = u64::from(chrono::Utc::now().second());
+        let wait = Duration::from_secs(60 - second.min(59)) + Duration::from_millis(200);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 fn http_state(config: &Config, index: &Arc<Index>, metrics: &Arc<Metrics>) -> Arc<HttpState> {
     Arc::new(HttpState {
         output: config.feeds.output.clone(),
@@ -222,6 +291,11 @@ fn http_state(config: &Config, index: &Arc<Index>, metrics: &Arc<Metrics>) -> Ar
         site: Site::from_config(config),
         cache_max_age: config.server.cache_max_age,
         metrics: metrics.clone(),
+        // Feeds are served even when the link key cannot be read; the pages are not.
+        web: crate::web::Web::new(config, index.clone())
+            .map_err(|e| tracing::error!("subscription pages disabled: {e:#}"))
+            .ok()
+            .map(Arc::new),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP server of `tidings run` (DESIGN §5): the published files under
 //! `feeds.output` with conditional GET and gzip (and WebSub `Link` headers on feeds when
-//! there is a hub), an HTML page per article, `/healthz` and `/metrics`. The subscription pages come later.
+//! there is a hub), an HTML page per article, `/healthz` and `/metrics`; the
+//! subscription pages of [`crate::web`] are merged in when the daemon provides them.
 //!
 //! Published files are served from memory. [`FileCache`] keeps each file's bytes, its
 //! gzip encoding (made once, on first demand), strong ETags and `Last-Modified`, and
@@ -58,6 +59,9 @@ pub struct HttpState {
     /// `Cache-Control: max-age` of feeds, listings and article pages, in seconds.
     pub cache_max_age: u32,
     pub metrics: Arc<Metrics>,
+    /// The subscription pages (`/subscribe`, `/confirm`, `/manage`, `/unsubscribe`);
+    /// `None` serves feeds only.
+    pub web: Option<Arc<crate::web::Web>>,
 }
 
 /// The router's own state: the daemon's part plus what the router keeps between requests.
@@ -93,7 +97,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
         cache_control,
         hub_link,
     });
-    Router::new()
+    let router = Router::new()
         .route("/", get(home))
         .route("/opml.xml", get(opml))
         .route("/index.json", get(manifest))
@@ -102,10 +106,14 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(unmatched)
-        // A layer, not per-handler counting, so that 405s from the method routers and
-        // the fallback's 404s are counted too.
-        .layer(middleware::from_fn_with_state(app.clone(), count_response))
-        .with_state(app)
+        .with_state(app.clone());
+    let router = match &app.http.web {
+        Some(web) => router.merge(crate::web::router(web.clone())),
+        None => router,
+    };
+    // A layer, not per-handler counting, so that 405s from the method routers and
+    // the fallback's 404s are counted too.
+    router.layer(middleware::from_fn_with_state(app, count_response))
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
@@ -123,8 +131,12 @@ pub async fn serve(
             tracing::debug!("TCP_NODELAY: {e}");
         }
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+    // With the peer address, which the subscription pages rate-limit by.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
         .await
 }
 
@@ -138,6 +150,10 @@ fn route_label(matched: Option<&MatchedPath>) -> &'static str {
         Some("/articles/{id}") => "/articles",
         Some("/healthz") => "/healthz",
         Some("/metrics") => "/metrics",
+        Some("/subscribe") => "/subscribe",
+        Some("/confirm") => "/confirm",
+        Some("/manage") => "/manage",
+        Some("/unsubscribe") => "/unsubscribe",
         _ => "unmatched",
     }
 }

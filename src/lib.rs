@@ -26,4 +26,5 @@ pub mod store;
 pub mod subscriber;
 pub mod token;
 pub mod topic;
+pub mod web;
 pub mod websub;

@@ -31,7 +31,19 @@ pub struct Metrics {
     http_requests: LabelledCounter<(&'static str, u16)>,
     websub_ok: Counter,
     websub_error: Counter,
+    /// Digest outcomes: sent, deferred, bounced, empty, too_late, paused_rounds.
+    digests: [Counter; DIGEST_RESULTS.len()],
 }
+
+/// Labels of `tidings_digests_total`, in the order of [`Metrics::add_digests`]' counts.
+const DIGEST_RESULTS: [&str; 6] = [
+    "sent",
+    "deferred",
+    "bounced",
+    "empty",
+    "too_late",
+    "paused_round",
+];
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -43,6 +55,7 @@ impl Default for Metrics {
             http_requests: LabelledCounter::default(),
             websub_ok: Counter::default(),
             websub_error: Counter::default(),
+            digests: Default::default(),
         }
     }
 }
@@ -75,6 +88,14 @@ impl Metrics {
     }
 
     /// One WebSub hub ping, successful or not.
+    /// A digest round's outcome: sent, deferred, bounced, empty, too late, and 1 if the
+    /// round was paused because the relay refused everything.
+    pub fn add_digests(&self, counts: [u64; 6]) {
+        for (counter, n) in self.digests.iter().zip(counts) {
+            counter.add(n);
+        }
+    }
+
     pub fn add_websub(&self, ok: bool) {
         if ok {
             self.websub_ok.add(1);
@@ -142,6 +163,19 @@ impl Metrics {
             "tidings_websub_pings_total{{result=\"error\"}} {}",
             self.websub_error.get()
         );
+        write_header(
+            &mut out,
+            "tidings_digests_total",
+            "counter",
+            "Digest outcomes by result (paused_round counts rounds stopped by a relay refusing everything).",
+        );
+        for (label, counter) in DIGEST_RESULTS.iter().zip(&self.digests) {
+            let _ = writeln!(
+                out,
+                "tidings_digests_total{{result=\"{label}\"}} {}",
+                counter.get()
+            );
+        }
         out
     }
 }
@@ -348,7 +382,17 @@ tidings_http_requests_total{route="/feeds",status="304"} 1
 # TYPE tidings_websub_pings_total counter
 tidings_websub_pings_total{result="ok"} 2
 tidings_websub_pings_total{result="error"} 1
+# HELP tidings_digests_total Digest outcomes by result (paused_round counts rounds stopped by a relay refusing everything).
+# TYPE tidings_digests_total counter
+tidings_digests_total{result="sent"} 5
+tidings_digests_total{result="deferred"} 1
+tidings_digests_total{result="bounced"} 0
+tidings_digests_total{result="empty"} 2
+tidings_digests_total{result="too_late"} 0
+tidings_digests_total{result="paused_round"} 1
 "#;
+        m.add_digests([3, 1, 0, 2, 0, 1]);
+        m.add_digests([2, 0, 0, 0, 0, 0]);
         assert_eq!(m.render(), expected);
     }
 

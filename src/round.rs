@@ -48,6 +48,20 @@ pub struct RoundReport {
     pub paused: Option<String>,
 }
 
+impl RoundReport {
+    /// The counts `Metrics::add_digests` takes.
+    pub fn counts(&self) -> [u64; 6] {
+        [
+            self.sent as u64,
+            self.deferred as u64,
+            self.bounced as u64,
+            self.empty as u64,
+            self.too_late as u64,
+            u64::from(self.paused.is_some()),
+        ]
+    }
+}
+
 impl std::fmt::Display for RoundReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -287,3 +287,66 @@ fn killed_mid_round_and_restarted_every_digest_arrives_once_with_in_flight_ones_
     let out = ok(d, &["digest", "send", "--now"]);
     assert!(out.contains("0 sent"), "{out}");
 }
+
+#[test]
+fn the_daemon_sends_due_digests_on_their_schedule() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("articles")).unwrap();
+    std::fs::write(d.join("articles/000_8c7ef1c8e8c43d29.txt"), SEED).unwrap();
+    std::fs::write(
+        d.join("config.toml"),
+        "[server]\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    ok(d, &["build"]);
+    ok(
+        d,
+        &[
+            "subscriber",
+            "add",
+            "minutely@example.org",
+            "--keyword",
+            "重慶市",
+            "--schedule",
+            "* * * * *",
+        ],
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .arg("--config")
+        .arg(d.join("config.toml"))
+        .arg("run")
+        .env_remove("NOTIFY_SOCKET")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    // Arrives while the daemon runs: published, then in the next minute's digest.
+    std::thread::sleep(Duration::from_millis(800));
+    std::fs::write(
+        d.join("articles/n1.txt"),
+        article("按時寄出的新聞", "重慶市"),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(75);
+    let mut found = Vec::new();
+    while Instant::now() < deadline {
+        found = outbox(d);
+        if !found.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(found.len(), 1, "one digest within a minute");
+    let text = std::fs::read(&found[0]).unwrap();
+    assert!(!text.is_empty());
+}

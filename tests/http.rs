@@ -77,6 +77,7 @@ impl Server {
             site: Site::from_config(&config),
             cache_max_age: config.server.cache_max_age,
             metrics: metrics.clone(),
+            web: None,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
