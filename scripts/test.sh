@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README.md): installs the programs the tests drive — Debian's
 # libxml2-utils (xmllint), systemd (systemd-analyze), newsboat (a real feed reader),
-# postfix (for its smtp-sink) and openssl, and PyPI's feedparser and aiosmtpd — then runs
+# postfix (for its smtp-sink), openssl and chromium (headless, for the subscription
+# pages), and PyPI's feedparser and aiosmtpd — then runs
 # formatting, lints and every test. Non-interactive; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v newsboat >/dev/null 2>&1 || missing+=(newsboat)
 command -v smtp-sink >/dev/null 2>&1 || [ -x /usr/sbin/smtp-sink ] || missing+=(postfix)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

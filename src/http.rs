@@ -137,7 +137,7 @@ pub async fn serve(
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-        .await
+    .await
 }
 
 /// The metrics label of a matched route: its pattern, shortened to the route's name.

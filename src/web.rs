@@ -19,7 +19,8 @@
 //!
 //! `POST /subscribe` is rate-limited per client address (an IPv6 client per /64), in
 //! memory: it sends mail to an address anybody can type, so it must not become a way to
-//! flood a mailbox.
+//! flood a mailbox. Only requests that would send a mail count (after the form token and
+//! the fields are checked).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -290,10 +291,7 @@ fn csrf_cookie(web: &Web, token: &str) -> HeaderValue {
 
 /// Why a POST is refused as a possible forgery (for the log; the page says "reload").
 fn csrf_check(web: &Web, headers: &HeaderMap, field: Option<&str>) -> Result<(), &'static str> {
-    if let Some(site) = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         // "none": typed or bookmarked — not a cross-site form.
         if !matches!(site, "same-origin" | "none") {
             return Err("Sec-Fetch-Site is not same-origin");
@@ -301,7 +299,9 @@ fn csrf_check(web: &Web, headers: &HeaderMap, field: Option<&str>) -> Result<(),
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
-        if !origin_allowed(web, headers, origin) {
+        // `null` says nothing (privacy settings send it for any origin); the token pair,
+        // which no other site can read or set, still decides.
+        if origin != "null" && !origin_allowed(web, headers, origin) {
             return Err("Origin is another site");
         }
     }
@@ -423,10 +423,14 @@ fn text(status: StatusCode, body: &'static str) -> Response {
 }
 
 /// Pages carry personal links: never cached, never framed, and the token in the URL
-/// never leaks through `Referer`.
+/// never leaks through `Referer` to another site. (`same-origin`, not `no-referrer`:
+/// with the latter browsers send `Origin: null` on the page's own form posts.)
 fn secure_headers(h: &mut HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -672,7 +676,9 @@ fn render_form(
     let _ = writeln!(b, "<fieldset><legend>欄目</legend>");
     let mut shown_sections = Vec::new();
     for topic in table.keys() {
-        let Topic::Section(path) = topic else { continue };
+        let Topic::Section(path) = topic else {
+            continue;
+        };
         let titles: Vec<String> = (1..=path.len())
             .map(|n| {
                 table
@@ -692,8 +698,18 @@ fn render_form(
         shown_sections.push(path.clone());
     }
     // A subscriber's section the site no longer has stays listed (and checked).
-    for path in filled.sections.iter().filter(|p| !shown_sections.contains(p)) {
-        checkbox(&mut b, "section", &path.join(" > "), &path.join(" > "), true);
+    for path in filled
+        .sections
+        .iter()
+        .filter(|p| !shown_sections.contains(p))
+    {
+        checkbox(
+            &mut b,
+            "section",
+            &path.join(" > "),
+            &path.join(" > "),
+            true,
+        );
     }
     let _ = writeln!(b, "</fieldset>");
 
@@ -709,10 +725,14 @@ fn render_form(
     kws.truncate(KEYWORD_CHOICES);
     let _ = writeln!(b, "<fieldset><legend>關鍵詞</legend><div class=\"kw\">");
     for (k, count, title) in &kws {
-        let label = format!("{} ({count})", if title.is_empty() { k.as_str() } else { title });
-        let checked = filled.keywords.iter().any(|f| {
-            f == *k || crate::fold::fold(f.trim()) == **k
-        });
+        let label = format!(
+            "{} ({count})",
+            if title.is_empty() { k.as_str() } else { title }
+        );
+        let checked = filled
+            .keywords
+            .iter()
+            .any(|f| f == *k || crate::fold::fold(f.trim()) == **k);
         checkbox(&mut b, "keyword", k, &label, checked);
     }
     let mut more = filled.more_keywords.clone();
@@ -720,7 +740,9 @@ fn render_form(
     let extra: Vec<&String> = filled
         .keywords
         .iter()
-        .filter(|k| !offered.contains(k) && !offered.iter().any(|o| **o == crate::fold::fold(k.trim())))
+        .filter(|k| {
+            !offered.contains(k) && !offered.iter().any(|o| **o == crate::fold::fold(k.trim()))
+        })
         .collect();
     if !extra.is_empty() {
         let joined = extra
@@ -862,22 +884,6 @@ async fn subscribe_post(State(web): WebState, req: Request) -> Response {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    if let Some(ip) = ip {
-        if !web.limiter.allow(ip, Instant::now()) {
-            tracing::info!("subscribe rate limit hit by {ip}");
-            let mut res = message_page(
-                StatusCode::TOO_MANY_REQUESTS,
-                "請求過於頻繁",
-                "err",
-                "短時間內提交次數過多，請稍後再試。",
-            );
-            res.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(RATE_WINDOW.as_secs()),
-            );
-            return res;
-        }
-    }
     let headers = req.headers().clone();
     let Some(form) = read_form(req).await else {
         return forbidden("unreadable form body");
@@ -905,6 +911,24 @@ async fn subscribe_post(State(web): WebState, req: Request) -> Response {
         Ok(v) => v,
         Err(msg) => return rerender(&msg),
     };
+    // Counted only now, for requests that would send a mail: that is what the limit
+    // protects (someone's mailbox), and a reader fixing a typo is not held back by it.
+    if let Some(ip) = ip {
+        if !web.limiter.allow(ip, Instant::now()) {
+            tracing::info!("subscribe rate limit hit by {ip}");
+            let mut res = message_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "請求過於頻繁",
+                "err",
+                "短時間內提交次數過多，請稍後再試。",
+            );
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(RATE_WINDOW.as_secs()),
+            );
+            return res;
+        }
+    }
     let now = now_unix();
     let key = email_key(&email);
     let existing = match web.index.subscriber(&key) {
@@ -975,7 +999,13 @@ fn confirmation_mail(
     key: &str,
     now: i64,
 ) -> anyhow::Result<(String, Vec<u8>)> {
-    let confirm = link(web, "confirm", Purpose::Confirm, key, now + CONFIRM_TTL_SECS);
+    let confirm = link(
+        web,
+        "confirm",
+        Purpose::Confirm,
+        key,
+        now + CONFIRM_TTL_SECS,
+    );
     let body = format!(
         "您好：\r\n\r\n有人（希望是您）在 {base}/subscribe 以此地址訂閱了「{title}」的摘要。\r\n\
          請在 48 小時內打開下面的連結確認訂閱：\r\n\r\n{confirm}\r\n\r\n\
@@ -983,7 +1013,12 @@ fn confirmation_mail(
         base = web.base_url,
         title = web.site_title,
     );
-    build_mail(web, to, &format!("請確認訂閱「{}」摘要", web.site_title), body)
+    build_mail(
+        web,
+        to,
+        &format!("請確認訂閱「{}」摘要", web.site_title),
+        body,
+    )
 }
 
 fn already_subscribed_mail(
@@ -1007,12 +1042,22 @@ fn already_subscribed_mail(
         base = web.base_url,
         title = web.site_title,
     );
-    build_mail(web, to, &format!("您已訂閱「{}」摘要", web.site_title), body)
+    build_mail(
+        web,
+        to,
+        &format!("您已訂閱「{}」摘要", web.site_title),
+        body,
+    )
 }
 
 /// A plain-text UTF-8 message; lettre encodes the subject (RFC 2047) and picks the body's
 /// transfer encoding.
-fn build_mail(web: &Web, to: &str, subject: &str, body: String) -> anyhow::Result<(String, Vec<u8>)> {
+fn build_mail(
+    web: &Web,
+    to: &str,
+    subject: &str,
+    body: String,
+) -> anyhow::Result<(String, Vec<u8>)> {
     let from = Mailbox::from_str(web.mail.from.trim())
         .map_err(|e| anyhow::anyhow!("mail.from {:?}: {e}", web.mail.from))?;
     let to = Mailbox::from_str(to).map_err(|e| anyhow::anyhow!("address {to:?}: {e}"))?;
@@ -1191,7 +1236,10 @@ async fn unsubscribe_post(
             if let Err(e) = web.index.put_subscribers(&[s]) {
                 return server_error("unsubscribing", e);
             }
-            tracing::info!("unsubscribed {key} ({})", if one_click { "one-click" } else { "page" });
+            tracing::info!(
+                "unsubscribed {key} ({})",
+                if one_click { "one-click" } else { "page" }
+            );
         }
         // Gone or already out: the same answer, so the page reveals nothing.
         Ok(_) => {}
