@@ -168,6 +168,9 @@ pub struct Smtp {
     pub connections: usize,
     /// Messages per second across all connections; 0 = no cap.
     pub rate: u32,
+    /// Extra CA certificates (PEM) to trust for the relay's TLS, beside the built-in
+    /// roots: for a relay with a private CA.
+    pub ca_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -248,6 +251,7 @@ impl Default for Smtp {
             password_file: PathBuf::new(),
             connections: 8,
             rate: 0,
+            ca_file: PathBuf::new(),
         }
     }
 }

@@ -363,7 +363,14 @@ impl SmtpSettings {
         } else {
             read_password(&smtp.password_file).await?
         };
-        Ok(SmtpSettings::new(smtp, password))
+        let mut settings = SmtpSettings::new(smtp, password);
+        if !smtp.ca_file.as_os_str().is_empty() {
+            let pem = tokio::fs::read(&smtp.ca_file).await.map_err(|e| {
+                anyhow::anyhow!("mail.smtp.ca_file {}: {e}", smtp.ca_file.display())
+            })?;
+            settings.extra_roots_pem.push(pem);
+        }
+        Ok(settings)
     }
 }
 

@@ -31,14 +31,15 @@ pub struct Metrics {
     http_requests: LabelledCounter<(&'static str, u16)>,
     websub_ok: Counter,
     websub_error: Counter,
-    /// Digest outcomes: sent, deferred, bounced, empty, too_late, paused_rounds.
+    /// Digest outcomes, in the order of [`DIGEST_RESULTS`].
     digests: [Counter; DIGEST_RESULTS.len()],
 }
 
 /// Labels of `tidings_digests_total`, in the order of [`Metrics::add_digests`]' counts.
-const DIGEST_RESULTS: [&str; 6] = [
+const DIGEST_RESULTS: [&str; 7] = [
     "sent",
     "deferred",
+    "refused",
     "bounced",
     "empty",
     "too_late",
@@ -88,9 +89,9 @@ impl Metrics {
     }
 
     /// One WebSub hub ping, successful or not.
-    /// A digest round's outcome: sent, deferred, bounced, empty, too late, and 1 if the
-    /// round was paused because the relay refused everything.
-    pub fn add_digests(&self, counts: [u64; 6]) {
+    /// A digest round's outcome: sent, deferred, refused, bounced, empty, too late, and 1
+    /// if the round was paused because the relay refused everything.
+    pub fn add_digests(&self, counts: [u64; DIGEST_RESULTS.len()]) {
         for (counter, n) in self.digests.iter().zip(counts) {
             counter.add(n);
         }
@@ -386,13 +387,14 @@ tidings_websub_pings_total{result="error"} 1
 # TYPE tidings_digests_total counter
 tidings_digests_total{result="sent"} 5
 tidings_digests_total{result="deferred"} 1
+tidings_digests_total{result="refused"} 0
 tidings_digests_total{result="bounced"} 0
 tidings_digests_total{result="empty"} 2
 tidings_digests_total{result="too_late"} 0
 tidings_digests_total{result="paused_round"} 1
 "#;
-        m.add_digests([3, 1, 0, 2, 0, 1]);
-        m.add_digests([2, 0, 0, 0, 0, 0]);
+        m.add_digests([3, 1, 0, 0, 2, 0, 1]);
+        m.add_digests([2, 0, 0, 0, 0, 0, 0]);
         assert_eq!(m.render(), expected);
     }
 

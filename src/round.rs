@@ -42,6 +42,8 @@ pub struct RoundReport {
     pub resumed: usize,
     /// Still pending after temporary failures; tried again next round.
     pub deferred: usize,
+    /// Refused for good by the relay (counted towards bouncing).
+    pub refused: usize,
     pub bounced: usize,
     pub too_late: usize,
     /// The relay refused everything; the round stopped.
@@ -50,10 +52,11 @@ pub struct RoundReport {
 
 impl RoundReport {
     /// The counts `Metrics::add_digests` takes.
-    pub fn counts(&self) -> [u64; 6] {
+    pub fn counts(&self) -> [u64; 7] {
         [
             self.sent as u64,
             self.deferred as u64,
+            self.refused as u64,
             self.bounced as u64,
             self.empty as u64,
             self.too_late as u64,
@@ -66,8 +69,8 @@ impl std::fmt::Display for RoundReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "digests: {} due, {} sent, {} with nothing new, {} resumed, {} deferred, {} bounced, {} skipped as too late",
-            self.due, self.sent, self.empty, self.resumed, self.deferred, self.bounced, self.too_late
+            "digests: {} due, {} sent, {} with nothing new, {} resumed, {} deferred, {} refused, {} bounced, {} skipped as too late",
+            self.due, self.sent, self.empty, self.resumed, self.deferred, self.refused, self.bounced, self.too_late
         )?;
         if let Some(why) = &self.paused {
             write!(f, "; round paused: {why}")?;
@@ -522,6 +525,7 @@ fn record_outcome(
             }
         }
         Err(SendError::Permanent(why)) => {
+            report.refused += 1;
             sub.bounces += 1;
             tracing::warn!("{}: refused ({why}); {} in a row", sub.email, sub.bounces);
             if sub.bounces >= BOUNCES {
@@ -594,7 +598,7 @@ pub async fn send_command(
     transport.close().await;
     match result {
         Ok(report) => crate::control::Response {
-            code: u8::from(report.paused.is_some() || report.deferred > 0),
+            code: u8::from(report.paused.is_some() || report.deferred > 0 || report.refused > 0),
             stdout: report.to_string(),
             ..Default::default()
         },

@@ -116,6 +116,7 @@ fn settings(port: u16, tls: Tls, connections: usize) -> SmtpSettings {
         password_file: PathBuf::new(),
         connections,
         rate: 0,
+        ca_file: Default::default(),
     };
     let mut s = SmtpSettings::new(&smtp, String::new());
     s.timeout = Duration::from_secs(10);

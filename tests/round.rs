@@ -249,8 +249,12 @@ fn three_rounds_of_permanent_refusals_bounce_a_subscriber() {
     setup(d, sink.port, 1, 1);
     let key = email_key("r0@example.org");
     for round in 1..=3u32 {
-        // One refusal is below the pause threshold: the round runs to its end.
-        let out = ok(d, &["digest", "send", "--now"]);
+        // One refusal is below the pause threshold: the round runs to its end, reports
+        // the refusal and exits 1.
+        let output = tidings(d, &["digest", "send", "--now"]);
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let out = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(out.contains("1 refused"), "{out}");
         assert!(!out.contains("paused"), "{out}");
         assert!(out.contains("0 sent"), "{out}");
         let sub = index(d).subscriber(&key).unwrap().unwrap();
