@@ -179,6 +179,9 @@ pub struct Digest {
     pub schedule: String,
     pub timezone: String,
     pub secret_file: PathBuf,
+    /// A run missed (the daemon was down) is sent once when it comes back, unless it is
+    /// more than this many hours late; then it is skipped, logged and counted.
+    pub max_late_hours: u32,
 }
 
 impl Default for Site {
@@ -262,6 +265,7 @@ impl Default for Digest {
             schedule: "0 8 * * *".into(),
             timezone: "Asia/Shanghai".into(),
             secret_file: "digest.key".into(),
+            max_late_hours: 24,
         }
     }
 }

@@ -29,8 +29,6 @@ const BACKOFF: Duration = Duration::from_secs(1);
 const BOUNCES: u32 = 3;
 /// A round whose first sends all fail stops here instead of burning through the list.
 const FIRST_FAILURES: usize = 20;
-/// Runs older than this are skipped (logged, counted), not sent late.
-const MAX_LATENESS_HOURS: i64 = 24;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RoundReport {
@@ -378,14 +376,15 @@ pub async fn run(
             tz,
             last,
             now,
-            chrono::Duration::hours(MAX_LATENESS_HOURS),
+            chrono::Duration::hours(i64::from(config.digest.max_late_hours)),
         ) {
             Due::NotYet { .. } => {}
             Due::Run { at } => due.push((sub, schedule::period_label(&cron, at, tz), at)),
             Due::TooLate { at } => {
                 tracing::warn!(
-                    "{}: the {at} digest is more than {MAX_LATENESS_HOURS} h late; skipped",
-                    sub.email
+                    "{}: the {at} digest is more than digest.max_late_hours ({}) late; skipped",
+                    sub.email,
+                    config.digest.max_late_hours
                 );
                 report.too_late += 1;
                 let mut sub = sub;
