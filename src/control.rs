@@ -47,7 +47,7 @@ pub fn listen(
     state: &Path,
     commands: Sender<Command>,
     index: Arc<Index>,
-    config: Config,
+    config: Arc<std::sync::RwLock<Config>>,
     rounds: Arc<tokio::sync::Mutex<()>>,
 ) -> anyhow::Result<(PathBuf, tokio::task::JoinHandle<()>)> {
     use std::os::unix::fs::PermissionsExt;
@@ -72,7 +72,8 @@ pub fn listen(
             }
             let commands = commands.clone();
             let index = index.clone();
-            let config = config.clone();
+            // The configuration as of this request (reloads replace it).
+            let config = config.read().unwrap_or_else(|e| e.into_inner()).clone();
             let rounds = rounds.clone();
             tokio::spawn(async move {
                 if let Err(e) = serve(stream, commands, index, config, rounds).await {

@@ -140,11 +140,12 @@ pub async fn run(
     let mut watcher = start_watch(&config, options.debounce, &commands)?;
     // Digest rounds, one at a time: the scheduler's and those asked for over the socket.
     let rounds = Arc::new(tokio::sync::Mutex::new(()));
+    let shared_config = Arc::new(std::sync::RwLock::new(config.clone()));
     let (control_path, control) = crate::control::listen(
         &config.state.path,
         commands.clone(),
         index.clone(),
-        config.clone(),
+        shared_config.clone(),
         rounds.clone(),
     )?;
     let transport = Arc::new(
@@ -153,7 +154,6 @@ pub async fn run(
             .context("[mail]")?,
     );
     crate::round::load_or_create_key(&config.digest.secret_file)?;
-    let shared_config = Arc::new(std::sync::RwLock::new(config.clone()));
     let (stop_rounds, rounds_stopped) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(scheduler_loop(
         index.clone(),
