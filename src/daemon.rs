@@ -432,9 +432,12 @@ fn publisher_loop(
                 }
             }
             Ok(Command::Reload(config, done)) => {
-                let store_moved = config.store.path != indexer.config().store.path;
+                // A new store is scanned; a new output folder is filled (a full pass
+                // republishes feeds whose files are missing there).
+                let moved = config.store.path != indexer.config().store.path
+                    || config.feeds.output != indexer.config().feeds.output;
                 indexer.set_config(*config);
-                let result = if store_moved {
+                let result = if moved {
                     indexer.reconcile(&ProgressBar::hidden())
                 } else {
                     indexer.update(&[])

@@ -316,6 +316,18 @@ fn reload_keeps_serving_through_a_broken_config_and_sigterm_exits_0() {
         b.contains("新站名")
     });
 
+    // Only the output folder changes: the feeds are published there at once.
+    let moved = d.dir.path().join("feeds-moved");
+    let text = config_text(&format!("[feeds]\noutput = \"{}\"\n", moved.display()));
+    std::fs::write(&config, text.replace("測試站", "新站名")).unwrap();
+    d.seen.clear();
+    d.signal("HUP");
+    d.wait_log("configuration reloaded", Duration::from_secs(5));
+    assert!(moved.join("keyword/重庆市/atom.xml").is_file());
+    d.wait_for("/feeds/all/rss.xml", Duration::from_secs(2), |b| {
+        b.contains("新站名")
+    });
+
     // A second instance on the same state refuses, naming the reason.
     let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
         .arg("--config")
