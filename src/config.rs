@@ -140,7 +140,7 @@ pub enum Transport {
     Smtp,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Mail {
     pub from: String,
@@ -157,7 +157,7 @@ pub enum Tls {
     None,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Smtp {
     pub host: String,

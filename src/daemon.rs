@@ -148,17 +148,16 @@ pub async fn run(
         shared_config.clone(),
         rounds.clone(),
     )?;
-    let transport = Arc::new(
-        crate::mail::Transport::from_config(&config.mail)
-            .await
-            .context("[mail]")?,
-    );
+    // Checked now, so that a broken [mail] section stops the start with its reason.
+    let transport = crate::mail::Transport::from_config(&config.mail)
+        .await
+        .context("[mail]")?;
     crate::round::load_or_create_key(&config.digest.secret_file)?;
     let (stop_rounds, rounds_stopped) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(scheduler_loop(
         index.clone(),
         shared_config.clone(),
-        transport.clone(),
+        transport,
         rounds.clone(),
         metrics.clone(),
         rounds_stopped,
@@ -221,7 +220,6 @@ pub async fn run(
     // with the same Message-ID, after the next start.
     let _ = stop_rounds.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(4), scheduler).await;
-    transport.close().await;
     drop(watcher);
     control.abort();
     let _ = std::fs::remove_file(&control_path);
@@ -242,18 +240,36 @@ pub async fn run(
 
 /// Runs a digest round at start-up (a run missed while stopped is sent once, or skipped
 /// if too old) and then at every minute, the resolution of cron; subscribers and their
-/// schedules are read afresh each round, so changes need no restart.
+/// schedules are read afresh each round, so changes need no restart, and a reloaded
+/// `[mail]` section gets a new transport.
 async fn scheduler_loop(
     index: Arc<Index>,
     config: Arc<std::sync::RwLock<Config>>,
-    transport: Arc<crate::mail::Transport>,
+    mut transport: crate::mail::Transport,
     rounds: Arc<tokio::sync::Mutex<()>>,
     metrics: Arc<Metrics>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     use chrono::Timelike;
+    let mut mail = config
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .mail
+        .clone();
     loop {
         let config = config.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if config.mail != mail {
+            match crate::mail::Transport::from_config(&config.mail).await {
+                Ok(new) => {
+                    transport.close().await;
+                    transport = new;
+                    mail = config.mail.clone();
+                }
+                Err(e) => {
+                    tracing::error!("[mail] after reload: {e:#}; keeping the previous transport")
+                }
+            }
+        }
         {
             let _one_at_a_time = rounds.lock().await;
             match crate::round::run(
@@ -279,9 +295,10 @@ async fn scheduler_loop(
         let wait = Duration::from_secs(60 - second.min(59)) + Duration::from_millis(200);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
         }
     }
+    transport.close().await;
 }
 
 fn http_state(config: &Config, index: &Arc<Index>, metrics: &Arc<Metrics>) -> Arc<HttpState> {
