@@ -679,20 +679,17 @@ fn render_form(
         let Topic::Section(path) = topic else {
             continue;
         };
-        let titles: Vec<String> = (1..=path.len())
-            .map(|n| {
-                table
-                    .get(&Topic::Section(path[..n].to_vec()))
-                    .map(|i| i.title().to_string())
-                    .filter(|t| !t.is_empty())
-                    .unwrap_or_else(|| path[n - 1].clone())
-            })
-            .collect();
+        // A section's spelling is its whole path as written (`黨派·聲音 > 統一戰線`).
+        let label = table
+            .get(topic)
+            .map(|i| i.title().to_string())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| path.join(" > "));
         checkbox(
             &mut b,
             "section",
             &path.join(" > "),
-            &titles.join(" > "),
+            &label,
             filled.sections.contains(path),
         );
         shown_sections.push(path.clone());

@@ -321,6 +321,10 @@ fn subscribe(d: &Daemon, csrf: &Csrf, email: &str) -> Reply {
 #[test]
 fn forms_without_a_matching_token_or_from_another_site_are_refused() {
     let d = Daemon::start();
+    // The form offers every section by its spelling, the path written once.
+    let page = request("GET", &d.url("/subscribe"), &[], None).body;
+    assert!(page.contains("> 黨派·聲音 &gt; 統一戰線</label>"), "{page}");
+    assert!(!page.contains("黨派·聲音 &gt; 黨派·聲音"), "{page}");
     let csrf = csrf_of(&d, "/subscribe");
     let fields = |token: &str| {
         form(&[
