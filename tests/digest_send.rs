@@ -1,6 +1,10 @@
 //! `tidings digest preview|send` end to end with the outbox transport: the real binary, a
 //! store, subscribers, and the `.eml` files read back by Python's `email` package.
 
+mod support;
+
+use support::{free_port, is_root, program, INSTALL_POSTFIX};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -166,21 +170,9 @@ fn an_unknown_subscriber_is_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nobody@example.org: no such subscriber"));
 }
 
-/// A free loopback port (bound then released; the test server takes it at once).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn killed_mid_round_and_restarted_every_digest_arrives_once_with_in_flight_ones_at_most_twice() {
-    let sink_bin = ["/usr/sbin/smtp-sink", "/usr/bin/smtp-sink"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or_else(|| panic!("smtp-sink is not installed: run `apt-get install -y postfix`"));
+    let sink_bin = program("smtp-sink", INSTALL_POSTFIX);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let dump = d.join("dump");
@@ -189,10 +181,7 @@ fn killed_mid_round_and_restarted_every_digest_arrives_once_with_in_flight_ones_
     std::fs::set_permissions(&dump, std::fs::Permissions::from_mode(0o777)).unwrap();
     let port = free_port();
     let mut sink = Command::new(sink_bin);
-    if std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false)
-    {
+    if is_root() {
         sink.args(["-u", "nobody"]);
     }
     // -w 1: each DATA waits a second, so the round is slow enough to kill in the middle.

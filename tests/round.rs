@@ -3,8 +3,12 @@
 //! fault injection — a relay that refuses everything pauses the round, repeated permanent
 //! refusals bounce a subscriber, a temporary refusal leaves the digest pending and the
 //! next round resumes it with the same Message-ID — and a whole round over STARTTLS +
-//! AUTH into aiosmtpd, driven through the library because the configuration has no way to
-//! trust a private CA, with the captured mail read by Python's `email` package.
+//! AUTH into aiosmtpd, driven through the library with the test CA in the SMTP settings,
+//! with the captured mail read by Python's `email` package.
+
+mod support;
+
+use support::{certificates, free_port, is_root, program, INSTALL_POSTFIX, INSTALL_PYTHON};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -21,29 +25,6 @@ const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
-
-/// `name` on PATH or in the sbin folders; panics with what to install otherwise.
-fn program(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is not installed"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt as _;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
 
 fn tidings(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tidings"))
@@ -124,7 +105,7 @@ struct Sink {
 impl Sink {
     fn start(args: &[&str], dump: bool) -> Sink {
         let port = free_port();
-        let mut cmd = Command::new(program("smtp-sink"));
+        let mut cmd = Command::new(program("smtp-sink", INSTALL_POSTFIX));
         if is_root() {
             cmd.args(["-u", "nobody"]);
         }
@@ -359,60 +340,6 @@ while True:
     time.sleep(3600)
 "#;
 
-/// A throwaway CA and a leaf for 127.0.0.1 signed by it: (CA PEM, leaf, key).
-fn certificates(dir: &Path) -> (Vec<u8>, PathBuf, PathBuf) {
-    let openssl = program("openssl");
-    let run = |args: &[&str]| {
-        let out = Command::new(&openssl)
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {out:?}");
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-    let ca = [
-        "req",
-        "-x509",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=round test CA",
-    ];
-    run(&[&ca[..], &ec, &["-keyout", "ca.key", "-out", "ca.pem"]].concat());
-    let csr = ["req", "-nodes", "-subj", "/CN=localhost"];
-    run(&[&csr[..], &ec, &["-keyout", "leaf.key", "-out", "leaf.csr"]].concat());
-    std::fs::write(
-        dir.join("leaf.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-         extendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "leaf.ext",
-        "-out",
-        "leaf.pem",
-    ]);
-    (
-        std::fs::read(dir.join("ca.pem")).unwrap(),
-        dir.join("leaf.pem"),
-        dir.join("leaf.key"),
-    )
-}
-
 struct Aiosmtpd(Child);
 
 impl Drop for Aiosmtpd {
@@ -445,7 +372,7 @@ print(subject)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_round_over_starttls_and_auth_arrives_as_a_reader_would_see_it() {
-    let python = program("python3");
+    let python = program("python3", INSTALL_PYTHON);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (ca, cert, key) = certificates(d);
@@ -499,7 +426,7 @@ async fn a_whole_round_over_starttls_and_auth_arrives_as_a_reader_would_see_it()
     files.sort();
     assert_eq!(files.len(), 3, "{files:?}");
     for f in &files {
-        let check = Command::new(program("python3"))
+        let check = Command::new(program("python3", INSTALL_PYTHON))
             .arg("-c")
             .arg(CHECK_MESSAGE)
             .arg(f)
