@@ -36,18 +36,11 @@ pub enum SubscriberCommand {
 }
 
 fn fail(message: String) -> Response {
-    Response {
-        stderr: vec![format!("tidings: {message}")],
-        code: 1,
-        ..Response::default()
-    }
+    Response::error(1, message)
 }
 
 fn fatal(message: String) -> Response {
-    Response {
-        code: 2,
-        ..fail(message)
-    }
+    Response::error(2, message)
 }
 
 pub fn run(index: &Index, config: &Config, command: SubscriberCommand) -> Response {
@@ -97,17 +90,14 @@ pub fn run(index: &Index, config: &Config, command: SubscriberCommand) -> Respon
             if let Err(e) = index.put_subscribers(std::slice::from_ref(&sub)) {
                 return fatal(e.to_string());
             }
-            Response {
-                stdout: format!(
-                    "{verb} {} ({}; {} {}): {}",
-                    sub.email,
-                    sub.status.as_str(),
-                    sub.schedule,
-                    sub.tz,
-                    sub.topics.labels().join("、")
-                ),
-                ..Response::default()
-            }
+            Response::output(format!(
+                "{verb} {} ({}; {} {}): {}",
+                sub.email,
+                sub.status.as_str(),
+                sub.schedule,
+                sub.tz,
+                sub.topics.labels().join("、")
+            ))
         }
         SubscriberCommand::List => match index.subscribers() {
             Ok(subs) => {
@@ -123,10 +113,7 @@ pub fn run(index: &Index, config: &Config, command: SubscriberCommand) -> Respon
                     ));
                 }
                 out.push_str(&format!("{} subscribers", subs.len()));
-                Response {
-                    stdout: out,
-                    ..Response::default()
-                }
+                Response::output(out)
             }
             Err(e) => fatal(e.to_string()),
         },
@@ -136,10 +123,7 @@ pub fn run(index: &Index, config: &Config, command: SubscriberCommand) -> Respon
                 Err(_) => subscriber::email_key(email.trim()),
             };
             match index.remove_subscriber(&key) {
-                Ok(true) => Response {
-                    stdout: format!("removed {}", email.trim()),
-                    ..Response::default()
-                },
+                Ok(true) => Response::output(format!("removed {}", email.trim())),
                 Ok(false) => fail(format!("{}: no such subscriber", email.trim())),
                 Err(e) => fatal(e.to_string()),
             }
@@ -182,10 +166,7 @@ pub fn run(index: &Index, config: &Config, command: SubscriberCommand) -> Respon
             }
         }
         SubscriberCommand::Export => match index.subscribers() {
-            Ok(subs) => Response {
-                stdout: subscriber::export_csv(&subs).trim_end().to_string(),
-                ..Response::default()
-            },
+            Ok(subs) => Response::output(subscriber::export_csv(&subs).trim_end().to_string()),
             Err(e) => fatal(e.to_string()),
         },
     }

@@ -38,6 +38,26 @@ pub struct Response {
     pub code: u8,
 }
 
+impl Response {
+    /// A command that failed: one `tidings: …` line on stderr and the exit code (1 for a
+    /// problem with the input, 2 for a fatal one).
+    pub fn error(code: u8, message: impl std::fmt::Display) -> Response {
+        Response {
+            stderr: vec![format!("tidings: {message}")],
+            code,
+            ..Response::default()
+        }
+    }
+
+    /// A command that succeeded with what it prints.
+    pub fn output(stdout: String) -> Response {
+        Response {
+            stdout,
+            ..Response::default()
+        }
+    }
+}
+
 pub fn socket_path(state: &Path) -> PathBuf {
     state.join("control.sock")
 }
@@ -119,11 +139,7 @@ async fn serve(
                         .map(|r| format!("rejected: {r}"))
                         .collect(),
                 },
-                Ok(Err(e)) => Response {
-                    stderr: vec![format!("tidings: {e}")],
-                    code: 2,
-                    ..Response::default()
-                },
+                Ok(Err(e)) => Response::error(2, e),
                 Err(_) => anyhow::bail!("the daemon is stopping"),
             }
         }
@@ -141,11 +157,7 @@ async fn serve(
             // sled calls block; keep them off the async workers.
             tokio::task::spawn_blocking(move || crate::admin::run(&index, &config, request)).await?
         }
-        Err(e) => Response {
-            stderr: vec![format!("tidings: bad control request: {e}")],
-            code: 2,
-            ..Response::default()
-        },
+        Err(e) => Response::error(2, format!("bad control request: {e}")),
     };
     let mut out = serde_json::to_vec(&response)?;
     out.push(b'\n');

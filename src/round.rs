@@ -585,13 +585,7 @@ pub async fn send_command(
 ) -> crate::control::Response {
     let transport = match Transport::from_config(&config.mail).await {
         Ok(t) => t,
-        Err(e) => {
-            return crate::control::Response {
-                stderr: vec![format!("tidings: {e:#}")],
-                code: 2,
-                ..Default::default()
-            }
-        }
+        Err(e) => return crate::control::Response::error(2, format!("{e:#}")),
     };
     let result = run(index, config, &transport, Utc::now(), all).await;
     transport.close().await;
@@ -601,11 +595,7 @@ pub async fn send_command(
             stdout: report.to_string(),
             ..Default::default()
         },
-        Err(e) => crate::control::Response {
-            stderr: vec![format!("tidings: {e:#}")],
-            code: 2,
-            ..Default::default()
-        },
+        Err(e) => crate::control::Response::error(2, format!("{e:#}")),
     }
 }
 
@@ -617,25 +607,15 @@ pub fn preview_command(
     html: bool,
 ) -> crate::control::Response {
     match preview(index, config, email, Utc::now()) {
-        Ok(Some(c)) => crate::control::Response {
-            stdout: format!(
-                "Subject: {}\n\n{}",
-                c.subject,
-                if html { &c.html } else { &c.text }
-            ),
-            ..Default::default()
-        },
-        Ok(None) => crate::control::Response {
-            stdout: format!(
-                "{}: nothing new since the last digest; no mail would be sent",
-                email.trim()
-            ),
-            ..Default::default()
-        },
-        Err(e) => crate::control::Response {
-            stderr: vec![format!("tidings: {e:#}")],
-            code: 1,
-            ..Default::default()
-        },
+        Ok(Some(c)) => crate::control::Response::output(format!(
+            "Subject: {}\n\n{}",
+            c.subject,
+            if html { &c.html } else { &c.text }
+        )),
+        Ok(None) => crate::control::Response::output(format!(
+            "{}: nothing new since the last digest; no mail would be sent",
+            email.trim()
+        )),
+        Err(e) => crate::control::Response::error(1, format!("{e:#}")),
     }
 }
