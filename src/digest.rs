@@ -26,7 +26,6 @@ use sha2::{Digest as _, Sha256};
 
 use crate::feed::{escape_html, summary_of, xml_clean, Site};
 use crate::index::Record;
-use crate::topic::Topic;
 
 /// One subscribed section or keyword and the new articles it matched.
 #[derive(Debug, Clone)]
@@ -306,10 +305,7 @@ fn entry(site: &Site, rec: &Record) -> Entry {
     let url = site.link_of(a);
     // The deepest section's spelling holds its parents (`黨派·聲音 > 統一戰線`).
     let section = rec
-        .topics
-        .iter()
-        .rev()
-        .find(|(t, _)| matches!(t, Topic::Section(_)))
+        .deepest_section()
         .map(|(_, name)| clean_line(name))
         .or_else(|| (!a.sections.is_empty()).then(|| clean_line(&a.sections.join(" > "))))
         .filter(|s| !s.is_empty());

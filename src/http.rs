@@ -560,12 +560,7 @@ fn article_page(site: &Site, rec: &Record) -> String {
             parent_len = written.len();
         }
     }
-    if let Some((topic, written)) = rec
-        .topics
-        .iter()
-        .rev()
-        .find(|(t, _)| matches!(t, Topic::Section(_)))
-    {
+    if let Some((topic, written)) = rec.deepest_section() {
         extra_head.push_str(&format!(
             "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">\n",
             format.media_type(),

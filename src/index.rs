@@ -63,6 +63,17 @@ pub struct Record {
     pub topics: Vec<(Topic, String)>,
 }
 
+impl Record {
+    /// The deepest section feed the article belongs to, with its spelling — which holds
+    /// the whole path as written (`黨派·聲音 > 統一戰線`).
+    pub fn deepest_section(&self) -> Option<&(Topic, String)> {
+        self.topics
+            .iter()
+            .rev()
+            .find(|(t, _)| matches!(t, Topic::Section(_)))
+    }
+}
+
 /// What the tree keeps of an article: everything but its content, which lives in the
 /// article log and is referenced by position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

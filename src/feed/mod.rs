@@ -102,11 +102,7 @@ impl Item {
         let a = &rec.article;
         let link = site.link_of(a);
         // The deepest section (its parents are in its spelling) and every keyword.
-        let deepest = rec
-            .topics
-            .iter()
-            .rev()
-            .find(|(t, _)| matches!(t, Topic::Section(_)));
+        let deepest = rec.deepest_section();
         let keywords = rec
             .topics
             .iter()
