@@ -631,10 +631,7 @@ fn render_form(
     error: Option<&str>,
     notice: Option<&str>,
 ) -> String {
-    let table = web.index.feed_table().unwrap_or_else(|e| {
-        tracing::error!("feed table for the subscription form: {e:#}");
-        Default::default()
-    });
+    let table = web.index.feed_table();
     let mut b = String::new();
     if let Some(e) = error {
         let _ = writeln!(b, "<p class=\"err\" role=\"alert\">{}</p>", escape_html(e));

@@ -44,7 +44,10 @@ pub enum ReadError {
 /// The layout of a store path, or `None` for files that are not articles: other
 /// extensions, hidden files, and editors' temporary and backup files.
 pub fn layout_of(path: &Path) -> Option<Layout> {
-    let name = path.file_name()?.to_str()?;
+    layout_of_name(path.file_name()?.to_str()?)
+}
+
+fn layout_of_name(name: &str) -> Option<Layout> {
     if name.starts_with('.') || name.starts_with('#') || name.ends_with('~') {
         return None;
     }
@@ -74,74 +77,157 @@ pub fn stamp_of(meta: &std::fs::Metadata) -> FileStamp {
 }
 
 /// Every article file below `root`, sorted by path, and one line for each part of the
-/// tree that could not be read.
+/// tree that could not be read. Hidden entries are skipped; symbolic links are followed
+/// (a link back to a folder above it is reported, not followed).
 pub fn scan(root: &Path) -> std::io::Result<(Vec<StoreFile>, Vec<String>)> {
-    std::fs::metadata(root).map_err(|e| {
+    let meta = std::fs::metadata(root).map_err(|e| {
         std::io::Error::new(e.kind(), format!("store.path {}: {e}", root.display()))
     })?;
-    let mut found = Vec::new();
-    let mut problems = Vec::new();
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
+    let Found {
+        mut files,
+        problems,
+    } = walk(root, "", &[identity(&meta)]);
+    files.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    Ok((files, problems))
+}
+
+#[derive(Default)]
+struct Found {
+    files: Vec<StoreFile>,
+    problems: Vec<String>,
+}
+
+impl Found {
+    fn merge(mut self, other: Found) -> Found {
+        self.files.extend(other.files);
+        self.problems.extend(other.problems);
+        self
+    }
+}
+
+/// Device and inode: what tells a folder reached again through a link.
+fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+/// One folder: its files stamped and its subfolders walked, in parallel. Each file is
+/// stat'ed relative to its folder's open descriptor (`DirEntry::metadata`), not by its
+/// full path: on a 100,000-file store the path lookups were most of a scan's time.
+fn walk(dir: &Path, rel: &str, ancestors: &[(u64, u64)]) -> Found {
+    use rayon::prelude::*;
+    let mut found = Found::default();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            found.problems.push(format!("{}: {e}", dir.display()));
+            return found;
+        }
+    };
+    let mut files = Vec::new();
+    let mut dirs = Vec::new();
+    for entry in entries {
         let entry = match entry {
-            Ok(e) => e,
+            Ok(entry) => entry,
             Err(e) => {
-                let path = e
-                    .path()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                problems.push(format!("{path}: {e}"));
+                found.problems.push(format!("{}: {e}", dir.display()));
                 continue;
             }
         };
-        if !entry.file_type().is_file() {
+        let os_name = entry.file_name();
+        if os_name.as_encoded_bytes().starts_with(b".") {
             continue;
         }
-        let Some(layout) = layout_of(entry.path()) else {
+        let Ok(ty) = entry.file_type() else {
             continue;
         };
-        let Ok(rel) = entry.path().strip_prefix(root) else {
+        let Some(name) = os_name.to_str() else {
+            let lower = os_name.as_encoded_bytes().to_ascii_lowercase();
+            if ty.is_dir() || lower.ends_with(b".txt") || lower.ends_with(b".json") {
+                found.problems.push(format!(
+                    "{}: file name is not UTF-8",
+                    entry.path().display()
+                ));
+            }
             continue;
         };
-        let Some(rel) = rel.to_str() else {
-            problems.push(format!(
-                "{}: file name is not UTF-8",
-                entry.path().display()
-            ));
-            continue;
+        let child = if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{rel}/{name}")
         };
-        found.push((
-            rel.replace(std::path::MAIN_SEPARATOR, "/"),
-            entry.into_path(),
-            layout,
-        ));
+        if ty.is_symlink() {
+            match std::fs::metadata(entry.path()) {
+                Ok(meta) if meta.is_dir() => dirs.push((entry.path(), child, Some(meta))),
+                Ok(meta) if meta.is_file() => {
+                    if let Some(layout) = layout_of_name(name) {
+                        files.push((entry, child, layout, Some(meta)));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => found
+                    .problems
+                    .push(format!("{}: {e}", entry.path().display())),
+            }
+        } else if ty.is_dir() {
+            dirs.push((entry.path(), child, None));
+        } else if ty.is_file() {
+            if let Some(layout) = layout_of_name(name) {
+                files.push((entry, child, layout, None));
+            }
+        }
     }
-    // One stat per file: the reading of directories is sequential, the stats need not be.
-    use rayon::prelude::*;
-    let stamped: Vec<Result<StoreFile, String>> = found
+    let stamped: Vec<Result<StoreFile, String>> = files
         .into_par_iter()
-        .map(|(rel, abs, layout)| match std::fs::metadata(&abs) {
-            Ok(meta) => Ok(StoreFile {
+        .map(|(entry, rel, layout, followed)| {
+            let meta = match followed {
+                Some(meta) => meta,
+                None => entry
+                    .metadata()
+                    .map_err(|e| format!("{}: {e}", entry.path().display()))?,
+            };
+            Ok(StoreFile {
                 rel,
+                abs: entry.path(),
                 stamp: stamp_of(&meta),
-                abs,
                 layout,
-            }),
-            Err(e) => Err(format!("{}: {e}", abs.display())),
+            })
         })
         .collect();
-    let mut files = Vec::with_capacity(stamped.len());
     for s in stamped {
         match s {
-            Ok(f) => files.push(f),
-            Err(p) => problems.push(p),
+            Ok(f) => found.files.push(f),
+            Err(p) => found.problems.push(p),
         }
     }
-    files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok((files, problems))
+    let below = dirs
+        .into_par_iter()
+        .map(|(path, rel, followed)| {
+            let meta = match followed.map_or_else(|| std::fs::symlink_metadata(&path), Ok) {
+                Ok(meta) => meta,
+                Err(e) => {
+                    return Found {
+                        problems: vec![format!("{}: {e}", path.display())],
+                        ..Found::default()
+                    }
+                }
+            };
+            let id = identity(&meta);
+            if ancestors.contains(&id) {
+                return Found {
+                    problems: vec![format!(
+                        "{}: links back to a folder above it; not followed",
+                        path.display()
+                    )],
+                    ..Found::default()
+                };
+            }
+            let mut chain = ancestors.to_vec();
+            chain.push(id);
+            walk(&path, &rel, &chain)
+        })
+        .reduce(Found::default, Found::merge);
+    found.merge(below)
 }
 
 /// Reads a file, refusing one over `max` bytes without reading it.
@@ -180,5 +266,35 @@ mod tests {
         ] {
             assert_eq!(layout_of(Path::new(skipped)), None, "{skipped}");
         }
+    }
+
+    #[test]
+    fn scan_follows_links_skips_hidden_and_reports_loops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        let outside = dir.path().join("outside");
+        for d in ["a/b", ".hidden"] {
+            std::fs::create_dir_all(store.join(d)).unwrap();
+        }
+        std::fs::create_dir_all(&outside).unwrap();
+        for f in [
+            "a/1.txt",
+            "a/b/2.json",
+            "a/notes.md",
+            ".hidden/3.txt",
+            "a/.4.txt",
+        ] {
+            std::fs::write(store.join(f), "x").unwrap();
+        }
+        std::fs::write(outside.join("5.txt"), "xyz").unwrap();
+        std::os::unix::fs::symlink(&outside, store.join("linked")).unwrap();
+        std::os::unix::fs::symlink(&store, store.join("a/b/up")).unwrap();
+        let (files, problems) = scan(&store).unwrap();
+        let rels: Vec<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(rels, ["a/1.txt", "a/b/2.json", "linked/5.txt"]);
+        assert_eq!(files[2].stamp.size, 3);
+        assert_eq!(files[0].abs, store.join("a/1.txt"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("a/b/up: links back to a folder above it"));
     }
 }

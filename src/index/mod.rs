@@ -1,0 +1,1201 @@
+//! The index: every sled call of tidings lives here. It records each article once — its
+//! path and file stamp, first-seen publication time (set once, never changed), a content
+//! hash (so `updated` moves only when content does), its arrival number and the feeds it
+//! belongs to with the spelling it uses for each — plus which feeds still need
+//! publishing, subscribers and deliveries. Article contents live in an append-only log
+//! beside the tree; what is looked up by path, id or feed is derived from the records
+//! into a [`catalog`] when the index opens.
+//!
+//! Each batch of changes is one atomic sled batch and is flushed before the caller goes
+//! on, so a crash leaves either the old or the new state, and feeds marked dirty stay
+//! dirty until they have been published.
+
+mod catalog;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde::{Deserialize, Serialize};
+
+use crate::article::Article;
+use crate::subscriber::Subscriber;
+use crate::topic::{topics_of, Topic};
+use catalog::{Catalog, Entry, FastMap, Slot};
+
+/// sled's page cache; its default (1 GiB) lets RSS grow far past what a feed server needs.
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("state directory {path}: in use by another tidings process (stop it, or hand the command to it)")]
+    Locked { path: PathBuf },
+    #[error("state directory {path}: {source}")]
+    Open { path: PathBuf, source: sled::Error },
+    #[error("index: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("index: corrupt record {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+type Result<T, E = IndexError> = std::result::Result<T, E>;
+
+/// A file's modification time and size, to skip files that have not changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub mtime_ns: i128,
+    pub size: u64,
+}
+
+/// One article as the index keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub article: Article,
+    /// Store-relative path, `/`-separated.
+    pub path: String,
+    pub hash: u128,
+    /// Unix seconds.
+    pub published: i64,
+    pub updated: i64,
+    /// Arrival order in this index (digests count by it, so back-dated articles are not
+    /// skipped).
+    pub seq: u64,
+    /// The feeds it belongs to, with the spelling it uses for each.
+    pub topics: Vec<(Topic, String)>,
+}
+
+impl Record {
+    /// The deepest section feed the article belongs to, with its spelling — which holds
+    /// the whole path as written (`黨派·聲音 > 統一戰線`).
+    pub fn deepest_section(&self) -> Option<&(Topic, String)> {
+        self.topics
+            .iter()
+            .rev()
+            .find(|(t, _)| matches!(t, Topic::Section(_)))
+    }
+}
+
+/// An article's record in the tree: everything but its content, which lives in the
+/// article log and is referenced by position. Topics are stored by their index keys, so
+/// that opening the index reads them without decoding. Records are kept in pages of
+/// [`PAGE`] consecutive arrival numbers, one tree value per page: opening the index reads
+/// every record, and sled's per-item cost for 100,000 small values was most of that.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored<'a> {
+    id: &'a str,
+    path: &'a str,
+    stamp: FileStamp,
+    hash: u128,
+    published: i64,
+    updated: i64,
+    #[serde(borrow)]
+    topics: Vec<(&'a str, &'a str)>,
+    blob: BlobRef,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct BlobRef {
+    offset: u64,
+    len: u32,
+}
+
+/// Per-feed facts the manifest and titles need.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedInfo {
+    pub count: u64,
+    /// Spelling → how many articles use it.
+    pub names: BTreeMap<String, u32>,
+}
+
+impl FeedInfo {
+    /// The spelling seen most often (ties: the smallest, so the choice is stable).
+    pub fn title(&self) -> &str {
+        self.names
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(name, _)| name.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// A parsed file, ready to record: [`Incoming::new`] does the costly part (folding its
+/// topics, encoding and hashing it) so that callers can run it in parallel.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub path: String,
+    pub stamp: FileStamp,
+    pub article: Article,
+    /// Publication time the article itself states (already read in the site's zone).
+    pub stated_published: Option<i64>,
+    pub stated_updated: Option<i64>,
+    /// The file's modification time, unix seconds.
+    pub mtime: i64,
+    topics: Vec<(Topic, String)>,
+    /// The article framed for the log.
+    framed: Vec<u8>,
+    hash: u128,
+}
+
+impl Incoming {
+    pub fn new(
+        path: String,
+        stamp: FileStamp,
+        article: Article,
+        stated_published: Option<i64>,
+        stated_updated: Option<i64>,
+        mtime: i64,
+    ) -> Incoming {
+        let framed = frame(&article);
+        Incoming {
+            hash: xxhash_rust::xxh3::xxh3_128(&framed[LOG_HEADER..]),
+            topics: topics_of(&article),
+            framed,
+            path,
+            stamp,
+            article,
+            stated_published,
+            stated_updated,
+            mtime,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    New,
+    Changed,
+    Unchanged,
+    /// Its id is held by another file that still exists.
+    Collision {
+        other: String,
+    },
+}
+
+/// What one [`Index::apply`] did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// One per `Incoming`, in order.
+    pub outcomes: Vec<Outcome>,
+    pub removed: usize,
+    /// Feeds whose content changed.
+    pub dirty: BTreeSet<Topic>,
+}
+
+/// Every feed with its facts.
+pub type FeedTable = BTreeMap<Topic, FeedInfo>;
+
+pub struct Index {
+    db: sled::Db,
+    /// Everything lives in one tree under one-byte prefixes, so that each batch of
+    /// changes is a single atomic `apply_batch` (sled's multi-tree transactions were 15×
+    /// slower here).
+    tree: sled::Tree,
+    log: ArticleLog,
+    /// Derived from the article records at open, kept in step by `apply`.
+    catalog: RwLock<Catalog>,
+}
+
+/// Article contents, appended to `articles.log` beside the tree. Kept out of sled's B-tree
+/// because its pages are rewritten whole: with ~3 KB values a cold build spent most of
+/// its time copying and re-reading pages. Each entry is length, checksum and the encoded
+/// article; the log is synced before the tree batch that points into it is applied, so
+/// the tree never references bytes a crash could lose. Entries replaced by edits stay as
+/// garbage until a compaction (not yet implemented; edits are rare next to the store).
+struct ArticleLog {
+    file: std::fs::File,
+    /// Where the next entry goes.
+    end: std::sync::Mutex<u64>,
+}
+
+const LOG_HEADER: usize = 12;
+
+impl ArticleLog {
+    fn open(path: &Path) -> std::io::Result<ArticleLog> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
+        let end = file.metadata()?.len();
+        Ok(ArticleLog {
+            file,
+            end: std::sync::Mutex::new(end),
+        })
+    }
+
+    fn read(&self, id: &str, blob: BlobRef) -> Result<Article> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; blob.len as usize];
+        self.file
+            .read_exact_at(&mut buf, blob.offset)
+            .map_err(|e| IndexError::Corrupt {
+                key: id.to_string(),
+                reason: format!("article log: {e}"),
+            })?;
+        let (head, body) = buf.split_at(LOG_HEADER.min(buf.len()));
+        let sum = u64::from_le_bytes(head[4..12].try_into().unwrap_or_default());
+        if head.len() < LOG_HEADER || xxhash_rust::xxh3::xxh3_64(body) != sum {
+            return Err(IndexError::Corrupt {
+                key: id.to_string(),
+                reason: "article log entry fails its checksum".into(),
+            });
+        }
+        decode(id, body)
+    }
+
+    /// Appends entries (already framed) and syncs them. On error the tree is not
+    /// updated and whatever reached the file is garbage past the next entry's start.
+    fn append(&self, bytes: &[u8], expected_start: u64) -> Result<()> {
+        use std::io::Write;
+        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        debug_assert_eq!(*end, expected_start);
+        let mut file = &self.file;
+        let written = file.write_all(bytes).and_then(|()| file.sync_data());
+        if let Err(e) = written {
+            // Entries go where the file ends (it is opened for appending).
+            *end = self.file.metadata().map(|m| m.len()).unwrap_or(*end);
+            return Err(IndexError::Open {
+                path: PathBuf::from("articles.log"),
+                source: sled::Error::Io(e),
+            });
+        }
+        *end += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn end(&self) -> u64 {
+        *self.end.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Frames one article for the log: length, checksum, encoding.
+fn frame(article: &Article) -> Vec<u8> {
+    let mut out = vec![0u8; LOG_HEADER];
+    bincode::serialize_into(&mut out, article).expect("in-memory values always serialize");
+    let sum = xxhash_rust::xxh3::xxh3_64(&out[LOG_HEADER..]);
+    let len = out.len() as u32;
+    out[..4].copy_from_slice(&len.to_le_bytes());
+    out[4..LOG_HEADER].copy_from_slice(&sum.to_le_bytes());
+    out
+}
+
+/// Key prefixes of the one tree.
+mod prefix {
+    /// page number (arrival number / PAGE, big-endian) → the page's records
+    pub const ARTICLE: u8 = b'A';
+    /// topic → () while its documents need publishing
+    pub const DIRTY: u8 = b'd';
+    /// topic → `updated` of its published documents
+    pub const RENDERED: u8 = b'r';
+    /// name → value
+    pub const META: u8 = b'x';
+    /// email key → Subscriber
+    pub const SUBSCRIBER: u8 = b's';
+    /// email key → Delivery: the digest in flight or last sent to a subscriber
+    pub const DELIVERY: u8 = b'D';
+    /// Prefixes of the first index layout (one key per path, per feed membership and
+    /// per arrival, and records keyed by id), read once to migrate and then removed.
+    pub const OLD_LAYOUT: [u8; 5] = [b'a', b'p', b'm', b'f', b'q'];
+}
+
+/// A digest recorded before it is sent, so that a crash mid-round neither loses it nor
+/// sends it twice: on restart a `Pending` one is sent again with the same Message-ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub message_id: String,
+    pub period: String,
+    /// The subscriber's watermark before this digest, and the one it moves to once sent.
+    pub from_seq: u64,
+    pub to_seq: u64,
+    pub state: DeliveryState,
+    /// Unix seconds of the run.
+    pub run_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryState {
+    Pending,
+    Sent,
+    Failed,
+}
+
+fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(rest.len() + 1);
+    k.push(prefix);
+    k.extend_from_slice(rest);
+    k
+}
+
+/// Articles per page of records (by arrival number). A page is rewritten whole when one
+/// of its articles changes: 32 records are ~5 KB. (sled puts a leaf of up to 16 values
+/// over 128 KB into a file of its own, which made a cold build 30 % slower with 10 KB
+/// pages.)
+const PAGE: u64 = 32;
+
+fn page_key(page: u64) -> [u8; 9] {
+    let mut k = [prefix::ARTICLE; 9];
+    k[1..].copy_from_slice(&page.to_be_bytes());
+    k
+}
+
+/// A page of records, each with its arrival number.
+type Page<'a> = Vec<(u64, Stored<'a>)>;
+
+const SEQ_KEY: &[u8] = b"seq";
+
+impl Index {
+    pub fn open(dir: &Path) -> Result<Index> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|source| match &source {
+                sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => {
+                    IndexError::Locked {
+                        path: dir.to_owned(),
+                    }
+                }
+                _ => IndexError::Open {
+                    path: dir.to_owned(),
+                    source,
+                },
+            })?;
+        let log = ArticleLog::open(&dir.join("articles.log")).map_err(|e| IndexError::Open {
+            path: dir.to_owned(),
+            source: sled::Error::Io(e),
+        })?;
+        let tree = db.open_tree("index")?;
+        migrate::from_first_layout(&tree)?;
+        let catalog = RwLock::new(load_catalog(&tree)?);
+        Ok(Index {
+            tree,
+            log,
+            db,
+            catalog,
+        })
+    }
+
+    fn catalog(&self) -> RwLockReadGuard<'_, Catalog> {
+        self.catalog.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn catalog_mut(&self) -> RwLockWriteGuard<'_, Catalog> {
+        self.catalog.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes everything written so far survive a crash.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn get<T: for<'de> Deserialize<'de>>(&self, prefix: u8, name: &str) -> Result<Option<T>> {
+        self.tree
+            .get(key(prefix, name.as_bytes()))?
+            .map(|v| decode(name, &v))
+            .transpose()
+    }
+
+    /// Every entry under a prefix, with the prefix stripped from the key.
+    fn scan(&self, prefix: u8) -> impl Iterator<Item = Result<(Vec<u8>, sled::IVec)>> + '_ {
+        self.tree.scan_prefix([prefix]).map(|kv| {
+            let (k, v) = kv?;
+            Ok((k[1..].to_vec(), v))
+        })
+    }
+
+    /// The stamp recorded for a store path, if it holds a recorded article.
+    pub fn stamp(&self, path: &str) -> Option<FileStamp> {
+        self.catalog().by_path(path).map(|e| e.stamp)
+    }
+
+    /// Every recorded store path; `visit` runs under the index's read lock, so it must
+    /// not call back into the index.
+    pub fn for_each_path(&self, mut visit: impl FnMut(&str)) {
+        for e in self.catalog().entries() {
+            visit(&e.path);
+        }
+    }
+
+    /// Compares the store with the index: which of `files` (store path, stamp) are new or
+    /// changed since recorded, by position, and which recorded paths are not among them.
+    pub fn compare<'a>(
+        &self,
+        files: impl IntoIterator<Item = (&'a str, FileStamp)>,
+    ) -> (Vec<usize>, Vec<String>) {
+        self.catalog().compare(files)
+    }
+
+    fn read_record(&self, catalog: &Catalog, e: &Entry) -> Result<Record> {
+        let article = self.log.read(&e.id, e.blob)?;
+        Ok(Record {
+            article,
+            path: e.path.to_string(),
+            hash: e.hash,
+            published: e.published,
+            updated: e.updated,
+            seq: e.seq,
+            topics: e
+                .topics
+                .iter()
+                .map(|&(f, sp)| {
+                    let feed = catalog.feed(f);
+                    (feed.topic.clone(), feed.names[sp as usize].0.to_string())
+                })
+                .collect(),
+        })
+    }
+
+    pub fn record(&self, id: &str) -> Result<Option<Record>> {
+        let catalog = self.catalog();
+        catalog
+            .by_id(id)
+            .map(|e| self.read_record(&catalog, e))
+            .transpose()
+    }
+
+    /// Articles in the index.
+    pub fn article_count(&self) -> usize {
+        self.catalog().len()
+    }
+
+    /// Every feed with at least one article.
+    pub fn feed_table(&self) -> FeedTable {
+        self.catalog().table()
+    }
+
+    /// The newest `n` articles of a feed, newest first.
+    pub fn recent(&self, topic: &Topic, n: usize) -> Result<Vec<Record>> {
+        let catalog = self.catalog();
+        catalog
+            .recent(topic, n)
+            .into_iter()
+            .map(|e| self.read_record(&catalog, e))
+            .collect()
+    }
+
+    /// Articles that arrived after `seq` (arrival order).
+    pub fn arrived_since(&self, seq: u64) -> Result<Vec<Record>> {
+        let catalog = self.catalog();
+        let mut newer: Vec<&Entry> = catalog
+            .entries()
+            .rev()
+            .take_while(|e| e.seq > seq)
+            .collect();
+        newer.reverse();
+        newer
+            .into_iter()
+            .map(|e| self.read_record(&catalog, e))
+            .collect()
+    }
+
+    /// Feeds recorded as changed but not yet published.
+    pub fn dirty_topics(&self) -> Result<BTreeSet<Topic>> {
+        self.scan(prefix::DIRTY)
+            .map(|kv| topic_of_key(&kv?.0))
+            .collect()
+    }
+
+    /// Records feeds as published — with the `updated` time their documents carry, or
+    /// `None` for a feed that was removed — and no longer dirty; flushed.
+    pub fn finish_publish(&self, done: &[(Topic, Option<i64>)]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (topic, updated) in done {
+            let rendered = key(prefix::RENDERED, &topic.index_key());
+            match updated {
+                Some(t) => batch.insert(rendered, &t.to_be_bytes()),
+                None => batch.remove(rendered),
+            }
+            batch.remove(key(prefix::DIRTY, &topic.index_key()));
+        }
+        self.tree.apply_batch(batch)?;
+        self.flush()
+    }
+
+    /// Every published feed's `updated` time (unix seconds).
+    pub fn rendered_times(&self) -> Result<HashMap<Topic, i64>> {
+        self.scan(prefix::RENDERED)
+            .map(|kv| {
+                let (k, v) = kv?;
+                let t = v.as_ref().try_into().map(i64::from_be_bytes).unwrap_or(0);
+                Ok((topic_of_key(&k)?, t))
+            })
+            .collect()
+    }
+
+    /// Marks feeds to be published again (e.g. after a configuration change).
+    pub fn mark_dirty<'a>(&self, topics: impl IntoIterator<Item = &'a Topic>) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for t in topics {
+            batch.insert(key(prefix::DIRTY, &t.index_key()), &[]);
+        }
+        self.tree.apply_batch(batch)?;
+        self.flush()
+    }
+
+    pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tree
+            .get(key(prefix::META, name.as_bytes()))?
+            .map(|v| v.to_vec()))
+    }
+
+    pub fn set_meta(&self, name: &str, value: &[u8]) -> Result<()> {
+        self.tree
+            .insert(key(prefix::META, name.as_bytes()), value)?;
+        self.flush()
+    }
+
+    /// The arrival sequence of the newest article (0 for an empty index). A new
+    /// subscriber's watermark starts here, so their first digest covers only what arrives
+    /// after they subscribed.
+    pub fn last_seq(&self) -> Result<u64> {
+        Ok(match self.tree.get(key(prefix::META, SEQ_KEY))? {
+            Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0),
+            None => 0,
+        })
+    }
+
+    pub fn subscriber(&self, email_key: &str) -> Result<Option<Subscriber>> {
+        self.get(prefix::SUBSCRIBER, email_key)
+    }
+
+    /// Every subscriber, ordered by address.
+    pub fn subscribers(&self) -> Result<Vec<Subscriber>> {
+        self.scan(prefix::SUBSCRIBER)
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode(&String::from_utf8_lossy(&k), &v)
+            })
+            .collect()
+    }
+
+    /// Stores subscribers (new or changed) in one atomic batch; flushed.
+    pub fn put_subscribers(&self, subscribers: &[Subscriber]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for s in subscribers {
+            batch.insert(key(prefix::SUBSCRIBER, s.key().as_bytes()), encode(s));
+        }
+        self.tree.apply_batch(batch)?;
+        self.flush()
+    }
+
+    /// Forgets a subscriber; returns whether there was one. Flushed.
+    pub fn remove_subscriber(&self, email_key: &str) -> Result<bool> {
+        let existed = self
+            .tree
+            .remove(key(prefix::SUBSCRIBER, email_key.as_bytes()))?
+            .is_some();
+        self.flush()?;
+        Ok(existed)
+    }
+
+    pub fn delivery(&self, email_key: &str) -> Result<Option<Delivery>> {
+        self.get(prefix::DELIVERY, email_key)
+    }
+
+    /// Every delivery still pending (a round cut short by a crash or a relay outage).
+    pub fn pending_deliveries(&self) -> Result<Vec<(String, Delivery)>> {
+        let mut out = Vec::new();
+        for kv in self.scan(prefix::DELIVERY) {
+            let (k, v) = kv?;
+            let email = String::from_utf8_lossy(&k).into_owned();
+            let d: Delivery = decode(&email, &v)?;
+            if d.state == DeliveryState::Pending {
+                out.push((email, d));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a round's recipients before anything is sent; flushed.
+    pub fn record_deliveries(&self, deliveries: &[(String, Delivery)]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (email_key, d) in deliveries {
+            batch.insert(key(prefix::DELIVERY, email_key.as_bytes()), encode(d));
+        }
+        self.tree.apply_batch(batch)?;
+        self.flush()
+    }
+
+    /// After a send: the subscriber (watermark, last run, bounces, status) and the delivery
+    /// (its new state) in one atomic batch, flushed.
+    pub fn finish_delivery(&self, subscriber: &Subscriber, delivery: &Delivery) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        let k = subscriber.key();
+        batch.insert(key(prefix::SUBSCRIBER, k.as_bytes()), encode(subscriber));
+        batch.insert(key(prefix::DELIVERY, k.as_bytes()), encode(delivery));
+        self.tree.apply_batch(batch)?;
+        self.flush()
+    }
+
+    /// Records upserts and removals as one atomic batch, flushed. `exists` tells whether a
+    /// store path still holds a file (an id held by a vanished file moves to the new one;
+    /// one held by a file that is still there is a collision).
+    pub fn apply(
+        &self,
+        incoming: &[Incoming],
+        removed: &[String],
+        exists: &dyn Fn(&str) -> bool,
+    ) -> Result<Applied> {
+        let mut catalog = self.catalog_mut();
+        let result = self.apply_to(&mut catalog, incoming, removed, exists);
+        if result.is_err() {
+            // The catalog ran ahead of what reached the disk: read it back from there.
+            *catalog = load_catalog(&self.tree)?;
+        }
+        result
+    }
+
+    fn apply_to(
+        &self,
+        catalog: &mut Catalog,
+        incoming: &[Incoming],
+        removed: &[String],
+        exists: &dyn Fn(&str) -> bool,
+    ) -> Result<Applied> {
+        let log_start = self.log.end();
+        let mut tx = Tx {
+            catalog,
+            applied: Applied::default(),
+            written: BTreeSet::new(),
+            dirty: BTreeSet::new(),
+            seq: None,
+            last_seq: || self.last_seq(),
+            log_start,
+            log_bytes: Vec::new(),
+        };
+        // Upserts first: a file moved within the store takes its id along before the old
+        // path's removal is seen, so the article keeps its record.
+        for inc in incoming {
+            let outcome = tx.upsert(inc, exists)?;
+            tx.applied.outcomes.push(outcome);
+        }
+        for rel in removed {
+            if let Some(slot) = tx.catalog.slot_of_path(rel) {
+                tx.remove(slot);
+            }
+        }
+        let mut batch = sled::Batch::default();
+        for &page in &tx.written {
+            let records: Page = tx
+                .catalog
+                .arrived_in(page * PAGE..(page + 1) * PAGE)
+                .map(|e| (e.seq, stored(tx.catalog, e)))
+                .collect();
+            if records.is_empty() {
+                batch.remove(&page_key(page));
+            } else {
+                batch.insert(&page_key(page), encode_page(&records));
+            }
+        }
+        for &f in &tx.dirty {
+            let feed = tx.catalog.feed(f);
+            batch.insert(key(prefix::DIRTY, feed.key.as_bytes()), &[]);
+            tx.applied.dirty.insert(feed.topic.clone());
+        }
+        if let Some(seq) = tx.seq {
+            batch.insert(key(prefix::META, SEQ_KEY), &seq.to_be_bytes());
+        }
+        let Tx {
+            catalog,
+            applied,
+            log_bytes,
+            ..
+        } = tx;
+        if !log_bytes.is_empty() {
+            self.log.append(&log_bytes, log_start)?;
+        }
+        self.tree.apply_batch(batch)?;
+        self.flush()?;
+        catalog.settle();
+        Ok(applied)
+    }
+}
+
+/// One batch of changes being made to the catalog, with what the tree must record.
+struct Tx<'a, F> {
+    catalog: &'a mut Catalog,
+    applied: Applied,
+    /// Pages of records to write again.
+    written: BTreeSet<u64>,
+    /// Feeds whose content changed, by number.
+    dirty: BTreeSet<u32>,
+    /// The last arrival number handed out by this batch.
+    seq: Option<u64>,
+    last_seq: F,
+    /// Log position of `log_bytes[0]`.
+    log_start: u64,
+    /// Framed articles to append to the log before the batch is applied.
+    log_bytes: Vec<u8>,
+}
+
+impl<F: Fn() -> Result<u64>> Tx<'_, F> {
+    fn append(&mut self, framed: &[u8]) -> BlobRef {
+        let blob = BlobRef {
+            offset: self.log_start + self.log_bytes.len() as u64,
+            len: framed.len() as u32,
+        };
+        self.log_bytes.extend_from_slice(framed);
+        blob
+    }
+
+    fn next_seq(&mut self) -> Result<u64> {
+        let next = match self.seq {
+            Some(s) => s,
+            None => (self.last_seq)()?,
+        } + 1;
+        self.seq = Some(next);
+        Ok(next)
+    }
+
+    fn intern(&mut self, topics: &[(Topic, String)]) -> Box<[(u32, u32)]> {
+        topics
+            .iter()
+            .map(|(topic, spelling)| {
+                let f = self.catalog.intern_feed(topic);
+                (f, self.catalog.intern_spelling(f, spelling))
+            })
+            .collect()
+    }
+
+    fn mark_dirty(&mut self, slot: Slot) {
+        let feeds = self.catalog.get(slot).topics.iter().map(|&(f, _)| f);
+        self.dirty.extend(feeds);
+    }
+
+    /// Forgets an article.
+    fn remove(&mut self, slot: Slot) {
+        self.mark_dirty(slot);
+        let gone = self.catalog.remove(slot);
+        self.written.insert(gone.seq / PAGE);
+        self.applied.removed += 1;
+    }
+
+    fn upsert(&mut self, inc: &Incoming, exists: &dyn Fn(&str) -> bool) -> Result<Outcome> {
+        let id = inc.article.id.as_str();
+        // The file used to hold another id (a JSON article whose id was edited).
+        if let Some(slot) = self.catalog.slot_of_path(&inc.path) {
+            if &*self.catalog.get(slot).id != id {
+                self.remove(slot);
+            }
+        }
+        let Some(slot) = self.catalog.slot_of_id(id) else {
+            let published = inc.stated_published.unwrap_or(inc.mtime);
+            let entry = Entry {
+                id: id.into(),
+                path: inc.path.as_str().into(),
+                stamp: inc.stamp,
+                hash: inc.hash,
+                published,
+                updated: inc.stated_updated.unwrap_or(published).max(published),
+                seq: self.next_seq()?,
+                blob: self.append(&inc.framed),
+                topics: self.intern(&inc.topics),
+            };
+            let page = entry.seq / PAGE;
+            let slot = self.catalog.insert(entry);
+            self.written.insert(page);
+            self.mark_dirty(slot);
+            return Ok(Outcome::New);
+        };
+        let current = self.catalog.get(slot);
+        if *current.path != *inc.path && exists(&current.path) {
+            return Ok(Outcome::Collision {
+                other: current.path.to_string(),
+            });
+        }
+        let (moved, seq) = (*current.path != *inc.path, current.seq);
+        if moved {
+            self.catalog.set_path(slot, &inc.path);
+        }
+        let current = self.catalog.get(slot);
+        if current.hash == inc.hash {
+            if moved || current.stamp != inc.stamp {
+                self.catalog.set_stamp(slot, inc.stamp);
+                self.written.insert(seq / PAGE);
+            }
+            return Ok(Outcome::Unchanged);
+        }
+        let published = inc.stated_published.unwrap_or(current.published);
+        let updated = inc
+            .stated_updated
+            .unwrap_or(inc.mtime.max(current.updated))
+            .max(published);
+        let topics = self.intern(&inc.topics);
+        let blob = self.append(&inc.framed);
+        self.mark_dirty(slot);
+        self.catalog.update(slot, |e| {
+            e.stamp = inc.stamp;
+            e.hash = inc.hash;
+            e.published = published;
+            e.updated = updated;
+            e.topics = topics;
+            e.blob = blob;
+        });
+        self.mark_dirty(slot);
+        self.written.insert(seq / PAGE);
+        Ok(Outcome::Changed)
+    }
+}
+
+/// Article records use bincode's variable-length integers: a record holds some twenty
+/// lengths, and at 8 bytes each they were a third of it (the tree is read whole at open).
+fn compact() -> impl bincode::Options {
+    use bincode::Options;
+    bincode::DefaultOptions::new()
+        .with_varint_encoding()
+        .allow_trailing_bytes()
+}
+
+fn encode_page(records: &Page) -> Vec<u8> {
+    use bincode::Options;
+    compact()
+        .serialize(records)
+        .expect("in-memory values always serialize")
+}
+
+fn decode_page(page: u64, bytes: &[u8]) -> Result<Page<'_>> {
+    use bincode::Options;
+    compact()
+        .deserialize(bytes)
+        .map_err(|e| IndexError::Corrupt {
+            key: format!("article page {page}"),
+            reason: e.to_string(),
+        })
+}
+
+/// An article's record as the tree stores it.
+fn stored<'a>(catalog: &'a Catalog, e: &'a Entry) -> Stored<'a> {
+    Stored {
+        id: &e.id,
+        path: &e.path,
+        stamp: e.stamp,
+        hash: e.hash,
+        published: e.published,
+        updated: e.updated,
+        topics: e
+            .topics
+            .iter()
+            .map(|&(f, sp)| {
+                let feed = catalog.feed(f);
+                (&*feed.key, &*feed.names[sp as usize].0)
+            })
+            .collect(),
+        blob: e.blob,
+    }
+}
+
+/// Reads every article record into a catalog.
+fn load_catalog(tree: &sled::Tree) -> Result<Catalog> {
+    let last_seq = match tree.get(key(prefix::META, SEQ_KEY))? {
+        Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0),
+        None => 0,
+    };
+    // Arrival numbers are never reused, so the last one bounds the article count.
+    let mut catalog = Catalog::with_capacity(last_seq.min(10_000_000) as usize);
+    let mut feeds: FastMap<Box<str>, u32> = FastMap::default();
+    for kv in tree.scan_prefix([prefix::ARTICLE]) {
+        let (k, v) = kv?;
+        let page = k[1..]
+            .try_into()
+            .map(u64::from_be_bytes)
+            .map_err(|_| IndexError::Corrupt {
+                key: format!("{k:?}"),
+                reason: "not an article page key".into(),
+            })?;
+        for (seq, s) in decode_page(page, &v)? {
+            let mut topics = Vec::with_capacity(s.topics.len());
+            for (topic_key, spelling) in s.topics {
+                let f = match feeds.get(topic_key) {
+                    Some(&f) => f,
+                    None => {
+                        let f = catalog.intern_feed(&topic_of_key(topic_key.as_bytes())?);
+                        feeds.insert(topic_key.into(), f);
+                        f
+                    }
+                };
+                topics.push((f, catalog.intern_spelling(f, spelling)));
+            }
+            catalog.insert(Entry {
+                id: s.id.into(),
+                path: s.path.into(),
+                stamp: s.stamp,
+                hash: s.hash,
+                published: s.published,
+                updated: s.updated,
+                seq,
+                blob: s.blob,
+                topics: topics.into(),
+            });
+        }
+    }
+    catalog.settle();
+    Ok(catalog)
+}
+
+/// The first index layout kept a key per store path, per feed membership, per arrival and
+/// per feed beside records keyed by id; this turns such a tree into the current one in one
+/// atomic batch, keeping every article's arrival number, times and log position (so
+/// subscribers' watermarks and first-seen times stay true).
+mod migrate {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct OldRecord {
+        path: String,
+        hash: u128,
+        published: i64,
+        updated: i64,
+        seq: u64,
+        topics: Vec<(Topic, String)>,
+        blob: BlobRef,
+    }
+
+    #[derive(Deserialize)]
+    struct OldPath {
+        id: String,
+        stamp: FileStamp,
+    }
+
+    pub(super) fn from_first_layout(tree: &sled::Tree) -> Result<()> {
+        let old_keys: Vec<sled::IVec> = prefix::OLD_LAYOUT
+            .iter()
+            .flat_map(|p| tree.scan_prefix([*p]).keys())
+            .collect::<Result<_, _>>()?;
+        if old_keys.is_empty() {
+            return Ok(());
+        }
+        let mut stamps: HashMap<String, OldPath> = HashMap::new();
+        for kv in tree.scan_prefix([b'p']) {
+            let (k, v) = kv?;
+            let path = String::from_utf8_lossy(&k[1..]).into_owned();
+            stamps.insert(path.clone(), decode(&path, &v)?);
+        }
+        let mut records = Vec::new();
+        for kv in tree.scan_prefix([b'a']) {
+            let (k, v) = kv?;
+            let id = String::from_utf8_lossy(&k[1..]).into_owned();
+            let old: OldRecord = decode(&id, &v)?;
+            // A path entry of another id means this file was never re-read: stamp zero
+            // makes the next build read it again.
+            let stamp = match stamps.get(&old.path) {
+                Some(p) if p.id == id => p.stamp,
+                _ => FileStamp {
+                    mtime_ns: 0,
+                    size: 0,
+                },
+            };
+            let keys: Vec<String> = old
+                .topics
+                .iter()
+                .map(|(t, _)| String::from_utf8(t.index_key()).expect("topic keys are UTF-8"))
+                .collect();
+            records.push((id, old, stamp, keys));
+        }
+        records.sort_by_key(|(_, old, _, _)| old.seq);
+        let mut batch = sled::Batch::default();
+        for group in records.chunk_by(|a, b| a.1.seq / PAGE == b.1.seq / PAGE) {
+            let page: Page = group
+                .iter()
+                .map(|(id, old, stamp, keys)| {
+                    let record = Stored {
+                        id,
+                        path: &old.path,
+                        stamp: *stamp,
+                        hash: old.hash,
+                        published: old.published,
+                        updated: old.updated,
+                        topics: keys
+                            .iter()
+                            .zip(&old.topics)
+                            .map(|(k, (_, spelling))| (k.as_str(), spelling.as_str()))
+                            .collect(),
+                        blob: old.blob,
+                    };
+                    (old.seq, record)
+                })
+                .collect();
+            batch.insert(&page_key(group[0].1.seq / PAGE), encode_page(&page));
+        }
+        for k in old_keys {
+            batch.remove(k);
+        }
+        batch.remove(key(prefix::META, b"articles"));
+        tree.apply_batch(batch)?;
+        tree.flush()?;
+        Ok(())
+    }
+}
+
+fn topic_of_key(key: &[u8]) -> Result<Topic> {
+    Topic::from_index_key(key).ok_or_else(|| IndexError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: "not a feed key".into(),
+    })
+}
+
+fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    bincode::serialize(value).expect("in-memory values always serialize")
+}
+
+fn decode<'a, T: Deserialize<'a>>(key: &str, bytes: &'a [u8]) -> Result<T> {
+    bincode::deserialize(bytes).map_err(|e| IndexError::Corrupt {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::article::Block;
+
+    fn article(id: &str) -> Article {
+        Article {
+            id: id.into(),
+            title: "標題".into(),
+            subtitle: None,
+            original_title: None,
+            sections: vec!["黨派·聲音".into()],
+            keywords: vec!["重慶市".into()],
+            editor: None,
+            author: None,
+            url: None,
+            published: None,
+            updated: None,
+            body: vec![Block::Paragraph("正文。".into())],
+            summary: None,
+            image: None,
+        }
+    }
+
+    /// A state directory written by the first index layout opens with every article,
+    /// its times, arrival number and file stamp kept, and the old keys gone.
+    #[test]
+    fn the_first_layout_is_migrated_in_place() {
+        #[derive(Serialize)]
+        struct OldRecord {
+            path: String,
+            hash: u128,
+            published: i64,
+            updated: i64,
+            seq: u64,
+            topics: Vec<(Topic, String)>,
+            blob: BlobRef,
+        }
+        #[derive(Serialize)]
+        struct OldPath {
+            id: String,
+            stamp: FileStamp,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let stamp = FileStamp {
+            mtime_ns: 1_700_000_000_000_000_000,
+            size: 1234,
+        };
+        {
+            let framed = frame(&article("x1"));
+            std::fs::write(dir.path().join("articles.log"), &framed).unwrap();
+            let db = sled::open(dir.path()).unwrap();
+            let tree = db.open_tree("index").unwrap();
+            let a = article("x1");
+            let record = OldRecord {
+                path: "a/x1.txt".into(),
+                hash: 7,
+                published: 1_600_000_000,
+                updated: 1_600_000_100,
+                seq: 41,
+                topics: topics_of(&a),
+                blob: BlobRef {
+                    offset: 0,
+                    len: framed.len() as u32,
+                },
+            };
+            tree.insert(key(b'a', b"x1"), encode(&record)).unwrap();
+            let path = OldPath {
+                id: "x1".into(),
+                stamp,
+            };
+            tree.insert(key(b'p', b"a/x1.txt"), encode(&path)).unwrap();
+            tree.insert(key(b'm', b"whatever"), &[]).unwrap();
+            tree.insert(key(b'f', b"k\x1fx"), &[]).unwrap();
+            tree.insert(key(b'q', &41u64.to_be_bytes()), &b"x1"[..])
+                .unwrap();
+            tree.insert(key(prefix::META, SEQ_KEY), &41u64.to_be_bytes())
+                .unwrap();
+            tree.insert(key(prefix::META, b"articles"), &1u64.to_be_bytes())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let index = Index::open(dir.path()).unwrap();
+        let rec = index.record("x1").unwrap().expect("migrated");
+        assert_eq!(rec.article, article("x1"));
+        assert_eq!(
+            (
+                rec.path.as_str(),
+                rec.hash,
+                rec.published,
+                rec.updated,
+                rec.seq
+            ),
+            ("a/x1.txt", 7, 1_600_000_000, 1_600_000_100, 41)
+        );
+        assert_eq!(rec.topics, topics_of(&article("x1")));
+        assert_eq!(index.stamp("a/x1.txt"), Some(stamp));
+        assert_eq!(index.article_count(), 1);
+        assert_eq!(index.last_seq().unwrap(), 41);
+        assert_eq!(index.arrived_since(40).unwrap().len(), 1);
+        let table = index.feed_table();
+        assert_eq!(table[&Topic::Keyword("重庆市".into())].title(), "重慶市");
+        for old in prefix::OLD_LAYOUT {
+            assert!(index.tree.scan_prefix([old]).next().is_none());
+        }
+        assert!(index.meta("articles").unwrap().is_none());
+    }
+
+    /// Pages: articles spread over several pages survive a reopen, and removing every
+    /// article of a page removes the page.
+    #[test]
+    fn records_survive_a_reopen_across_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let stamp = |n: u64| FileStamp {
+            mtime_ns: n as i128,
+            size: n,
+        };
+        let n = PAGE * 2 + 3;
+        {
+            let index = Index::open(dir.path()).unwrap();
+            let incoming: Vec<Incoming> = (0..n)
+                .map(|i| {
+                    let id = format!("id{i:03}");
+                    Incoming::new(
+                        format!("{id}.txt"),
+                        stamp(i),
+                        article(&id),
+                        None,
+                        None,
+                        i as i64,
+                    )
+                })
+                .collect();
+            let applied = index.apply(&incoming, &[], &|_| true).unwrap();
+            assert!(applied.outcomes.iter().all(|o| *o == Outcome::New));
+            let first_page: Vec<String> = (0..PAGE).map(|i| format!("id{i:03}.txt")).collect();
+            let applied = index.apply(&[], &first_page, &|_| false).unwrap();
+            assert_eq!(applied.removed, PAGE as usize);
+        }
+        let index = Index::open(dir.path()).unwrap();
+        assert_eq!(index.article_count(), (n - PAGE) as usize);
+        assert!(index.tree.get(page_key(0)).unwrap().is_none());
+        assert_eq!(
+            index.stamp(&format!("id{:03}.txt", n - 1)),
+            Some(stamp(n - 1))
+        );
+        let all = index.recent(&Topic::All, 3).unwrap();
+        let ids: Vec<&str> = all.iter().map(|r| r.article.id.as_str()).collect();
+        assert_eq!(ids, ["id066", "id065", "id064"]);
+        assert_eq!(index.arrived_since(n - 1).unwrap()[0].article.id, "id066");
+    }
+}
