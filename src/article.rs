@@ -8,10 +8,11 @@
 //!
 //! Error messages are short lowercase reasons; the caller prefixes them with the path.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
-use encoding_rs::{Encoding, BIG5, GB18030};
+use encoding_rs::{Encoding, BIG5, GB18030, UTF_8};
 use serde::{Deserialize, Serialize};
 
 /// Which of the two layouts of DESIGN §1 a file uses (chosen by its extension).
@@ -159,15 +160,32 @@ const MIN_HAN_FOR_RATIO: usize = 20;
 /// Scoring looks at this many characters from the start; plenty to tell the encodings apart.
 const SCORE_SAMPLE_CHARS: usize = 65_536;
 
-fn common_han() -> &'static [char] {
-    static SET: OnceLock<Vec<char>> = OnceLock::new();
-    SET.get_or_init(|| {
-        let mut v: Vec<char> = COMMON_HAN.chars().collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    })
+/// One byte of flags for every character of the BMP, as `flags` gives them (64 KiB, built
+/// once). Every character of every file is looked up in such a table: one load, where
+/// computing the flags takes branches that mixed text mispredicts and, in
+/// `char::is_alphanumeric` outside ASCII (CJK punctuation such as `，。「」` included), a
+/// search of the standard library's tables.
+fn bmp_table(flags: impl Fn(char) -> u8) -> Box<[u8]> {
+    (0..=0xFFFF)
+        .map(|cp| char::from_u32(cp).map_or(0, &flags))
+        .collect()
 }
+
+/// `c`'s flags: from `table` (see [`bmp_table`]) in the BMP, from `flags` outside it.
+fn lookup(table: &[u8], c: char, flags: fn(char) -> u8) -> u8 {
+    match table.get(c as usize) {
+        Some(&f) => f,
+        None => flags(c),
+    }
+}
+
+// What `legacy_score` needs to know of a character.
+const HAN: u8 = 1;
+/// One of `COMMON_HAN` (and `HAN`).
+const COMMON_HAN_CHAR: u8 = 2;
+const SUSPICIOUS: u8 = 4;
+/// The first character of one of `LAYOUT_MARKERS`.
+const MARKER_START: u8 = 8;
 
 fn is_han(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}')
@@ -180,30 +198,52 @@ fn is_suspicious(c: char) -> bool {
     matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{3040}'..='\u{31BF}') || c > '\u{FFFF}'
 }
 
-/// How a candidate decoding reads: (score, common Han characters, all Han characters).
-fn legacy_score(text: &str) -> (i64, usize, usize) {
-    let common = common_han();
-    let (mut hits, mut han, mut bad) = (0usize, 0usize, 0usize);
-    let mut end = text.len();
-    for (n, (i, c)) in text.char_indices().enumerate() {
-        if n == SCORE_SAMPLE_CHARS {
-            end = i;
-            break;
+/// `c`'s flags for `legacy_score`, except `COMMON_HAN_CHAR`, which `score_table` adds.
+fn score_flags(c: char) -> u8 {
+    let mut flags = 0;
+    if is_han(c) {
+        flags |= HAN;
+    }
+    if is_suspicious(c) {
+        flags |= SUSPICIOUS;
+    }
+    if LAYOUT_MARKERS.iter().any(|m| m.starts_with(c)) {
+        flags |= MARKER_START;
+    }
+    flags
+}
+
+/// [`score_flags`] with `COMMON_HAN_CHAR`, for the BMP (where every Han character is).
+fn score_table() -> &'static [u8] {
+    static TABLE: OnceLock<Box<[u8]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = bmp_table(score_flags);
+        for c in COMMON_HAN.chars().filter(|&c| is_han(c)) {
+            table[c as usize] |= COMMON_HAN_CHAR;
         }
-        if is_han(c) {
-            han += 1;
-            if common.binary_search(&c).is_ok() {
-                hits += 1;
-            }
-        } else if is_suspicious(c) {
-            bad += 1;
+        table
+    })
+}
+
+/// How a candidate decoding reads: (score, common Han characters, all Han characters).
+/// One pass over the sample. Markers are counted where they start, if they end inside the
+/// sample; as no marker overlaps itself, that is the count `str::matches` gives for each.
+fn legacy_score(text: &str) -> (i64, usize, usize) {
+    let table = score_table();
+    let (mut hits, mut han, mut bad, mut markers) = (0usize, 0usize, 0usize, 0usize);
+    for (n, (i, c)) in text.char_indices().take(SCORE_SAMPLE_CHARS).enumerate() {
+        let flags = lookup(table, c, score_flags);
+        han += usize::from(flags & HAN != 0);
+        hits += usize::from(flags & COMMON_HAN_CHAR != 0);
+        bad += usize::from(flags & SUSPICIOUS != 0);
+        if flags & MARKER_START != 0 {
+            let chars_left = SCORE_SAMPLE_CHARS - n;
+            markers += LAYOUT_MARKERS
+                .iter()
+                .filter(|m| text[i..].starts_with(**m) && m.chars().count() <= chars_left)
+                .count();
         }
     }
-    let sample = &text[..end];
-    let markers: usize = LAYOUT_MARKERS
-        .iter()
-        .map(|m| sample.matches(m).count())
-        .sum();
     let score = hits as i64 + 5 * markers as i64 - bad as i64;
     (score, hits, han)
 }
@@ -227,6 +267,12 @@ fn legacy_score(text: &str) -> (i64, usize, usize) {
 /// than one letter or digit in five non-space characters. Line ends become `\n`; the few
 /// control characters left (other than `\n` and `\t`) are removed.
 pub fn decode(bytes: &[u8]) -> Result<String> {
+    decode_cow(bytes).map(Cow::into_owned)
+}
+
+/// [`decode`], borrowing `bytes` when they already are the text: valid UTF-8 without a
+/// `\r` or a control character to remove, as most of a store is.
+fn decode_cow(bytes: &[u8]) -> Result<Cow<'_, str>> {
     if bytes.is_empty() {
         return Err(ArticleError::Empty);
     }
@@ -238,28 +284,51 @@ pub fn decode(bytes: &[u8]) -> Result<String> {
                     "invalid {} after its byte-order mark",
                     encoding.name()
                 ))
-            })?
-            .into_owned(),
-        None => match std::str::from_utf8(bytes) {
-            Ok(s) => s.to_owned(),
-            Err(e) => decode_legacy(bytes, e.valid_up_to())?,
+            })?,
+        // encoding_rs validates UTF-8 several times faster than `std::str::from_utf8` on
+        // Chinese text, and borrows when it is valid.
+        None => match UTF_8.decode_without_bom_handling_and_without_replacement(bytes) {
+            Some(text) => text,
+            None => Cow::Owned(decode_legacy(bytes, Encoding::utf8_valid_up_to(bytes))?),
         },
     };
-    let text = if text.contains('\r') {
-        text.replace("\r\n", "\n").replace('\r', "\n")
-    } else {
-        text
-    };
-    check_sensible(&text)?;
-    if text.chars().any(is_stray_control) {
-        Ok(text.chars().filter(|&c| !is_stray_control(c)).collect())
-    } else {
-        Ok(text)
+    sensible(text)
+}
+
+/// `text` if it passes the sensible-text test of [`decode`], with `\n` line ends and
+/// without stray control characters.
+fn sensible(text: Cow<'_, str>) -> Result<Cow<'_, str>> {
+    let seen = check_sensible(&text)?;
+    if seen & (CR | STRAY) == 0 {
+        return Ok(text);
     }
+    let mut text = if seen & CR != 0 {
+        lf_line_ends(&text)
+    } else {
+        text.into_owned()
+    };
+    if seen & STRAY != 0 {
+        text.retain(|c| !is_stray_control(c));
+    }
+    Ok(Cow::Owned(text))
 }
 
 fn is_stray_control(c: char) -> bool {
     c.is_control() && c != '\n' && c != '\t'
+}
+
+/// `\r\n` and lone `\r` as `\n`. Splitting at `\r` finds them with `memchr`.
+fn lf_line_ends(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pieces = text.split('\r');
+    out.extend(pieces.next());
+    for piece in pieces {
+        if !piece.starts_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(piece);
+    }
+    out
 }
 
 fn decode_legacy(bytes: &[u8], utf8_error_at: usize) -> Result<String> {
@@ -297,31 +366,71 @@ fn decode_legacy(bytes: &[u8], utf8_error_at: usize) -> Result<String> {
     Ok(text.into_owned())
 }
 
-fn check_sensible(text: &str) -> Result<()> {
+// What `check_sensible` needs to know of a character.
+/// Neither whitespace nor U+FEFF.
+const VISIBLE: u8 = 1;
+/// A visible letter or digit; the whole of U+4E00–U+9FFF counts, assigned or not.
+const LETTER: u8 = 2;
+/// A visible control character.
+const CONTROL: u8 = 4;
+/// U+FFFD.
+const REPLACEMENT: u8 = 8;
+const NUL: u8 = 16;
+/// `\r`, which becomes `\n` (or goes, before one).
+const CR: u8 = 32;
+/// A control character other than `\n`, `\t` and `\r`: removed.
+const STRAY: u8 = 64;
+
+/// `c`'s flags for `check_sensible`, from the standard library's character properties.
+fn sensible_flags(c: char) -> u8 {
+    let mut flags = 0;
+    if c == '\0' {
+        flags |= NUL;
+    }
+    if c == '\r' {
+        flags |= CR;
+    } else if is_stray_control(c) {
+        flags |= STRAY;
+    }
+    if !c.is_whitespace() && c != '\u{FEFF}' {
+        flags |= VISIBLE;
+        if c.is_control() {
+            flags |= CONTROL;
+        } else if c == '\u{FFFD}' {
+            flags |= REPLACEMENT;
+        } else if c.is_alphanumeric() || ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+            flags |= LETTER;
+        }
+    }
+    flags
+}
+
+fn sensible_table() -> &'static [u8] {
+    static TABLE: OnceLock<Box<[u8]>> = OnceLock::new();
+    TABLE.get_or_init(|| bmp_table(sensible_flags))
+}
+
+/// The sensible-text test of [`decode`], in one pass over `text`; `Ok` holds the flags of
+/// all its characters together. Counting before `\r\n` becomes `\n` gives the same
+/// figures as after: `\r` is whitespace, so not counted.
+fn check_sensible(text: &str) -> Result<u8> {
     if text.is_empty() {
         return Err(ArticleError::Empty);
     }
+    let table = sensible_table();
     let (mut visible, mut letters, mut controls, mut replacements) = (0usize, 0, 0, 0);
+    let mut seen = 0;
     for c in text.chars() {
-        if c == '\0' {
-            return Err(ArticleError::Undecodable("binary data (NUL bytes)".into()));
-        }
-        if c.is_whitespace() || c == '\u{FEFF}' {
-            continue;
-        }
-        visible += 1;
-        if c.is_control() {
-            controls += 1;
-        } else if c == '\u{FFFD}' {
-            replacements += 1;
-        } else if c.is_ascii_alphanumeric()
-            || ('\u{4E00}'..='\u{9FFF}').contains(&c)
-            || (!c.is_ascii() && c.is_alphanumeric())
-        {
-            // CJK and ASCII first: `is_alphanumeric` alone takes a slow table lookup for
-            // every Han character, and this loop sees every character of every file.
-            letters += 1;
-        }
+        let flags = lookup(table, c, sensible_flags);
+        seen |= flags;
+        visible += usize::from(flags & VISIBLE != 0);
+        letters += usize::from(flags & LETTER != 0);
+        controls += usize::from(flags & CONTROL != 0);
+        replacements += usize::from(flags & REPLACEMENT != 0);
+    }
+    // A NUL outranks the other reasons, wherever it is.
+    if seen & NUL != 0 {
+        return Err(ArticleError::Undecodable("binary data (NUL bytes)".into()));
     }
     if visible == 0 {
         return Err(ArticleError::Blank);
@@ -339,7 +448,7 @@ fn check_sensible(text: &str) -> Result<()> {
     if letters * 5 < visible {
         return Err(ArticleError::Undecodable("almost no letters".into()));
     }
-    Ok(())
+    Ok(seen)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -391,7 +500,13 @@ const CLOSERS: &[char] = &[
 /// punctuation. So `切實履行“第一責任人”職責` and `“第一責任人”` are headings, while
 /// `他說：“好。”`, `要奮鬥！）` and `措施如下：` are paragraphs.
 fn is_heading(line: &str) -> bool {
-    if line.chars().count() > HEADING_MAX_CHARS || line.contains('。') {
+    // A character takes one to four bytes: only lines in between need counting.
+    let too_long = match line.len() {
+        n if n <= HEADING_MAX_CHARS => false,
+        n if n > 4 * HEADING_MAX_CHARS => true,
+        _ => line.chars().count() > HEADING_MAX_CHARS,
+    };
+    if too_long || line.contains('。') {
         return false;
     }
     match line.trim_end_matches(CLOSERS).chars().next_back() {
@@ -415,7 +530,15 @@ fn label_value<'a>(line: &'a str, labels: &[&str]) -> Option<&'a str> {
         Some(rest) => (rest.trim_start_matches(is_blank_char), true),
         None => (line, false),
     };
+    // Every body line is tried against every label. Comparing first characters settles
+    // most pairs inline; `strip_prefix`, like `starts_with(char)`, calls `memcmp`.
+    let first = inner.chars().next()?;
     labels.iter().find_map(|label| {
+        #[allow(clippy::chars_next_cmp)]
+        let same_start = label.chars().next() == Some(first);
+        if !same_start {
+            return None;
+        }
         let rest = inner.strip_prefix(label)?.trim_start_matches(is_blank_char);
         let mut value = rest.strip_prefix([':', '：'])?;
         if bracketed {
@@ -875,7 +998,7 @@ impl Article {
     /// Decodes `bytes` (see [`decode`]) and reads them in `layout`. `id` is the file stem,
     /// used by the Text layout; the JSON layout carries its own `id`.
     pub fn parse(id: &str, bytes: &[u8], layout: Layout) -> Result<Article> {
-        let text = decode(bytes)?;
+        let text = decode_cow(bytes)?;
         match layout {
             Layout::Text => parse_text(id, &text),
             Layout::Json => parse_json(&text),
@@ -1265,6 +1388,183 @@ mod tests {
             decode(b"\xEF\xBB\xBF\xFF\xFE\xFD"),
             Err(ArticleError::Undecodable(_))
         ));
+    }
+
+    // ---- the fast paths of decoding against plain definitions ----
+
+    /// A small deterministic generator (xorshift) for the tests below.
+    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
+    /// Strings of characters where the tables matter: ASCII and C0/C1 controls, `\r\n`,
+    /// whitespace, CJK punctuation and 〇, Han inside and outside U+4E00–U+9FFF, kana,
+    /// private use, full-width forms, U+FEFF, U+FFFD, non-BMP, and the layout markers.
+    fn mixed_strings(seed: u64, count: usize) -> Vec<String> {
+        const RANGES: [(u32, u32); 12] = [
+            (0x00, 0x80),
+            (0x80, 0x100),
+            (0x2000, 0x2070),
+            (0x3000, 0x3100),
+            (0x3400, 0x3410),
+            (0x4E00, 0xA000),
+            (0x9FF0, 0xA010),
+            (0xE000, 0xE010),
+            (0xF900, 0xF910),
+            (0xFE30, 0x10000),
+            (0x1F600, 0x1F610),
+            (0x20000, 0x20010),
+        ];
+        const PIECES: [&str; 8] = ["首頁", "编辑", "原標題", "＞", "\r\n", "\r", "，", "中國"];
+        let mut next = xorshift(seed);
+        (0..count)
+            .map(|_| {
+                let mut s = String::new();
+                for _ in 0..next() % 40 {
+                    let (lo, hi) = RANGES[(next() % 12) as usize];
+                    s.extend(char::from_u32(lo + (next() % u64::from(hi - lo)) as u32));
+                    if next() % 4 == 0 {
+                        s.push_str(PIECES[(next() % 8) as usize]);
+                    }
+                }
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn flag_tables_hold_their_definitions() {
+        let (sensible, score) = (sensible_table(), score_table());
+        let common_han: std::collections::HashSet<char> = COMMON_HAN.chars().collect();
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(
+                lookup(sensible, c, sensible_flags),
+                sensible_flags(c),
+                "{c:?}"
+            );
+            let common = is_han(c) && common_han.contains(&c);
+            let want = score_flags(c) | if common { COMMON_HAN_CHAR } else { 0 };
+            assert_eq!(lookup(score, c, score_flags), want, "{c:?}");
+        }
+        for (c, want) in [
+            ('a', VISIBLE | LETTER),
+            ('中', VISIBLE | LETTER),
+            ('\u{9FFF}', VISIBLE | LETTER),
+            ('〇', VISIBLE | LETTER),
+            ('１', VISIBLE | LETTER),
+            ('Ｚ', VISIBLE | LETTER),
+            ('，', VISIBLE),
+            ('「', VISIBLE),
+            ('\u{FFFD}', VISIBLE | REPLACEMENT),
+            ('\u{1F}', VISIBLE | CONTROL | STRAY),
+            ('\0', VISIBLE | CONTROL | STRAY | NUL),
+            ('\r', CR),
+            ('\u{85}', STRAY),
+            ('\n', 0),
+            ('\u{3000}', 0),
+            ('\u{FEFF}', 0),
+        ] {
+            assert_eq!(sensible_flags(c), want, "{c:?}");
+        }
+        assert_eq!(score_flags('＞'), MARKER_START);
+        assert_eq!(score_flags('\u{20000}'), SUSPICIOUS);
+    }
+
+    #[test]
+    fn sensible_test_and_cleaning_match_a_plain_reference() {
+        // The checks as plain passes over the text, one per rule.
+        fn reference(text: &str) -> Result<String> {
+            let text = text.replace("\r\n", "\n").replace('\r', "\n");
+            let (mut visible, mut letters, mut controls, mut replacements) = (0, 0, 0, 0);
+            for c in text.chars() {
+                if c == '\0' {
+                    return Err(ArticleError::Undecodable("binary data (NUL bytes)".into()));
+                }
+                if c.is_whitespace() || c == '\u{FEFF}' {
+                    continue;
+                }
+                visible += 1;
+                if c.is_control() {
+                    controls += 1;
+                } else if c == '\u{FFFD}' {
+                    replacements += 1;
+                } else if c.is_alphanumeric() || ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+                    letters += 1;
+                }
+            }
+            let reason = if visible == 0 {
+                return Err(ArticleError::Blank);
+            } else if controls * 100 > visible {
+                "binary data (control characters)"
+            } else if replacements * 100 > visible {
+                "damaged text (U+FFFD replacement characters)"
+            } else if letters * 5 < visible {
+                "almost no letters"
+            } else {
+                let stray = |c: char| c.is_control() && c != '\n' && c != '\t';
+                return Ok(text.chars().filter(|&c| !stray(c)).collect());
+            };
+            Err(ArticleError::Undecodable(reason.into()))
+        }
+        let mut strings = mixed_strings(1, 20_000);
+        strings.push("\r\r\n\r\u{1}\n\u{85}中\u{7F}\t".into());
+        for s in strings.iter().filter(|s| !s.is_empty()) {
+            let fast = sensible(Cow::Borrowed(s)).map(Cow::into_owned);
+            assert_eq!(fast, reference(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn legacy_score_matches_a_plain_reference() {
+        // The score as plain passes over the sample, one per marker.
+        fn reference(text: &str) -> (i64, usize, usize) {
+            let sample: String = text.chars().take(SCORE_SAMPLE_CHARS).collect();
+            let han = sample.chars().filter(|&c| is_han(c)).count();
+            let hits = sample
+                .chars()
+                .filter(|&c| is_han(c) && COMMON_HAN.contains(c))
+                .count();
+            let bad = sample.chars().filter(|&c| is_suspicious(c)).count();
+            let markers: usize = LAYOUT_MARKERS
+                .iter()
+                .map(|m| sample.matches(m).count())
+                .sum();
+            (hits as i64 + 5 * markers as i64 - bad as i64, hits, han)
+        }
+        let mut texts = mixed_strings(2, 5_000);
+        // Markers across the end of the sample count only if they end inside it.
+        for before in SCORE_SAMPLE_CHARS - 3..=SCORE_SAMPLE_CHARS {
+            for marker in LAYOUT_MARKERS {
+                texts.push("x".repeat(before) + marker + marker);
+            }
+        }
+        for text in &texts {
+            assert_eq!(legacy_score(text), reference(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn utf8_error_offset_is_where_std_stops() {
+        let cases: [&[u8]; 8] = [
+            b"ab\xE4\xB8",
+            b"\xE4\xB8\xAD\x80",
+            b"x\xED\xA0\x80",
+            b"\xC0\xAF",
+            b"\xF5\x80\x80\x80",
+            b"\xF4\x90\x80\x80",
+            b"\xE4\xB8\xAD\xE4\xB8",
+            b"\xE4\xB8\xAD\xFF\xE4\xB8\xAD",
+        ];
+        for bytes in cases {
+            let std = std::str::from_utf8(bytes).unwrap_err().valid_up_to();
+            assert_eq!(Encoding::utf8_valid_up_to(bytes), std, "{bytes:?}");
+        }
     }
 
     #[test]

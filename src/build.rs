@@ -2,7 +2,7 @@
 //! the index, and publish every feed whose content changed (DESIGN §3, §7). The daemon
 //! reuses [`publish`] for its incremental updates.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use crate::article::{Article, Stamp};
 use crate::config::{Config, Format};
 use crate::feed::listing::{self, Listed};
 use crate::feed::{self, FeedDoc, Item, Site};
-use crate::index::{FeedTable, Incoming, Index, IndexError, Outcome, Record};
+use crate::index::{FeedTable, Incoming, Index, IndexError, Outcome};
 use crate::publish::{prune_empty_dirs, remove_file, write_if_changed};
 use crate::store::{self, StoreFile};
 use crate::topic::Topic;
@@ -385,7 +385,7 @@ impl<'a> Indexer<'a> {
                     path: self.config.store.path.join(&inc.path),
                     reason: format!(
                         "id {:?} is already used by {}",
-                        inc.article.id,
+                        inc.id,
                         self.config.store.path.join(other).display()
                     ),
                 }),
@@ -450,39 +450,40 @@ pub fn publish(
     let mut report = PublishReport::default();
     let dirty: Vec<Topic> = index.dirty_topics()?.into_iter().collect();
     for chunk in dirty.chunks(RENDER_CHUNK) {
-        let mut docs: Vec<(&Topic, Vec<Record>)> = Vec::with_capacity(chunk.len());
-        for topic in chunk {
-            let records = if table.contains_key(topic) {
-                index.recent(topic, items_per_feed)?
-            } else {
-                Vec::new()
-            };
-            docs.push((topic, records));
-        }
-        let mut unique: HashMap<&str, &Record> = HashMap::new();
-        for (_, records) in &docs {
-            for r in records {
-                unique.entry(r.article.id.as_str()).or_insert(r);
-            }
-        }
+        let docs: Vec<(&Topic, Vec<String>)> = chunk
+            .iter()
+            .map(|topic| match table.contains_key(topic) {
+                true => (topic, index.recent_ids(topic, items_per_feed)),
+                false => (topic, Vec::new()),
+            })
+            .collect();
+        // Feeds share most of their newest articles ('all' holds every section's): each is
+        // read from the index and made an item once, in parallel.
+        let unique: HashSet<&str> = docs
+            .iter()
+            .flat_map(|(_, ids)| ids.iter().map(String::as_str))
+            .collect();
         let items: HashMap<&str, Item> = unique
             .into_par_iter()
-            .map(|(id, rec)| (id, Item::from_record(site, rec)))
-            .collect();
+            .map(|id| match index.record(id)? {
+                Some(rec) => Ok((id, Item::from_record(site, &rec))),
+                None => Err(IndexError::Corrupt {
+                    key: id.to_string(),
+                    reason: "feed member without a record".into(),
+                }),
+            })
+            .collect::<Result<_, IndexError>>()?;
         let results: Vec<std::io::Result<Published>> = docs
             .par_iter()
-            .map(|(topic, records)| {
-                let Some(info) = table.get(*topic).filter(|_| !records.is_empty()) else {
+            .map(|(topic, ids)| {
+                let Some(info) = table.get(*topic).filter(|_| !ids.is_empty()) else {
                     remove_feed(output, topic)?;
                     return Ok(((*topic).clone(), None, true));
                 };
                 let doc = FeedDoc {
                     topic,
                     title: feed::feed_title(site, topic, info.title()),
-                    items: records
-                        .iter()
-                        .map(|r| &items[r.article.id.as_str()])
-                        .collect(),
+                    items: ids.iter().map(|id| &items[id.as_str()]).collect(),
                 };
                 let mut wrote = false;
                 for format in Format::ALL {
@@ -570,10 +571,11 @@ pub fn check(config: &Config, progress: &ProgressBar) -> Result<CheckReport, Bui
             reason: p,
         }));
     progress.set_length(files.len() as u64);
-    let parsed: Vec<(&StoreFile, Result<Article, String>)> = files
+    // Only the id of each article is kept: holding 100,000 whole articles took 500 MB.
+    let parsed: Vec<(&StoreFile, Result<String, String>)> = files
         .par_iter()
         .map(|f| {
-            let r = load(f, config.store.max_bytes);
+            let r = load(f, config.store.max_bytes).map(|a| a.id);
             progress.inc(1);
             (f, r)
         })
@@ -582,17 +584,13 @@ pub fn check(config: &Config, progress: &ProgressBar) -> Result<CheckReport, Bui
     let mut seen: HashMap<String, &StoreFile> = HashMap::new();
     for (file, result) in parsed {
         match result {
-            Ok(article) => match seen.get(&article.id) {
+            Ok(id) => match seen.get(&id) {
                 Some(first) => report.rejected.push(Rejection {
                     path: file.abs.clone(),
-                    reason: format!(
-                        "id {:?} is already used by {}",
-                        article.id,
-                        first.abs.display()
-                    ),
+                    reason: format!("id {id:?} is already used by {}", first.abs.display()),
                 }),
                 None => {
-                    seen.insert(article.id, file);
+                    seen.insert(id, file);
                     report.articles += 1;
                 }
             },

@@ -121,7 +121,33 @@ pub fn topics_of(article: &Article) -> Vec<(Topic, String)> {
 }
 
 /// Folded identity of a name, without characters that could not stand in a key.
+///
+/// Memoized per thread: a store repeats a small vocabulary of sections and keywords in
+/// every article, and folding (NFKC, then the OpenCC dictionaries) cost more than the
+/// rest of building an article's topics.
 pub fn fold_name(s: &str) -> String {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    /// Bounds the memo (a store with more distinct names only folds some twice).
+    const MEMO_NAMES: usize = 50_000;
+    thread_local! {
+        static MEMO: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    }
+    MEMO.with(|memo| {
+        if let Some(folded) = memo.borrow().get(s) {
+            return folded.clone();
+        }
+        let folded = fold_name_uncached(s);
+        let mut memo = memo.borrow_mut();
+        if memo.len() >= MEMO_NAMES {
+            memo.clear();
+        }
+        memo.insert(s.to_string(), folded.clone());
+        folded
+    })
+}
+
+fn fold_name_uncached(s: &str) -> String {
     let folded = fold(s);
     if folded.chars().any(char::is_control) {
         folded.chars().filter(|c| !c.is_control()).collect()

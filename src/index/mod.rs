@@ -119,12 +119,14 @@ impl FeedInfo {
 }
 
 /// A parsed file, ready to record: [`Incoming::new`] does the costly part (folding its
-/// topics, encoding and hashing it) so that callers can run it in parallel.
+/// topics, encoding and hashing it) so that callers can run it in parallel. It keeps the
+/// article only in its encoded form.
 #[derive(Debug, Clone)]
 pub struct Incoming {
     pub path: String,
     pub stamp: FileStamp,
-    pub article: Article,
+    /// The article's id.
+    pub id: String,
     /// Publication time the article itself states (already read in the site's zone).
     pub stated_published: Option<i64>,
     pub stated_updated: Option<i64>,
@@ -152,7 +154,7 @@ impl Incoming {
             framed,
             path,
             stamp,
-            article,
+            id: article.id,
             stated_published,
             stated_updated,
             mtime,
@@ -245,12 +247,16 @@ impl ArticleLog {
 
     /// Appends entries (already framed) and syncs them. On error the tree is not
     /// updated and whatever reached the file is garbage past the next entry's start.
-    fn append(&self, bytes: &[u8], expected_start: u64) -> Result<()> {
+    fn append(&self, entries: &[&[u8]], expected_start: u64) -> Result<()> {
         use std::io::Write;
         let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
         debug_assert_eq!(*end, expected_start);
-        let mut file = &self.file;
-        let written = file.write_all(bytes).and_then(|()| file.sync_data());
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, &self.file);
+        let written = entries
+            .iter()
+            .try_for_each(|entry| file.write_all(entry))
+            .and_then(|()| file.flush())
+            .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
             // Entries go where the file ends (it is opened for appending).
             *end = self.file.metadata().map(|m| m.len()).unwrap_or(*end);
@@ -259,7 +265,7 @@ impl ArticleLog {
                 source: sled::Error::Io(e),
             });
         }
-        *end += bytes.len() as u64;
+        *end += entries.iter().map(|e| e.len() as u64).sum::<u64>();
         Ok(())
     }
 
@@ -270,7 +276,9 @@ impl ArticleLog {
 
 /// Frames one article for the log: length, checksum, encoding.
 fn frame(article: &Article) -> Vec<u8> {
-    let mut out = vec![0u8; LOG_HEADER];
+    let size = bincode::serialized_size(article).unwrap_or(0) as usize;
+    let mut out = Vec::with_capacity(LOG_HEADER + size);
+    out.resize(LOG_HEADER, 0);
     bincode::serialize_into(&mut out, article).expect("in-memory values always serialize");
     let sum = xxhash_rust::xxh3::xxh3_64(&out[LOG_HEADER..]);
     let len = out.len() as u32;
@@ -475,6 +483,15 @@ impl Index {
             .collect()
     }
 
+    /// The ids of a feed's newest `n` articles, newest first.
+    pub fn recent_ids(&self, topic: &Topic, n: usize) -> Vec<String> {
+        self.catalog()
+            .recent(topic, n)
+            .into_iter()
+            .map(|e| e.id.to_string())
+            .collect()
+    }
+
     /// Articles that arrived after `seq` (arrival order).
     pub fn arrived_since(&self, seq: u64) -> Result<Vec<Record>> {
         let catalog = self.catalog();
@@ -664,7 +681,8 @@ impl Index {
             seq: None,
             last_seq: || self.last_seq(),
             log_start,
-            log_bytes: Vec::new(),
+            log_entries: Vec::new(),
+            log_len: 0,
         };
         // Upserts first: a file moved within the store takes its id along before the old
         // path's removal is seen, so the article keeps its record.
@@ -701,11 +719,11 @@ impl Index {
         let Tx {
             catalog,
             applied,
-            log_bytes,
+            log_entries,
             ..
         } = tx;
-        if !log_bytes.is_empty() {
-            self.log.append(&log_bytes, log_start)?;
+        if !log_entries.is_empty() {
+            self.log.append(&log_entries, log_start)?;
         }
         self.tree.apply_batch(batch)?;
         self.flush()?;
@@ -715,7 +733,7 @@ impl Index {
 }
 
 /// One batch of changes being made to the catalog, with what the tree must record.
-struct Tx<'a, F> {
+struct Tx<'a, 'i, F> {
     catalog: &'a mut Catalog,
     applied: Applied,
     /// Pages of records to write again.
@@ -725,19 +743,22 @@ struct Tx<'a, F> {
     /// The last arrival number handed out by this batch.
     seq: Option<u64>,
     last_seq: F,
-    /// Log position of `log_bytes[0]`.
+    /// Log position of the first of `log_entries`.
     log_start: u64,
     /// Framed articles to append to the log before the batch is applied.
-    log_bytes: Vec<u8>,
+    log_entries: Vec<&'i [u8]>,
+    /// Their length in all.
+    log_len: u64,
 }
 
-impl<F: Fn() -> Result<u64>> Tx<'_, F> {
-    fn append(&mut self, framed: &[u8]) -> BlobRef {
+impl<'i, F: Fn() -> Result<u64>> Tx<'_, 'i, F> {
+    fn append(&mut self, framed: &'i [u8]) -> BlobRef {
         let blob = BlobRef {
-            offset: self.log_start + self.log_bytes.len() as u64,
+            offset: self.log_start + self.log_len,
             len: framed.len() as u32,
         };
-        self.log_bytes.extend_from_slice(framed);
+        self.log_entries.push(framed);
+        self.log_len += framed.len() as u64;
         blob
     }
 
@@ -773,8 +794,8 @@ impl<F: Fn() -> Result<u64>> Tx<'_, F> {
         self.applied.removed += 1;
     }
 
-    fn upsert(&mut self, inc: &Incoming, exists: &dyn Fn(&str) -> bool) -> Result<Outcome> {
-        let id = inc.article.id.as_str();
+    fn upsert(&mut self, inc: &'i Incoming, exists: &dyn Fn(&str) -> bool) -> Result<Outcome> {
+        let id = inc.id.as_str();
         // The file used to hold another id (a JSON article whose id was edited).
         if let Some(slot) = self.catalog.slot_of_path(&inc.path) {
             if &*self.catalog.get(slot).id != id {

@@ -230,20 +230,25 @@ fn walk(dir: &Path, rel: &str, ancestors: &[(u64, u64)]) -> Found {
     found.merge(below)
 }
 
-/// Reads a file, refusing one over `max` bytes without reading it.
+/// Reads a file, refusing one over `max` bytes without reading it. The size the scan saw
+/// sizes the buffer (no second `stat`); a file that grew since is still cut at `max + 1`
+/// bytes and refused.
 pub fn read(file: &StoreFile, max: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
     if file.stamp.size > max {
         return Err(ReadError::TooLarge {
             size: file.stamp.size,
             max,
         });
     }
-    let bytes = std::fs::read(&file.abs)?;
+    let mut bytes = Vec::with_capacity(file.stamp.size as usize + 1);
+    std::fs::File::open(&file.abs)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
-        return Err(ReadError::TooLarge {
-            size: bytes.len() as u64,
-            max,
-        });
+        // Grown past the limit since the scan: name its size now.
+        let size = std::fs::metadata(&file.abs).map_or(bytes.len() as u64, |m| m.len());
+        return Err(ReadError::TooLarge { size, max });
     }
     Ok(bytes)
 }
