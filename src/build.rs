@@ -22,6 +22,9 @@ use crate::topic::Topic;
 
 /// Files parsed and recorded per index transaction.
 const CHUNK: usize = 2048;
+/// The article log is rewritten once this much of it (and a quarter) is left over from
+/// edits and removals.
+const LOG_GARBAGE_MIN: u64 = 16 * 1024 * 1024;
 /// Feeds rendered per round (bounds the records held in memory at once).
 const RENDER_CHUNK: usize = 128;
 
@@ -77,6 +80,8 @@ pub struct BuildReport {
     pub removed: usize,
     pub rejected: Vec<Rejection>,
     pub publish: PublishReport,
+    /// The article log's size before and after, when it was compacted.
+    pub compacted: Option<(u64, u64)>,
     pub elapsed: Duration,
 }
 
@@ -96,7 +101,17 @@ impl fmt::Display for BuildReport {
             self.publish.removed,
             self.publish.feeds,
             self.elapsed.as_secs_f64()
-        )
+        )?;
+        if let Some((before, after)) = self.compacted {
+            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            write!(
+                f,
+                " (article log compacted: {:.1} MiB → {:.1} MiB)",
+                mib(before),
+                mib(after)
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -428,6 +443,7 @@ impl<'a> Indexer<'a> {
             self.index.set_meta("render", fingerprint.as_bytes())?;
         }
         report.articles = self.index.article_count();
+        report.compacted = self.index.compact_log(LOG_GARBAGE_MIN)?;
         report.elapsed = started.elapsed();
         Ok(report)
     }

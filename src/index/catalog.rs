@@ -186,6 +186,21 @@ impl Catalog {
         self.slots.iter().flatten()
     }
 
+    /// Every live article with its slot.
+    pub fn slotted(&self) -> impl Iterator<Item = (Slot, &Entry)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(n, e)| e.as_ref().map(|e| (n as Slot, e)))
+    }
+
+    /// Moves an article's content to another place in the log.
+    pub fn set_blob(&mut self, slot: Slot, blob: BlobRef) {
+        if let Some(e) = self.slots[slot as usize].as_mut() {
+            e.blob = blob;
+        }
+    }
+
     /// Live articles whose arrival numbers are in `range`, in arrival order.
     pub fn arrived_in(&self, range: std::ops::Range<u64>) -> impl Iterator<Item = &Entry> {
         let start = self.seqs.partition_point(|&s| s < range.start);

@@ -192,17 +192,21 @@ pub struct Index {
     /// changes is a single atomic `apply_batch` (sled's multi-tree transactions were 15×
     /// slower here).
     tree: sled::Tree,
-    log: ArticleLog,
+    /// Taken after the catalog's lock, never before (`compact_log` swaps it while holding
+    /// the catalog's write lock).
+    log: RwLock<ArticleLog>,
     /// Derived from the article records at open, kept in step by `apply`.
     catalog: RwLock<Catalog>,
+    dir: PathBuf,
 }
 
-/// Article contents, appended to `articles.log` beside the tree. Kept out of sled's B-tree
+/// Article contents, appended to the article log beside the tree. Kept out of sled's B-tree
 /// because its pages are rewritten whole: with ~3 KB values a cold build spent most of
 /// its time copying and re-reading pages. Each entry is length, checksum and the encoded
 /// article; the log is synced before the tree batch that points into it is applied, so
-/// the tree never references bytes a crash could lose. Entries replaced by edits stay as
-/// garbage until a compaction (not yet implemented; edits are rare next to the store).
+/// the tree never references bytes a crash could lose. Entries left behind by edits and
+/// removals are dropped by [`Index::compact_log`], which writes the live ones to a log of
+/// the next generation (`articles.<n>.log`; the first is `articles.log`).
 struct ArticleLog {
     file: std::fs::File,
     /// Where the next entry goes.
@@ -218,6 +222,10 @@ impl ArticleLog {
             .append(true)
             .create(true)
             .open(path)?;
+        ArticleLog::from_file(file)
+    }
+
+    fn from_file(file: std::fs::File) -> std::io::Result<ArticleLog> {
         let end = file.metadata()?.len();
         Ok(ArticleLog {
             file,
@@ -272,6 +280,87 @@ impl ArticleLog {
     fn end(&self) -> u64 {
         *self.end.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// The article log's file name in a generation (0: the first, `articles.log`).
+fn log_name(generation: u64) -> String {
+    match generation {
+        0 => "articles.log".to_string(),
+        n => format!("articles.{n}.log"),
+    }
+}
+
+fn log_generation(tree: &sled::Tree) -> Result<u64> {
+    Ok(match tree.get(key(prefix::META, LOG_KEY))? {
+        Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0),
+        None => 0,
+    })
+}
+
+/// Deletes article logs of other generations: what a compaction cut short by a crash
+/// left behind (the new log, not yet in use, or the old one, no longer in use).
+fn remove_stale_logs(dir: &Path, current: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let keep = log_name(current);
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        if name != keep && name.starts_with("articles.") && name.ends_with(".log") {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(
+                    "{}: cannot remove an old article log: {e}",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+}
+
+/// Writes the live entries of `log`, in log order, to a new file at `path` and syncs it
+/// (and its folder); returns it, opened for appending, with each slot's new position.
+fn copy_live_entries(
+    log: &ArticleLog,
+    catalog: &Catalog,
+    path: &Path,
+) -> std::io::Result<(std::fs::File, Vec<(Slot, BlobRef)>)> {
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
+    let mut order: Vec<(Slot, BlobRef)> = catalog.slotted().map(|(s, e)| (s, e.blob)).collect();
+    order.sort_unstable_by_key(|(_, blob)| blob.offset);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    file.set_len(0)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, &file);
+    let mut moved = Vec::with_capacity(order.len());
+    let (mut offset, mut buf) = (0u64, Vec::new());
+    for (slot, blob) in order {
+        buf.resize(blob.len as usize, 0);
+        log.file.read_exact_at(&mut buf, blob.offset)?;
+        out.write_all(&buf)?;
+        moved.push((
+            slot,
+            BlobRef {
+                offset,
+                len: blob.len,
+            },
+        ));
+        offset += u64::from(blob.len);
+    }
+    out.flush()?;
+    drop(out);
+    file.sync_all()?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok((file, moved))
 }
 
 /// Frames one article for the log: length, checksum, encoding.
@@ -350,6 +439,8 @@ fn page_key(page: u64) -> [u8; 9] {
 type Page<'a> = Vec<(u64, Stored<'a>)>;
 
 const SEQ_KEY: &[u8] = b"seq";
+/// The article log's generation (absent: 0).
+const LOG_KEY: &[u8] = b"log";
 
 impl Index {
     pub fn open(dir: &Path) -> Result<Index> {
@@ -369,19 +460,74 @@ impl Index {
                     source,
                 },
             })?;
-        let log = ArticleLog::open(&dir.join("articles.log")).map_err(|e| IndexError::Open {
-            path: dir.to_owned(),
-            source: sled::Error::Io(e),
-        })?;
         let tree = db.open_tree("index")?;
         migrate::from_first_layout(&tree)?;
+        let generation = log_generation(&tree)?;
+        remove_stale_logs(dir, generation);
+        let log =
+            ArticleLog::open(&dir.join(log_name(generation))).map_err(|e| IndexError::Open {
+                path: dir.to_owned(),
+                source: sled::Error::Io(e),
+            })?;
         let catalog = RwLock::new(load_catalog(&tree)?);
         Ok(Index {
             tree,
-            log,
+            log: RwLock::new(log),
             db,
             catalog,
+            dir: dir.to_owned(),
         })
+    }
+
+    fn log(&self) -> RwLockReadGuard<'_, ArticleLog> {
+        self.log.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Rewrites the article log without the entries no record points at any more (left
+    /// by edits and removals) once they are a quarter of it and at least `min_garbage`
+    /// bytes. The new log is synced, then one atomic batch points every record into it,
+    /// then the old one is deleted; a crash in between leaves one of the two in use and
+    /// the other is deleted at the next open. Returns the log's size before and after,
+    /// when it was rewritten.
+    pub fn compact_log(&self, min_garbage: u64) -> Result<Option<(u64, u64)>> {
+        let mut catalog = self.catalog_mut();
+        let mut log = self.log.write().unwrap_or_else(|e| e.into_inner());
+        let before = log.end();
+        let live: u64 = catalog.entries().map(|e| u64::from(e.blob.len)).sum();
+        let garbage = before.saturating_sub(live);
+        if garbage < min_garbage.max(1) || garbage * 4 < before {
+            return Ok(None);
+        }
+        let generation = log_generation(&self.tree)? + 1;
+        let path = self.dir.join(log_name(generation));
+        let io = |e: std::io::Error| IndexError::Open {
+            path: path.clone(),
+            source: sled::Error::Io(e),
+        };
+        let (file, moved) = copy_live_entries(&log, &catalog, &path).map_err(io)?;
+        for &(slot, blob) in &moved {
+            catalog.set_blob(slot, blob);
+        }
+        let mut batch = sled::Batch::default();
+        let entries: Vec<&Entry> = catalog.entries().collect();
+        for page in entries.chunk_by(|a, b| a.seq / PAGE == b.seq / PAGE) {
+            let records: Page = page.iter().map(|e| (e.seq, stored(&catalog, e))).collect();
+            batch.insert(&page_key(page[0].seq / PAGE), encode_page(&records));
+        }
+        batch.insert(key(prefix::META, LOG_KEY), &generation.to_be_bytes());
+        if let Err(e) = self
+            .tree
+            .apply_batch(batch)
+            .and_then(|()| self.db.flush().map(drop))
+        {
+            let _ = std::fs::remove_file(&path);
+            *catalog = load_catalog(&self.tree)?;
+            return Err(e.into());
+        }
+        let old = std::mem::replace(&mut *log, ArticleLog::from_file(file).map_err(io)?);
+        drop(old);
+        remove_stale_logs(&self.dir, generation);
+        Ok(Some((before, log.end())))
     }
 
     fn catalog(&self) -> RwLockReadGuard<'_, Catalog> {
@@ -436,7 +582,7 @@ impl Index {
     }
 
     fn read_record(&self, catalog: &Catalog, e: &Entry) -> Result<Record> {
-        let article = self.log.read(&e.id, e.blob)?;
+        let article = self.log().read(&e.id, e.blob)?;
         Ok(Record {
             article,
             path: e.path.to_string(),
@@ -672,7 +818,8 @@ impl Index {
         removed: &[String],
         exists: &dyn Fn(&str) -> bool,
     ) -> Result<Applied> {
-        let log_start = self.log.end();
+        let log = self.log();
+        let log_start = log.end();
         let mut tx = Tx {
             catalog,
             applied: Applied::default(),
@@ -723,7 +870,7 @@ impl Index {
             ..
         } = tx;
         if !log_entries.is_empty() {
-            self.log.append(&log_entries, log_start)?;
+            log.append(&log_entries, log_start)?;
         }
         self.tree.apply_batch(batch)?;
         self.flush()?;
@@ -1218,5 +1365,81 @@ mod tests {
         let ids: Vec<&str> = all.iter().map(|r| r.article.id.as_str()).collect();
         assert_eq!(ids, ["id066", "id065", "id064"]);
         assert_eq!(index.arrived_since(n - 1).unwrap()[0].article.id, "id066");
+    }
+
+    /// Compaction drops what edits and removals left in the log, keeps every article
+    /// readable, survives a reopen, and later appends land after the copied entries.
+    #[test]
+    fn compaction_keeps_every_live_article_and_drops_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let stamp = |n: i128| FileStamp {
+            mtime_ns: n,
+            size: 1,
+        };
+        let edited = |id: &str, n: usize| {
+            let mut a = article(id);
+            a.body = vec![Block::Paragraph("改".repeat(n))];
+            a
+        };
+        let incoming = |id: &str, a: Article, n: i128| {
+            Incoming::new(format!("{id}.txt"), stamp(n), a, None, None, 100)
+        };
+        {
+            let index = Index::open(dir.path()).unwrap();
+            let first: Vec<Incoming> = ["a", "b", "c"]
+                .iter()
+                .map(|id| incoming(id, edited(id, 1000), 1))
+                .collect();
+            index.apply(&first, &[], &|_| true).unwrap();
+            for n in 2..5 {
+                let again = [incoming("a", edited("a", 1000 + n as usize), n)];
+                index.apply(&again, &[], &|_| true).unwrap();
+            }
+            index
+                .apply(&[], &["b.txt".to_string()], &|_| false)
+                .unwrap();
+            let before = std::fs::metadata(dir.path().join("articles.log"))
+                .unwrap()
+                .len();
+            assert_eq!(
+                index.compact_log(u64::MAX).unwrap(),
+                None,
+                "below the minimum"
+            );
+            let (was, now) = index.compact_log(1).unwrap().expect("compacted");
+            assert_eq!(was, before);
+            assert!(now * 2 < was, "{was} → {now}");
+            assert!(!dir.path().join("articles.log").exists());
+            assert_eq!(
+                std::fs::metadata(dir.path().join("articles.1.log"))
+                    .unwrap()
+                    .len(),
+                now
+            );
+            assert_eq!(
+                index.record("a").unwrap().unwrap().article,
+                edited("a", 1004)
+            );
+            assert_eq!(
+                index.record("c").unwrap().unwrap().article,
+                edited("c", 1000)
+            );
+            assert!(index.record("b").unwrap().is_none());
+            index
+                .apply(&[incoming("d", edited("d", 10), 9)], &[], &|_| true)
+                .unwrap();
+        }
+        // A log a crash left behind is removed at open.
+        std::fs::write(dir.path().join("articles.2.log"), b"half-written").unwrap();
+        let index = Index::open(dir.path()).unwrap();
+        assert!(!dir.path().join("articles.2.log").exists());
+        for (id, a) in [
+            ("a", edited("a", 1004)),
+            ("c", edited("c", 1000)),
+            ("d", edited("d", 10)),
+        ] {
+            assert_eq!(index.record(id).unwrap().unwrap().article, a, "{id}");
+        }
+        assert_eq!(index.article_count(), 3);
     }
 }
