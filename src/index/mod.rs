@@ -619,16 +619,6 @@ impl Index {
         self.catalog().table()
     }
 
-    /// The newest `n` articles of a feed, newest first.
-    pub fn recent(&self, topic: &Topic, n: usize) -> Result<Vec<Record>> {
-        let catalog = self.catalog();
-        catalog
-            .recent(topic, n)
-            .into_iter()
-            .map(|e| self.read_record(&catalog, e))
-            .collect()
-    }
-
     /// The ids of a feed's newest `n` articles, newest first.
     pub fn recent_ids(&self, topic: &Topic, n: usize) -> Vec<String> {
         self.catalog()
@@ -1361,9 +1351,10 @@ mod tests {
             index.stamp(&format!("id{:03}.txt", n - 1)),
             Some(stamp(n - 1))
         );
-        let all = index.recent(&Topic::All, 3).unwrap();
-        let ids: Vec<&str> = all.iter().map(|r| r.article.id.as_str()).collect();
-        assert_eq!(ids, ["id066", "id065", "id064"]);
+        assert_eq!(
+            index.recent_ids(&Topic::All, 3),
+            ["id066", "id065", "id064"]
+        );
         assert_eq!(index.arrived_since(n - 1).unwrap()[0].article.id, "id066");
     }
 
