@@ -173,7 +173,7 @@ pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, Bui
         || store::scan(&config.store.path),
     );
     let index = index?;
-    let mut indexer = Indexer::new(&index, config.clone())?;
+    let mut indexer = Indexer::new(&index, config.clone());
     indexer.reconcile_scanned(started, scanned, progress)
 }
 
@@ -187,12 +187,12 @@ pub struct Indexer<'a> {
 }
 
 impl<'a> Indexer<'a> {
-    pub fn new(index: &'a Index, config: Config) -> Result<Indexer<'a>, BuildError> {
-        Ok(Indexer {
+    pub fn new(index: &'a Index, config: Config) -> Indexer<'a> {
+        Indexer {
             site: Site::from_config(&config),
             config,
             index,
-        })
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -201,7 +201,7 @@ impl<'a> Indexer<'a> {
 
     /// Feeds in the index now.
     pub fn feed_count(&self) -> usize {
-        self.index.feed_table().len()
+        self.index.feed_count()
     }
 
     /// Adopts a new configuration; feeds are re-rendered on the next publish if their

@@ -387,13 +387,7 @@ fn publisher_loop(
     hub: Option<websub::Publisher>,
     ready: tokio::sync::oneshot::Sender<Result<BuildReport, String>>,
 ) {
-    let mut indexer = match Indexer::new(index, config) {
-        Ok(i) => i,
-        Err(e) => {
-            let _ = ready.send(Err(e.to_string()));
-            return;
-        }
-    };
+    let mut indexer = Indexer::new(index, config);
     let first = indexer.reconcile(&ProgressBar::hidden());
     match &first {
         Ok(report) => record(metrics, &indexer, report, hub.as_ref()),

@@ -276,6 +276,11 @@ impl Catalog {
         }
     }
 
+    /// How many feeds have at least one article.
+    pub fn feed_count(&self) -> usize {
+        self.feeds.iter().filter(|f| f.count > 0).count()
+    }
+
     /// Feeds with at least one article.
     pub fn table(&self) -> BTreeMap<Topic, FeedInfo> {
         self.feeds

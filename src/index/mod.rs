@@ -614,6 +614,11 @@ impl Index {
         self.catalog().len()
     }
 
+    /// Feeds with at least one article.
+    pub fn feed_count(&self) -> usize {
+        self.catalog().feed_count()
+    }
+
     /// Every feed with at least one article.
     pub fn feed_table(&self) -> FeedTable {
         self.catalog().table()
