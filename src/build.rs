@@ -271,6 +271,10 @@ impl<'a> Indexer<'a> {
             else {
                 continue;
             };
+            // Hidden files and folders are not part of the store (as in `store::scan`).
+            if rel.split('/').any(|part| part.starts_with('.')) {
+                continue;
+            }
             match std::fs::metadata(path) {
                 Ok(meta) if meta.is_dir() => {
                     // A folder created or moved in: everything in it is new to us.

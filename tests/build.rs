@@ -709,3 +709,25 @@ fn a_generated_corpus_reads_back_in_real_clients() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The daemon's updates skip hidden files and folders, as the full scan does: a draft in
+/// `.drafts/` never enters the feeds only to leave them at the next scan.
+#[test]
+fn an_update_skips_hidden_folders_as_the_scan_does() {
+    let site = Site::new();
+    site.put(&format!(".drafts/{SEED_ID}.txt"), SEED, 10);
+    let config = tidings::config::Config::from_file(&site.path("config.toml")).unwrap();
+    let index = tidings::index::Index::open(&config.state.path).unwrap();
+    let mut indexer = tidings::build::Indexer::new(&index, config);
+    let report = indexer
+        .update(&[
+            site.store().join(".drafts"),
+            site.store().join(format!(".drafts/{SEED_ID}.txt")),
+        ])
+        .unwrap();
+    assert_eq!((report.new, report.rejected.len()), (0, 0), "{report}");
+    assert_eq!(index.article_count(), 0);
+    site.put(&format!("visible/{SEED_ID}.txt"), SEED, 10);
+    let report = indexer.update(&[site.store().join("visible")]).unwrap();
+    assert_eq!(report.new, 1, "{report}");
+}

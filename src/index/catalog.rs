@@ -173,6 +173,11 @@ impl Catalog {
         entry(&self.slots, slot)
     }
 
+    /// The article in a slot, if it was not removed.
+    pub fn try_get(&self, slot: Slot) -> Option<&Entry> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
     pub fn by_id(&self, id: &str) -> Option<&Entry> {
         self.slot_of_id(id).map(|s| self.get(s))
     }
@@ -349,7 +354,9 @@ impl Catalog {
             .insert_unique(h, slot, |&s| hasher.str(&entry(slots, s).path));
     }
 
-    fn forget_path(&mut self, slot: Slot) {
+    /// Takes an article out of the lookup by path, leaving it otherwise as it is (until
+    /// [`Catalog::set_path`] gives it a path again).
+    pub fn forget_path(&mut self, slot: Slot) {
         let h = self.hash(&self.get(slot).path);
         if let Ok(found) = self.by_path.find_entry(h, |&s| s == slot) {
             found.remove();

@@ -12,7 +12,7 @@
 
 mod catalog;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -208,29 +208,28 @@ pub struct Index {
 /// removals are dropped by [`Index::compact_log`], which writes the live ones to a log of
 /// the next generation (`articles.<n>.log`; the first is `articles.log`).
 struct ArticleLog {
+    /// Opened for appending: entries go where the file ends, which is read again before
+    /// each batch, so a failed write can never leave the offsets of the next one behind.
     file: std::fs::File,
-    /// Where the next entry goes.
-    end: std::sync::Mutex<u64>,
 }
 
 const LOG_HEADER: usize = 12;
 
 impl ArticleLog {
     fn open(path: &Path) -> std::io::Result<ArticleLog> {
+        let existed = path.exists();
         let file = std::fs::OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(path)?;
-        ArticleLog::from_file(file)
-    }
-
-    fn from_file(file: std::fs::File) -> std::io::Result<ArticleLog> {
-        let end = file.metadata()?.len();
-        Ok(ArticleLog {
-            file,
-            end: std::sync::Mutex::new(end),
-        })
+        if !existed {
+            // The new file's name must survive a crash as well as its bytes.
+            if let Some(dir) = path.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+        }
+        Ok(ArticleLog { file })
     }
 
     fn read(&self, id: &str, blob: BlobRef) -> Result<Article> {
@@ -253,32 +252,31 @@ impl ArticleLog {
         decode(id, body)
     }
 
-    /// Appends entries (already framed) and syncs them. On error the tree is not
-    /// updated and whatever reached the file is garbage past the next entry's start.
-    fn append(&self, entries: &[&[u8]], expected_start: u64) -> Result<()> {
+    /// Appends entries (already framed) at the end of the file and syncs them. On error
+    /// the tree is not updated and whatever reached the file is garbage.
+    fn append(&self, entries: &[&[u8]]) -> std::io::Result<()> {
         use std::io::Write;
-        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
-        debug_assert_eq!(*end, expected_start);
         let mut file = std::io::BufWriter::with_capacity(1 << 20, &self.file);
         let written = entries
             .iter()
             .try_for_each(|entry| file.write_all(entry))
-            .and_then(|()| file.flush())
-            .and_then(|()| self.file.sync_data());
-        if let Err(e) = written {
-            // Entries go where the file ends (it is opened for appending).
-            *end = self.file.metadata().map(|m| m.len()).unwrap_or(*end);
-            return Err(IndexError::Open {
-                path: PathBuf::from("articles.log"),
-                source: sled::Error::Io(e),
-            });
-        }
-        *end += entries.iter().map(|e| e.len() as u64).sum::<u64>();
-        Ok(())
+            .and_then(|()| file.flush());
+        // Whatever a failed write left buffered is dropped, not retried.
+        let _ = file.into_parts();
+        written.and_then(|()| self.file.sync_data())
     }
 
-    fn end(&self) -> u64 {
-        *self.end.lock().unwrap_or_else(|e| e.into_inner())
+    /// Where the next entry goes.
+    fn end(&self) -> std::io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+}
+
+/// An I/O error of the article log.
+fn log_error(e: std::io::Error) -> IndexError {
+    IndexError::Open {
+        path: PathBuf::from("articles.log"),
+        source: sled::Error::Io(e),
     }
 }
 
@@ -492,7 +490,7 @@ impl Index {
     pub fn compact_log(&self, min_garbage: u64) -> Result<Option<(u64, u64)>> {
         let mut catalog = self.catalog_mut();
         let mut log = self.log.write().unwrap_or_else(|e| e.into_inner());
-        let before = log.end();
+        let before = log.end().map_err(log_error)?;
         let live: u64 = catalog.entries().map(|e| u64::from(e.blob.len)).sum();
         let garbage = before.saturating_sub(live);
         if garbage < min_garbage.max(1) || garbage * 4 < before {
@@ -505,6 +503,8 @@ impl Index {
             source: sled::Error::Io(e),
         };
         let (file, moved) = copy_live_entries(&log, &catalog, &path).map_err(io)?;
+        let new_log = ArticleLog { file };
+        let after = new_log.end().map_err(io)?;
         for &(slot, blob) in &moved {
             catalog.set_blob(slot, blob);
         }
@@ -515,19 +515,18 @@ impl Index {
             batch.insert(&page_key(page[0].seq / PAGE), encode_page(&records));
         }
         batch.insert(key(prefix::META, LOG_KEY), &generation.to_be_bytes());
-        if let Err(e) = self
-            .tree
-            .apply_batch(batch)
-            .and_then(|()| self.db.flush().map(drop))
-        {
+        if let Err(e) = self.tree.apply_batch(batch) {
+            // Nothing points into the new log: it goes, and the catalog is read back.
             let _ = std::fs::remove_file(&path);
             *catalog = load_catalog(&self.tree)?;
             return Err(e.into());
         }
-        let old = std::mem::replace(&mut *log, ArticleLog::from_file(file).map_err(io)?);
-        drop(old);
+        // From here the tree may point into the new log (sled can write the batch out
+        // even if the flush below fails), so it is used and never deleted.
+        *log = new_log;
+        self.db.flush()?;
         remove_stale_logs(&self.dir, generation);
-        Ok(Some((before, log.end())))
+        Ok(Some((before, after)))
     }
 
     fn catalog(&self) -> RwLockReadGuard<'_, Catalog> {
@@ -814,7 +813,7 @@ impl Index {
         exists: &dyn Fn(&str) -> bool,
     ) -> Result<Applied> {
         let log = self.log();
-        let log_start = log.end();
+        let log_start = log.end().map_err(log_error)?;
         let mut tx = Tx {
             catalog,
             applied: Applied::default(),
@@ -825,12 +824,42 @@ impl Index {
             log_start,
             log_entries: Vec::new(),
             log_len: 0,
+            vacated: HashSet::new(),
         };
+        // A file now holding another id gives its article up; if that id arrives at
+        // another path of this batch (files swapped or rotated), the article is only
+        // detached from its path, to be moved there rather than removed and re-added.
+        let claimed: HashSet<&str> = incoming.iter().map(|i| i.id.as_str()).collect();
+        let mut detached = Vec::new();
+        for inc in incoming {
+            if let Some(slot) = tx.catalog.slot_of_path(&inc.path) {
+                let held = tx.catalog.get(slot);
+                if *held.id != *inc.id && claimed.contains(&*held.id) {
+                    tx.vacated.insert(held.path.to_string());
+                    tx.catalog.forget_path(slot);
+                    detached.push(slot);
+                }
+            }
+        }
         // Upserts first: a file moved within the store takes its id along before the old
         // path's removal is seen, so the article keeps its record.
         for inc in incoming {
             let outcome = tx.upsert(inc, exists)?;
             tx.applied.outcomes.push(outcome);
+        }
+        // Every detached article was claimed by a file of this batch and moved there;
+        // should one not have been, it gets its path back, or goes if that is taken.
+        for slot in detached {
+            let Some(e) = tx.catalog.try_get(slot) else {
+                continue;
+            };
+            if tx.catalog.slot_of_path(&e.path) != Some(slot) {
+                let path = e.path.to_string();
+                match tx.catalog.slot_of_path(&path) {
+                    None => tx.catalog.set_path(slot, &path),
+                    Some(_) => tx.remove(slot),
+                }
+            }
         }
         for rel in removed {
             if let Some(slot) = tx.catalog.slot_of_path(rel) {
@@ -865,7 +894,7 @@ impl Index {
             ..
         } = tx;
         if !log_entries.is_empty() {
-            log.append(&log_entries, log_start)?;
+            log.append(&log_entries).map_err(log_error)?;
         }
         self.tree.apply_batch(batch)?;
         self.flush()?;
@@ -891,6 +920,9 @@ struct Tx<'a, 'i, F> {
     log_entries: Vec<&'i [u8]>,
     /// Their length in all.
     log_len: u64,
+    /// Paths whose article moves to another file of this batch: an id found there is
+    /// not held by an existing file.
+    vacated: HashSet<String>,
 }
 
 impl<'i, F: Fn() -> Result<u64>> Tx<'_, 'i, F> {
@@ -964,7 +996,10 @@ impl<'i, F: Fn() -> Result<u64>> Tx<'_, 'i, F> {
             return Ok(Outcome::New);
         };
         let current = self.catalog.get(slot);
-        if *current.path != *inc.path && exists(&current.path) {
+        if *current.path != *inc.path
+            && exists(&current.path)
+            && !self.vacated.contains(&*current.path)
+        {
             return Ok(Outcome::Collision {
                 other: current.path.to_string(),
             });
@@ -1215,6 +1250,20 @@ mod tests {
     use super::*;
     use crate::article::Block;
 
+    /// Opens an index in `dir`, waiting while the one dropped just before still holds
+    /// sled's lock (its background flusher lets go of it a moment later).
+    fn reopen(dir: &Path) -> Index {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Index::open(dir) {
+                Err(IndexError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => return other.unwrap(),
+            }
+        }
+    }
+
     fn article(id: &str) -> Article {
         Article {
             id: id.into(),
@@ -1292,7 +1341,7 @@ mod tests {
                 .unwrap();
             db.flush().unwrap();
         }
-        let index = Index::open(dir.path()).unwrap();
+        let index = reopen(dir.path());
         let rec = index.record("x1").unwrap().expect("migrated");
         assert_eq!(rec.article, article("x1"));
         assert_eq!(
@@ -1329,7 +1378,7 @@ mod tests {
         };
         let n = PAGE * 2 + 3;
         {
-            let index = Index::open(dir.path()).unwrap();
+            let index = reopen(dir.path());
             let incoming: Vec<Incoming> = (0..n)
                 .map(|i| {
                     let id = format!("id{i:03}");
@@ -1349,7 +1398,7 @@ mod tests {
             let applied = index.apply(&[], &first_page, &|_| false).unwrap();
             assert_eq!(applied.removed, PAGE as usize);
         }
-        let index = Index::open(dir.path()).unwrap();
+        let index = reopen(dir.path());
         assert_eq!(index.article_count(), (n - PAGE) as usize);
         assert!(index.tree.get(page_key(0)).unwrap().is_none());
         assert_eq!(
@@ -1381,7 +1430,7 @@ mod tests {
             Incoming::new(format!("{id}.txt"), stamp(n), a, None, None, 100)
         };
         {
-            let index = Index::open(dir.path()).unwrap();
+            let index = reopen(dir.path());
             let first: Vec<Incoming> = ["a", "b", "c"]
                 .iter()
                 .map(|id| incoming(id, edited(id, 1000), 1))
@@ -1403,6 +1452,7 @@ mod tests {
                 "below the minimum"
             );
             let (was, now) = index.compact_log(1).unwrap().expect("compacted");
+            assert_eq!(now, index.log().end().unwrap());
             assert_eq!(was, before);
             assert!(now * 2 < was, "{was} → {now}");
             assert!(!dir.path().join("articles.log").exists());
@@ -1427,7 +1477,7 @@ mod tests {
         }
         // A log a crash left behind is removed at open.
         std::fs::write(dir.path().join("articles.2.log"), b"half-written").unwrap();
-        let index = Index::open(dir.path()).unwrap();
+        let index = reopen(dir.path());
         assert!(!dir.path().join("articles.2.log").exists());
         for (id, a) in [
             ("a", edited("a", 1004)),
@@ -1437,5 +1487,201 @@ mod tests {
             assert_eq!(index.record(id).unwrap().unwrap().article, a, "{id}");
         }
         assert_eq!(index.article_count(), 3);
+    }
+
+    /// Files that swap or rotate their contents in one batch move their articles: none
+    /// is lost, re-added under a new arrival number, or reported as a collision.
+    #[test]
+    fn ids_swapped_or_rotated_between_files_in_one_batch_move() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = reopen(dir.path());
+        let inc = |p: &str, id: &str, n: i128| {
+            let stamp = FileStamp {
+                mtime_ns: n,
+                size: 1,
+            };
+            Incoming::new(p.into(), stamp, article(id), Some(100), None, 100)
+        };
+        let first = [
+            inc("p0.txt", "X", 1),
+            inc("p1.txt", "Y", 1),
+            inc("p2.txt", "Z", 1),
+        ];
+        index.apply(&first, &[], &|_| true).unwrap();
+        let seq = |id: &str| index.record(id).unwrap().unwrap().seq;
+        let seqs = [seq("X"), seq("Y"), seq("Z")];
+        let path = |id: &str| index.record(id).unwrap().unwrap().path;
+
+        let swap = [inc("p0.txt", "Y", 2), inc("p1.txt", "X", 2)];
+        let applied = index.apply(&swap, &[], &|_| true).unwrap();
+        assert_eq!(applied.outcomes, [Outcome::Unchanged, Outcome::Unchanged]);
+        assert_eq!(applied.removed, 0);
+        assert_eq!((path("X"), path("Y")), ("p1.txt".into(), "p0.txt".into()));
+
+        let rotate = [
+            inc("p0.txt", "Z", 3),
+            inc("p1.txt", "Y", 3),
+            inc("p2.txt", "X", 3),
+        ];
+        let applied = index.apply(&rotate, &[], &|_| true).unwrap();
+        assert!(applied.outcomes.iter().all(|o| *o == Outcome::Unchanged));
+        assert_eq!(
+            (path("X"), path("Y"), path("Z")),
+            ("p2.txt".into(), "p1.txt".into(), "p0.txt".into())
+        );
+        assert_eq!([seq("X"), seq("Y"), seq("Z")], seqs);
+        assert_eq!(index.article_count(), 3);
+        assert_eq!(index.stamp("p2.txt").unwrap().mtime_ns, 3);
+
+        // Two files claiming one id: the second is a collision, as before.
+        let twice = [inc("p0.txt", "W", 4), inc("p3.txt", "Z", 4)];
+        let applied = index.apply(&twice, &[], &|_| true).unwrap();
+        assert_eq!(applied.outcomes[0], Outcome::New);
+        assert_eq!(applied.outcomes[1], Outcome::Unchanged);
+        assert_eq!(path("Z"), "p3.txt");
+        drop(index);
+        let index = reopen(dir.path());
+        assert_eq!(index.record("Z").unwrap().unwrap().path, "p3.txt");
+        assert_eq!(index.record("W").unwrap().unwrap().path, "p0.txt");
+    }
+
+    /// A small xorshift generator: the randomized test below is the same on every run.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// id, path, published, updated, arrival, feeds.
+    type RecordView = (String, String, i64, i64, u64, Vec<(Topic, String)>);
+
+    #[derive(Debug, PartialEq)]
+    struct View {
+        records: Vec<RecordView>,
+        stamps: Vec<(String, Option<FileStamp>)>,
+        table: FeedTable,
+        recent: Vec<(Topic, Vec<String>)>,
+        arrived: Vec<String>,
+    }
+
+    fn view(index: &Index, ids: &[String], paths: &[String]) -> View {
+        let mut records = Vec::new();
+        for id in ids {
+            if let Some(r) = index.record(id).unwrap() {
+                assert_eq!(&r.article.id, id);
+                records.push((id.clone(), r.path, r.published, r.updated, r.seq, r.topics));
+            }
+        }
+        let stamps = paths.iter().map(|p| (p.clone(), index.stamp(p))).collect();
+        let table = index.feed_table();
+        let recent = table
+            .keys()
+            .map(|t| (t.clone(), index.recent_ids(t, 1000)))
+            .collect();
+        let arrived = index
+            .arrived_since(0)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.article.id)
+            .collect();
+        View {
+            records,
+            stamps,
+            table,
+            recent,
+            arrived,
+        }
+    }
+
+    /// Random edits of a simulated store, applied batch by batch: the in-memory catalog
+    /// matches what a reopen reads back, and every feed is newest first, ties by id.
+    #[test]
+    fn random_batches_keep_catalog_and_tree_in_step() {
+        for seed in 1..40u64 {
+            let dir = tempfile::tempdir().unwrap();
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let ids: Vec<String> = (0..6).map(|i| format!("id{i}")).collect();
+            let paths: Vec<String> = (0..6).map(|i| format!("p{i}.txt")).collect();
+            // path -> (id, version, published, keyword)
+            let mut fs: BTreeMap<String, (String, u64, i64, u64)> = BTreeMap::new();
+            let mut tick = 0i128;
+            let mut index = reopen(dir.path());
+            for round in 0..12 {
+                let before = view(&index, &ids, &paths);
+                drop(index);
+                index = reopen(dir.path());
+                let reopened = view(&index, &ids, &paths);
+                assert_eq!(before, reopened, "seed {seed} round {round}");
+                for _ in 0..3 {
+                    let mut touched = BTreeSet::new();
+                    let mut removed = Vec::new();
+                    for _ in 0..rng.below(5) + 1 {
+                        let p = paths[rng.below(6) as usize].clone();
+                        if rng.below(4) == 0 {
+                            if fs.remove(&p).is_some() {
+                                removed.push(p.clone());
+                                touched.remove(&p);
+                            }
+                        } else {
+                            let id = ids[rng.below(6) as usize].clone();
+                            fs.insert(
+                                p.clone(),
+                                (id, rng.below(3), rng.below(3) as i64, rng.below(3)),
+                            );
+                            touched.insert(p.clone());
+                            removed.retain(|r| *r != p);
+                        }
+                    }
+                    let mut incoming: Vec<Incoming> = touched
+                        .iter()
+                        .map(|p| {
+                            let (id, version, published, kw) = fs[p].clone();
+                            tick += 1;
+                            let mut a = article(&id);
+                            a.keywords = vec![format!("k{kw}")];
+                            a.body = vec![Block::Paragraph(format!("v{version}"))];
+                            Incoming::new(
+                                p.clone(),
+                                FileStamp {
+                                    mtime_ns: tick,
+                                    size: 1,
+                                },
+                                a,
+                                Some(published),
+                                None,
+                                published,
+                            )
+                        })
+                        .collect();
+                    if rng.below(2) == 0 {
+                        incoming.reverse();
+                    }
+                    let exists = |p: &str| fs.contains_key(p);
+                    index.apply(&incoming, &removed, &exists).unwrap();
+                    // Feed order: newest first, ties by id.
+                    for (topic, got) in view(&index, &ids, &paths).recent {
+                        let mut want: Vec<(i64, String)> = ids
+                            .iter()
+                            .filter_map(|id| index.record(id).unwrap())
+                            .filter(|r| r.topics.iter().any(|(t, _)| *t == topic))
+                            .map(|r| (r.published, r.article.id))
+                            .collect();
+                        want.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+                        let want: Vec<String> = want.into_iter().map(|w| w.1).collect();
+                        assert_eq!(got, want, "seed {seed} round {round} {topic:?}");
+                    }
+                }
+                if rng.below(3) == 0 {
+                    index.compact_log(1).unwrap();
+                }
+            }
+        }
     }
 }

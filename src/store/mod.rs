@@ -138,8 +138,14 @@ fn walk(dir: &Path, rel: &str, ancestors: &[(u64, u64)]) -> Found {
         if os_name.as_encoded_bytes().starts_with(b".") {
             continue;
         }
-        let Ok(ty) = entry.file_type() else {
-            continue;
+        let ty = match entry.file_type() {
+            Ok(ty) => ty,
+            Err(e) => {
+                found
+                    .problems
+                    .push(format!("{}: {e}", entry.path().display()));
+                continue;
+            }
         };
         let Some(name) = os_name.to_str() else {
             let lower = os_name.as_encoded_bytes().to_ascii_lowercase();
