@@ -197,6 +197,9 @@ pub struct Index {
     log: RwLock<ArticleLog>,
     /// Derived from the article records at open, kept in step by `apply`.
     catalog: RwLock<Catalog>,
+    /// Set when a failed write could not be undone in the catalog; the next write reads
+    /// it back from the tree first.
+    diverged: std::sync::atomic::AtomicBool,
     dir: PathBuf,
 }
 
@@ -473,6 +476,7 @@ impl Index {
             log: RwLock::new(log),
             db,
             catalog,
+            diverged: Default::default(),
             dir: dir.to_owned(),
         })
     }
@@ -489,6 +493,10 @@ impl Index {
     /// when it was rewritten.
     pub fn compact_log(&self, min_garbage: u64) -> Result<Option<(u64, u64)>> {
         let mut catalog = self.catalog_mut();
+        if self.diverged.load(std::sync::atomic::Ordering::Acquire) {
+            // Its records would be written from a catalog unlike the tree.
+            return Ok(None);
+        }
         let mut log = self.log.write().unwrap_or_else(|e| e.into_inner());
         let before = log.end().map_err(log_error)?;
         let live: u64 = catalog.entries().map(|e| u64::from(e.blob.len)).sum();
@@ -518,7 +526,12 @@ impl Index {
         if let Err(e) = self.tree.apply_batch(batch) {
             // Nothing points into the new log: it goes, and the catalog is read back.
             let _ = std::fs::remove_file(&path);
-            *catalog = load_catalog(&self.tree)?;
+            match load_catalog(&self.tree) {
+                Ok(read_back) => *catalog = read_back,
+                Err(_) => self
+                    .diverged
+                    .store(true, std::sync::atomic::Ordering::Release),
+            }
             return Err(e.into());
         }
         // From here the tree may point into the new log (sled can write the batch out
@@ -797,10 +810,28 @@ impl Index {
         exists: &dyn Fn(&str) -> bool,
     ) -> Result<Applied> {
         let mut catalog = self.catalog_mut();
+        if self.diverged.load(std::sync::atomic::Ordering::Acquire) {
+            // An earlier failure left the catalog unlike the tree: nothing more is
+            // written until it has been read back.
+            *catalog = load_catalog(&self.tree)?;
+            self.diverged
+                .store(false, std::sync::atomic::Ordering::Release);
+        }
         let result = self.apply_to(&mut catalog, incoming, removed, exists);
         if result.is_err() {
             // The catalog ran ahead of what reached the disk: read it back from there.
-            *catalog = load_catalog(&self.tree)?;
+            match load_catalog(&self.tree) {
+                Ok(read_back) => *catalog = read_back,
+                Err(e) => {
+                    // Readers meanwhile get feeds in order, possibly ahead of the disk.
+                    catalog.settle();
+                    self.diverged
+                        .store(true, std::sync::atomic::Ordering::Release);
+                    tracing::error!(
+                        "index: cannot read the catalog back after a failed write: {e}"
+                    );
+                }
+            }
         }
         result
     }
