@@ -517,10 +517,9 @@ impl Index {
             catalog.set_blob(slot, blob);
         }
         let mut batch = sled::Batch::default();
-        let entries: Vec<&Entry> = catalog.entries().collect();
-        for page in entries.chunk_by(|a, b| a.seq / PAGE == b.seq / PAGE) {
-            let records: Page = page.iter().map(|e| (e.seq, stored(&catalog, e))).collect();
-            batch.insert(&page_key(page[0].seq / PAGE), encode_page(&records));
+        let pages: BTreeSet<u64> = catalog.entries().map(|e| e.seq / PAGE).collect();
+        for page in pages {
+            put_page(&mut batch, &catalog, page);
         }
         batch.insert(key(prefix::META, LOG_KEY), &generation.to_be_bytes());
         if let Err(e) = self.tree.apply_batch(batch) {
@@ -899,16 +898,7 @@ impl Index {
         }
         let mut batch = sled::Batch::default();
         for &page in &tx.written {
-            let records: Page = tx
-                .catalog
-                .arrived_in(page * PAGE..(page + 1) * PAGE)
-                .map(|e| (e.seq, stored(tx.catalog, e)))
-                .collect();
-            if records.is_empty() {
-                batch.remove(&page_key(page));
-            } else {
-                batch.insert(&page_key(page), encode_page(&records));
-            }
+            put_page(&mut batch, tx.catalog, page);
         }
         for &f in &tx.dirty {
             let feed = tx.catalog.feed(f);
@@ -1093,6 +1083,19 @@ fn decode_page(page: u64, bytes: &[u8]) -> Result<Page<'_>> {
             key: format!("article page {page}"),
             reason: e.to_string(),
         })
+}
+
+/// Writes a page of records as the catalog has them now (or removes it, empty).
+fn put_page(batch: &mut sled::Batch, catalog: &Catalog, page: u64) {
+    let records: Page = catalog
+        .arrived_in(page * PAGE..(page + 1) * PAGE)
+        .map(|e| (e.seq, stored(catalog, e)))
+        .collect();
+    if records.is_empty() {
+        batch.remove(&page_key(page));
+    } else {
+        batch.insert(&page_key(page), encode_page(&records));
+    }
 }
 
 /// An article's record as the tree stores it.
