@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tidings::config::Tls;
-use tidings::mail::{Envelope, Outbox, SmtpPool, SmtpSettings, Transport};
+use tidings::digests::mail::{Envelope, Outbox, SmtpPool, SmtpSettings, Transport};
 
 const USAGE: &str =
     "usage: bench_mail (--smtp HOST:PORT [--connections N] [--tls none|starttls|tls] \

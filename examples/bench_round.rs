@@ -9,10 +9,10 @@
 //! ```
 //!
 //! `prepare` generates `--articles` articles with [`tidings::corpus::generate`], indexes
-//! them with [`tidings::build::build`], and stores `--subscribers` active subscribers with
+//! them with [`tidings::feeds::publish::build`], and stores `--subscribers` active subscribers with
 //! random topics (one to three keywords and, for half of them, a section, drawn from the
 //! corpus) whose watermark leaves the last `--new` arrivals as news for them.
-//! `round` runs one [`tidings::round::run`] with `all = true` into an SMTP relay (plain
+//! `round` runs one [`tidings::digests::round::run`] with `all = true` into an SMTP relay (plain
 //! SMTP, `--connections` connections) or into `D/outbox`; `compose` only composes every
 //! digest of such a round and drops it (where the time goes without sending). Each mode
 //! prints one JSON line with its counts, seconds, messages/s and the process's peak RSS
@@ -25,10 +25,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use tidings::config::{Config, Tls};
-use tidings::index::Index;
-use tidings::mail::{Outbox, SmtpPool, SmtpSettings, Transport};
-use tidings::subscriber::{Status, Subscriber, Topics};
-use tidings::topic::Topic;
+use tidings::digests::mail::{Outbox, SmtpPool, SmtpSettings, Transport};
+use tidings::feeds::index::Index;
+use tidings::model::subscriber::{Status, Subscriber, Topics};
+use tidings::model::topic::Topic;
 
 const USAGE: &str = "usage: bench_round (prepare | round | compose) --dir DIR \
      [--subscribers N] [--articles N] [--new N] [--seed N] \
@@ -167,7 +167,7 @@ fn prepare(o: &Options) -> anyhow::Result<()> {
         &config.store.path,
         &tidings::corpus::CorpusSpec::new(o.articles, o.seed),
     )?;
-    let built = tidings::build::build(&config, &indicatif::ProgressBar::hidden())
+    let built = tidings::feeds::publish::build(&config, &indicatif::ProgressBar::hidden())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let index = Index::open(&config.state.path)?;
     let last = index.last_seq()?;
@@ -253,7 +253,7 @@ async fn round(o: &Options) -> anyhow::Result<()> {
     };
     let index = Arc::new(Index::open(&config.state.path)?);
     let started = Instant::now();
-    let report = tidings::round::run(index, &config, &transport, chrono::Utc::now(), true)
+    let report = tidings::digests::round::run(index, &config, &transport, chrono::Utc::now(), true)
         .await
         .context("round")?;
     transport.close().await;
@@ -281,7 +281,7 @@ fn compose(o: &Options) -> anyhow::Result<()> {
     let config = config(&o.dir, o.connections)?;
     let index = Index::open(&config.state.path)?;
     let started = Instant::now();
-    let ctx = tidings::round::Shared::new(&config)?;
+    let ctx = tidings::digests::round::Shared::new(&config)?;
     let to_seq = index.last_seq()?;
     let subs = index.subscribers()?;
     let loaded = started.elapsed().as_secs_f64();
@@ -291,8 +291,15 @@ fn compose(o: &Options) -> anyhow::Result<()> {
     let period = now.format("%Y-%m-%dT%H:%M:%S").to_string();
     let (mut composed, mut empty, mut bytes) = (0usize, 0usize, 0usize);
     for sub in &subs {
-        match tidings::round::compose_for(&ctx, sub, &records, sub.watermark, to_seq, &period, now)?
-        {
+        match tidings::digests::round::compose_for(
+            &ctx,
+            sub,
+            &records,
+            sub.watermark,
+            to_seq,
+            &period,
+            now,
+        )? {
             Some(c) => {
                 composed += 1;
                 bytes += c.bytes.len();

@@ -580,7 +580,7 @@ fn expectations(
     articles: &[tidings::corpus::GeneratedArticle],
     items: usize,
 ) -> BTreeMap<String, Vec<String>> {
-    use tidings::topic::fold_name;
+    use tidings::feeds::topic::fold_name;
     let mut feeds: BTreeMap<String, Vec<(i64, &str, &str)>> = BTreeMap::new();
     for a in articles {
         let published = a.published.map(|p| p.timestamp()).unwrap_or_else(|| {
@@ -593,14 +593,14 @@ fn expectations(
         let mut path = String::from("section");
         for s in &a.sections {
             path.push('/');
-            path.push_str(&tidings::topic::safe_name(&fold_name(s)));
+            path.push_str(&tidings::model::topic::safe_name(&fold_name(s)));
             dirs.push(path.clone());
         }
         let mut kws = BTreeSet::new();
         for k in &a.keywords {
             kws.insert(format!(
                 "keyword/{}",
-                tidings::topic::safe_name(&fold_name(k))
+                tidings::model::topic::safe_name(&fold_name(k))
             ));
         }
         dirs.extend(kws);
@@ -717,8 +717,8 @@ fn an_update_skips_hidden_folders_as_the_scan_does() {
     let site = Site::new();
     site.put(&format!(".drafts/{SEED_ID}.txt"), SEED, 10);
     let config = tidings::config::Config::from_file(&site.path("config.toml")).unwrap();
-    let index = tidings::index::Index::open(&config.state.path).unwrap();
-    let mut indexer = tidings::build::Indexer::new(&index, config);
+    let index = tidings::feeds::index::Index::open(&config.state.path).unwrap();
+    let mut indexer = tidings::feeds::publish::Indexer::new(&index, config);
     let report = indexer
         .update(&[
             site.store().join(".drafts"),

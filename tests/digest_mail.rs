@@ -9,12 +9,12 @@ use std::process::Command;
 
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
-use tidings::article::{Article, Layout};
 use tidings::config::Format;
-use tidings::digest::{compose, message_id, Composed, DigestInput, Group};
-use tidings::feed::Site;
-use tidings::index::Record;
-use tidings::topic::topics_of;
+use tidings::digests::compose::{compose, message_id, Composed, DigestInput, Group};
+use tidings::feeds::feed::Site;
+use tidings::feeds::topic::topics_of;
+use tidings::model::article::Record;
+use tidings::model::article::{Article, Layout};
 
 const SEED_ID: &str = "000_8c7ef1c8e8c43d29";
 const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");

@@ -1,5 +1,5 @@
 //! The HTTP layer end to end: a store built into feeds in a temporary folder, served by
-//! `tidings::http` on 127.0.0.1, read back by reqwest (and by hand over TCP where a client
+//! `tidings::daemon::http` on 127.0.0.1, read back by reqwest (and by hand over TCP where a client
 //! library would tidy the request up or hide the wire: `..` segments, HEAD bodies).
 
 use std::io::Read;
@@ -14,10 +14,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 use tidings::config::{Config, SystemdDirs};
-use tidings::feed::Site;
-use tidings::http::{router, serve, HttpState};
-use tidings::index::Index;
-use tidings::metrics::Metrics;
+use tidings::daemon::http::{router, serve, HttpState};
+use tidings::daemon::metrics::Metrics;
+use tidings::feeds::feed::Site;
+use tidings::feeds::index::Index;
 
 const SEED_ID: &str = "000_8c7ef1c8e8c43d29";
 const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
@@ -66,7 +66,8 @@ impl Server {
         ))
         .unwrap()
         .resolve(dir.path(), &SystemdDirs::default());
-        let report = tidings::build::build(&config, &indicatif::ProgressBar::hidden()).unwrap();
+        let report =
+            tidings::feeds::publish::build(&config, &indicatif::ProgressBar::hidden()).unwrap();
         assert!(report.rejected.is_empty(), "{:?}", report.rejected);
         assert_eq!(report.articles, 2);
 
@@ -158,7 +159,7 @@ async fn open_index(path: &std::path::Path) -> Index {
     loop {
         match Index::open(path) {
             Ok(index) => return index,
-            Err(tidings::index::IndexError::Locked { .. }) if tries < 100 => {
+            Err(tidings::feeds::index::IndexError::Locked { .. }) if tries < 100 => {
                 tries += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
@@ -323,7 +324,7 @@ async fn a_changed_file_is_served_with_a_new_etag() {
     let file = server.output().join("all/atom.xml");
     let mut changed = before.body.clone();
     changed.extend_from_slice(b"<!-- changed -->\n");
-    assert!(tidings::publish::write_if_changed(&file, &changed).unwrap());
+    assert!(tidings::feeds::publish::write::write_if_changed(&file, &changed).unwrap());
 
     let after = server.get(path, &[("if-none-match", &old_etag)]).await;
     assert_eq!(after.status, StatusCode::OK);

@@ -19,7 +19,7 @@ use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use serde_json::Value;
 use tidings::config::{self, Tls};
-use tidings::mail::{Envelope, Outbox, SendError, SmtpPool, SmtpSettings, Transport};
+use tidings::digests::mail::{Envelope, Outbox, SendError, SmtpPool, SmtpSettings, Transport};
 use tokio::net::{TcpListener, TcpStream};
 
 const INSTALL_AIOSMTPD: &str = "python3 -m pip install aiosmtpd";

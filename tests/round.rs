@@ -16,9 +16,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tidings::config::{self, Config, Tls};
-use tidings::index::{DeliveryState, Index};
-use tidings::mail::{SmtpPool, SmtpSettings, Transport};
-use tidings::subscriber::{email_key, Status};
+use tidings::digests::mail::{SmtpPool, SmtpSettings, Transport};
+use tidings::digests::subscriber::email_key;
+use tidings::feeds::index::Index;
+use tidings::model::subscriber::DeliveryState;
+use tidings::model::subscriber::Status;
 
 const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
 
@@ -412,9 +414,10 @@ async fn a_whole_round_over_starttls_and_auth_arrives_as_a_reader_would_see_it()
     settings.hello_name = Some("tidings.test".into());
     let transport = Transport::Smtp(SmtpPool::new(settings).unwrap());
     let index = Arc::new(Index::open(&config.state.path).unwrap());
-    let report = tidings::round::run(index.clone(), &config, &transport, chrono::Utc::now(), true)
-        .await
-        .unwrap();
+    let report =
+        tidings::digests::round::run(index.clone(), &config, &transport, chrono::Utc::now(), true)
+            .await
+            .unwrap();
     transport.close().await;
     assert_eq!((report.due, report.sent), (3, 3), "{report}");
     assert!(report.paused.is_none() && report.deferred == 0, "{report}");
@@ -448,7 +451,7 @@ async fn a_whole_round_over_starttls_and_auth_arrives_as_a_reader_would_see_it()
         })
         .unwrap(),
     );
-    let again = tidings::round::run(index, &config, &transport, chrono::Utc::now(), true)
+    let again = tidings::digests::round::run(index, &config, &transport, chrono::Utc::now(), true)
         .await
         .unwrap();
     assert_eq!((again.sent, again.empty), (0, 3), "{again}");

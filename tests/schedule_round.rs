@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use tidings::config::{Config, SystemdDirs};
-use tidings::index::Index;
-use tidings::subscriber::{Status, Subscriber, Topics};
+use tidings::feeds::index::Index;
+use tidings::model::subscriber::{Status, Subscriber, Topics};
 
 const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
 
@@ -39,7 +39,7 @@ async fn missed_runs_are_sent_once_and_too_late_ones_skipped() {
     let config = Config::parse("[digest]\nmax_late_hours = 2\n")
         .unwrap()
         .resolve(dir.path(), &SystemdDirs::default());
-    tidings::build::build(&config, &indicatif::ProgressBar::hidden()).unwrap();
+    tidings::feeds::publish::build(&config, &indicatif::ProgressBar::hidden()).unwrap();
     let index = Arc::new(open(&config));
 
     let topics = Topics::from_input(&[], &["重庆市".to_string()], &[]).unwrap();
@@ -55,10 +55,10 @@ async fn missed_runs_are_sent_once_and_too_late_ones_skipped() {
     sub.status = Status::Active;
     sub.watermark = 0; // the seed article counts as new for them
     index.put_subscribers(&[sub]).unwrap();
-    let transport = tidings::mail::Transport::from_config(&config.mail)
+    let transport = tidings::digests::mail::Transport::from_config(&config.mail)
         .await
         .unwrap();
-    let round = |now| tidings::round::run(index.clone(), &config, &transport, now, false);
+    let round = |now| tidings::digests::round::run(index.clone(), &config, &transport, now, false);
 
     // Down over 08:00, back at 09:30 (1.5 h late, within the bound): sent once.
     let r = round(shanghai(0, 9, 30)).await.unwrap();

@@ -151,7 +151,7 @@ impl Daemon {
 
     fn key(&self) -> Vec<u8> {
         let text = std::fs::read_to_string(self.path().join("secret.key")).unwrap();
-        tidings::token::parse_key_file(&text).unwrap()
+        tidings::digests::token::parse_key_file(&text).unwrap()
     }
 }
 
@@ -457,15 +457,15 @@ fn bad_links_get_400_and_one_click_unsubscribes_without_a_form_token() {
     let key = d.key();
     let now = chrono::Utc::now().timestamp();
     // A link for another page, and an expired one, are bad links too.
-    let confirm = tidings::token::sign(
+    let confirm = tidings::digests::token::sign(
         &key,
-        tidings::token::Purpose::Confirm,
+        tidings::digests::token::Purpose::Confirm,
         "live@example.org",
         now + 600,
     );
-    let expired = tidings::token::sign(
+    let expired = tidings::digests::token::sign(
         &key,
-        tidings::token::Purpose::Unsubscribe,
+        tidings::digests::token::Purpose::Unsubscribe,
         "live@example.org",
         now - 1,
     );
@@ -480,9 +480,9 @@ fn bad_links_get_400_and_one_click_unsubscribes_without_a_form_token() {
     }
     assert_eq!(d.status_of("live@example.org").as_deref(), Some("active"));
 
-    let unsub = tidings::token::sign(
+    let unsub = tidings::digests::token::sign(
         &key,
-        tidings::token::Purpose::Unsubscribe,
+        tidings::digests::token::Purpose::Unsubscribe,
         "live@example.org",
         now + 600,
     );
@@ -507,9 +507,9 @@ fn bad_links_get_400_and_one_click_unsubscribes_without_a_form_token() {
         Some("unsubscribed")
     );
     // Again, and for an address that never was: the same answer.
-    let ghost = tidings::token::sign(
+    let ghost = tidings::digests::token::sign(
         &key,
-        tidings::token::Purpose::Unsubscribe,
+        tidings::digests::token::Purpose::Unsubscribe,
         "ghost@example.org",
         now + 600,
     );
@@ -539,9 +539,9 @@ fn bad_links_get_400_and_one_click_unsubscribes_without_a_form_token() {
         "--keyword",
         "重慶市",
     ]);
-    let t = tidings::token::sign(
+    let t = tidings::digests::token::sign(
         &key,
-        tidings::token::Purpose::Unsubscribe,
+        tidings::digests::token::Purpose::Unsubscribe,
         "button@example.org",
         now + 600,
     );

@@ -1,4 +1,4 @@
-//! WebSub publishing end to end: `tidings::websub::Publisher` pinging a recording hub on
+//! WebSub publishing end to end: `tidings::daemon::websub::Publisher` pinging a recording hub on
 //! 127.0.0.1 over real HTTP. The hub is an axum app that records every POST's content
 //! type and form fields, then answers as each test scripts it (by URL and by how often
 //! that URL has been pinged).
@@ -18,8 +18,8 @@ use axum::routing::post;
 use axum::Router;
 use tokio::sync::Notify;
 
-use tidings::metrics::Metrics;
-use tidings::websub::{Options, Publisher};
+use tidings::daemon::metrics::Metrics;
+use tidings::daemon::websub::{Options, Publisher};
 
 /// The hub's answer to one ping: given the pinged URL and how many pings for it came
 /// before this one.

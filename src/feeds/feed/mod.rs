@@ -1,0 +1,337 @@
+//! Feed rendering: RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents, plus the listings
+//! beside them (`index.json`, `opml.xml`, `index.html`). Pure: records and settings in,
+//! bytes out; nothing here reads a clock or touches a file.
+
+mod atom;
+mod json;
+pub mod listing;
+mod rss;
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+use chrono_tz::Tz;
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+
+use crate::config::{Config, Format};
+use crate::model::article::Block;
+use crate::model::article::Record;
+use crate::model::topic::Topic;
+
+/// What every document needs to know about the site.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub title: String,
+    /// No trailing slash.
+    pub base_url: String,
+    pub language: String,
+    pub tz: Tz,
+    pub hub: Option<String>,
+    pub formats: Vec<Format>,
+}
+
+impl Site {
+    pub fn from_config(config: &Config) -> Site {
+        let hub = config.feeds.websub_hub.trim();
+        Site {
+            title: config.site.title.clone(),
+            base_url: config.site.base_url.clone(),
+            language: config.site.language.clone(),
+            tz: config.tz(),
+            hub: (!hub.is_empty()).then(|| hub.to_string()),
+            formats: config.feeds.formats.clone(),
+        }
+    }
+
+    /// Absolute URL of a file below `feeds.output` (served under `/feeds/`).
+    pub fn feed_url(&self, rel: &str) -> String {
+        format!("{}/feeds/{}", self.base_url, encode_path(rel))
+    }
+
+    /// The page tidings serves for an article.
+    pub fn article_url(&self, id: &str) -> String {
+        format!(
+            "{}/articles/{}",
+            self.base_url,
+            utf8_percent_encode(id, SEGMENT)
+        )
+    }
+
+    /// Where an article lives: its own URL (made absolute) if it has one, else the page
+    /// tidings serves for it.
+    pub fn link_of(&self, article: &crate::model::article::Article) -> String {
+        article
+            .url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| absolute_url(&self.base_url, u))
+            .unwrap_or_else(|| self.article_url(&article.id))
+    }
+
+    pub fn home_url(&self) -> String {
+        format!("{}/", self.base_url)
+    }
+
+    fn time(&self, unix: i64) -> DateTime<FixedOffset> {
+        self.tz
+            .timestamp_opt(unix, 0)
+            .single()
+            .unwrap_or_else(|| self.tz.timestamp_opt(0, 0).unwrap())
+            .fixed_offset()
+    }
+}
+
+/// One feed's item, built once per article and shared by every feed and format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// `urn:uuid:` derived from the article id alone: stable across edits, rebuilds and
+    /// machines.
+    pub guid: String,
+    pub link: String,
+    pub title: String,
+    pub summary: String,
+    pub content_html: String,
+    pub author: Option<String>,
+    pub categories: Vec<String>,
+    pub published: DateTime<FixedOffset>,
+    pub updated: DateTime<FixedOffset>,
+}
+
+impl Item {
+    pub fn from_record(site: &Site, rec: &Record) -> Item {
+        let a = &rec.article;
+        let link = site.link_of(a);
+        // The deepest section (its parents are in its spelling) and every keyword.
+        let deepest = rec.deepest_section();
+        let keywords = rec
+            .topics
+            .iter()
+            .filter(|(t, _)| matches!(t, Topic::Keyword(_)));
+        let categories = deepest
+            .into_iter()
+            .chain(keywords)
+            .map(|(_, name)| xml_clean(name).into_owned())
+            .collect();
+        Item {
+            guid: article_guid(&a.id),
+            link,
+            title: xml_clean(&a.title).into_owned(),
+            summary: xml_clean(&summary_of(rec)).into_owned(),
+            content_html: content_html(site, rec),
+            author: a
+                .editor
+                .as_deref()
+                .or(a.author.as_deref())
+                .map(|s| xml_clean(s).trim().to_string())
+                .filter(|s| !s.is_empty()),
+            categories,
+            published: site.time(rec.published),
+            updated: site.time(rec.updated.max(rec.published)),
+        }
+    }
+}
+
+/// A feed ready to render.
+#[derive(Debug, Clone)]
+pub struct FeedDoc<'a> {
+    pub topic: &'a Topic,
+    pub title: String,
+    pub items: Vec<&'a Item>,
+}
+
+impl FeedDoc<'_> {
+    /// Newest `updated` among the items: the feed changes exactly when an item does.
+    pub fn updated(&self, site: &Site) -> DateTime<FixedOffset> {
+        self.items
+            .iter()
+            .map(|i| i.updated)
+            .max()
+            .unwrap_or_else(|| site.time(0))
+    }
+
+    pub fn id(&self) -> String {
+        feed_guid(self.topic)
+    }
+}
+
+pub fn render(site: &Site, doc: &FeedDoc, format: Format) -> Vec<u8> {
+    match format {
+        Format::Rss => rss::render(site, doc),
+        Format::Atom => atom::render(site, doc),
+        Format::Json => json::render(site, doc),
+    }
+}
+
+/// Display title of a feed: the site's for `all`, else the spelling seen most, with the
+/// site's name.
+pub fn feed_title(site: &Site, topic: &Topic, name: &str) -> String {
+    match topic {
+        Topic::All => xml_clean(&site.title).into_owned(),
+        _ => xml_clean(&format!("{name} · {}", site.title)).into_owned(),
+    }
+}
+
+const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5c1d_7a0e_9b3f_4e21_a6d8_0f4b_3c2e_1a97);
+
+pub fn article_guid(id: &str) -> String {
+    let name = format!("article:{id}");
+    format!(
+        "urn:uuid:{}",
+        uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes())
+    )
+}
+
+pub fn feed_guid(topic: &Topic) -> String {
+    let name = format!("feed:{}:{}", topic.kind(), topic.manifest_key());
+    format!(
+        "urn:uuid:{}",
+        uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes())
+    )
+}
+
+/// Characters percent-encoded in one URL path segment (non-ASCII always is).
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'|')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'[')
+    .add(b']');
+
+/// A `/`-separated relative path, each segment percent-encoded.
+pub fn encode_path(rel: &str) -> String {
+    rel.split('/')
+        .map(|seg| utf8_percent_encode(seg, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// An article's own URL made absolute and ASCII: relative ones against the site, and
+/// characters outside ASCII percent-encoded (IRI → URI).
+pub fn absolute_url(base: &str, url: &str) -> String {
+    const IRI: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'`');
+    let url = url.trim();
+    let abs = if url.starts_with("http://") || url.starts_with("https://") {
+        url.to_string()
+    } else if let Some(rest) = url.strip_prefix("//") {
+        format!("{}://{rest}", base.split("://").next().unwrap_or("https"))
+    } else if url.starts_with('/') {
+        let origin_end = base
+            .find("://")
+            .map(|i| base[i + 3..].find('/').map_or(base.len(), |j| i + 3 + j))
+            .unwrap_or(base.len());
+        format!("{}{url}", &base[..origin_end])
+    } else {
+        format!("{base}/{url}")
+    };
+    utf8_percent_encode(&abs, IRI).to_string()
+}
+
+/// Keeps only characters XML 1.0 allows (readers reject a document with any other).
+pub fn xml_clean(s: &str) -> Cow<'_, str> {
+    fn allowed(c: char) -> bool {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    }
+    if s.chars().all(allowed) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().filter(|&c| allowed(c)).collect())
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> Cow<'_, str> {
+    if !s.contains(['&', '<', '>', '"', '\'']) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+const SUMMARY_CHARS: usize = 120;
+
+/// The article's own summary, else the start of its first paragraph.
+pub fn summary_of(rec: &Record) -> String {
+    let a = &rec.article;
+    if let Some(s) = a
+        .summary
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        return s.to_string();
+    }
+    let first = a
+        .body
+        .iter()
+        .find_map(|b| match b {
+            Block::Paragraph(p) => Some(p.as_str()),
+            Block::Heading(_) => None,
+        })
+        .or(a.subtitle.as_deref())
+        .unwrap_or(&a.title);
+    if first.chars().count() <= SUMMARY_CHARS {
+        first.to_string()
+    } else {
+        let mut s: String = first.chars().take(SUMMARY_CHARS).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// The full article as HTML: image, subtitle, paragraphs as `<p>`, sub-headings as `<h3>`.
+pub fn content_html(site: &Site, rec: &Record) -> String {
+    let a = &rec.article;
+    let mut html = String::with_capacity(a.body.iter().map(|b| block_text(b).len() + 12).sum());
+    if let Some(img) = a.image.as_deref().filter(|s| !s.trim().is_empty()) {
+        let src = absolute_url(&site.base_url, img);
+        html.push_str(&format!(
+            "<p><img src=\"{}\" alt=\"\"></p>",
+            escape_html(&src)
+        ));
+    }
+    if let Some(sub) = a.subtitle.as_deref() {
+        html.push_str("<p><strong>");
+        html.push_str(&escape_html(&xml_clean(sub)));
+        html.push_str("</strong></p>");
+    }
+    for block in &a.body {
+        let (open, close) = match block {
+            Block::Paragraph(_) => ("<p>", "</p>"),
+            Block::Heading(_) => ("<h3>", "</h3>"),
+        };
+        html.push_str(open);
+        html.push_str(&escape_html(&xml_clean(block_text(block))));
+        html.push_str(close);
+    }
+    html
+}
+
+fn block_text(b: &Block) -> &str {
+    match b {
+        Block::Paragraph(t) | Block::Heading(t) => t,
+    }
+}
+
+#[cfg(test)]
+mod tests;

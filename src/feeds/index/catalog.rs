@@ -1,0 +1,529 @@
+//! The in-memory side of the index: every article's metadata (not its content), looked up
+//! by id and by store path, and every feed's members ordered newest first, its article
+//! count and its spellings. sled keeps one record per article; all of this is derived
+//! from those records when the index opens, so the B-tree holds no per-feed keys (a cold
+//! build writes one key per article instead of one per feed membership). Pure: no sled
+//! call, file or clock here.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hasher};
+
+use hashbrown::HashTable;
+
+use super::{BlobRef, FeedInfo, FileStamp};
+use crate::model::topic::Topic;
+
+/// Position of an article in [`Catalog::slots`].
+pub(super) type Slot = u32;
+
+/// What the catalog keeps of one article.
+#[derive(Debug, Clone)]
+pub(super) struct Entry {
+    pub id: Box<str>,
+    /// Store-relative path, `/`-separated.
+    pub path: Box<str>,
+    pub stamp: FileStamp,
+    pub hash: u128,
+    pub published: i64,
+    pub updated: i64,
+    pub seq: u64,
+    pub blob: BlobRef,
+    /// (topic number, spelling number within that topic), in the article's topic order.
+    pub topics: Box<[(u32, u32)]>,
+}
+
+/// One feed.
+#[derive(Debug)]
+pub(super) struct Feed {
+    pub topic: Topic,
+    /// `Topic::index_key`, as text (folded names are UTF-8).
+    pub key: Box<str>,
+    pub count: u64,
+    /// Spellings with how many articles use each; a spelling whose count falls to zero
+    /// keeps its place, so that entries' spelling numbers stay valid.
+    pub names: Vec<(Box<str>, u32)>,
+    /// (published, slot), newest first, ties by id: what `recent` reads.
+    members: Vec<(i64, Slot)>,
+    /// Members added since the last [`Catalog::settle`], in no order.
+    pending: Vec<(i64, Slot)>,
+}
+
+impl Feed {
+    fn info(&self) -> FeedInfo {
+        FeedInfo {
+            count: self.count,
+            names: self
+                .names
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(name, n)| (name.to_string(), *n))
+                .collect(),
+        }
+    }
+}
+
+/// xxh3 with a seed chosen per process: several times faster than std's SipHash on the
+/// paths and ids a store is full of, and still not predictable from outside.
+#[derive(Clone, Copy)]
+pub(super) struct FastHash {
+    seed: u64,
+}
+
+impl Default for FastHash {
+    fn default() -> Self {
+        FastHash {
+            seed: std::hash::RandomState::new().hash_one(0u8),
+        }
+    }
+}
+
+impl BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(self.seed)
+    }
+}
+
+pub(super) struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+    fn write_u8(&mut self, byte: u8) {
+        self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FastHash {
+    fn str(&self, s: &str) -> u64 {
+        xxhash_rust::xxh3::xxh3_64_with_seed(s.as_bytes(), self.seed)
+    }
+}
+
+/// A map keyed by feed keys or topics, hashed with [`FastHash`].
+pub(super) type FastMap<K, V> = HashMap<K, V, FastHash>;
+
+#[derive(Default)]
+pub(super) struct Catalog {
+    /// By arrival: an article keeps its slot while it lives; a removed one leaves `None`
+    /// until the index is next opened.
+    slots: Vec<Option<Entry>>,
+    /// The arrival number of each slot, kept for removed ones too: slots are in arrival
+    /// order, so a range of arrival numbers is found by binary search.
+    seqs: Vec<u64>,
+    live: usize,
+    by_id: HashTable<Slot>,
+    by_path: HashTable<Slot>,
+    hasher: FastHash,
+    feeds: Vec<Feed>,
+    feed_numbers: FastMap<Topic, u32>,
+}
+
+fn entry(slots: &[Option<Entry>], slot: Slot) -> &Entry {
+    slots[slot as usize]
+        .as_ref()
+        .expect("the catalog's tables only point at live slots")
+}
+
+/// Newest first; the same second orders by id, so the order never depends on arrival.
+fn newest_first(slots: &[Option<Entry>], a: &(i64, Slot), b: &(i64, Slot)) -> Ordering {
+    b.0.cmp(&a.0)
+        .then_with(|| entry(slots, a.1).id.cmp(&entry(slots, b.1).id))
+}
+
+impl Catalog {
+    /// An empty catalog with room for `articles` without rehashing.
+    pub fn with_capacity(articles: usize) -> Catalog {
+        let mut catalog = Catalog::default();
+        catalog.slots.reserve(articles);
+        catalog.seqs.reserve(articles);
+        catalog.by_id.reserve(articles, |_| 0);
+        catalog.by_path.reserve(articles, |_| 0);
+        catalog
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    fn hash(&self, s: &str) -> u64 {
+        self.hasher.str(s)
+    }
+
+    pub fn slot_of_id(&self, id: &str) -> Option<Slot> {
+        let slots = &self.slots;
+        self.by_id
+            .find(self.hash(id), |&s| &*entry(slots, s).id == id)
+            .copied()
+    }
+
+    pub fn slot_of_path(&self, path: &str) -> Option<Slot> {
+        let slots = &self.slots;
+        self.by_path
+            .find(self.hash(path), |&s| &*entry(slots, s).path == path)
+            .copied()
+    }
+
+    pub fn get(&self, slot: Slot) -> &Entry {
+        entry(&self.slots, slot)
+    }
+
+    /// The article in a slot, if it was not removed.
+    pub fn try_get(&self, slot: Slot) -> Option<&Entry> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    pub fn by_id(&self, id: &str) -> Option<&Entry> {
+        self.slot_of_id(id).map(|s| self.get(s))
+    }
+
+    pub fn by_path(&self, path: &str) -> Option<&Entry> {
+        self.slot_of_path(path).map(|s| self.get(s))
+    }
+
+    /// Every live article, in arrival order.
+    pub fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry> {
+        self.slots.iter().flatten()
+    }
+
+    /// Every live article with its slot.
+    pub fn slotted(&self) -> impl Iterator<Item = (Slot, &Entry)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(n, e)| e.as_ref().map(|e| (n as Slot, e)))
+    }
+
+    /// Moves an article's content to another place in the log.
+    pub fn set_blob(&mut self, slot: Slot, blob: BlobRef) {
+        if let Some(e) = self.slots[slot as usize].as_mut() {
+            e.blob = blob;
+        }
+    }
+
+    /// Live articles whose arrival numbers are in `range`, in arrival order.
+    pub fn arrived_in(&self, range: std::ops::Range<u64>) -> impl Iterator<Item = &Entry> {
+        let start = self.seqs.partition_point(|&s| s < range.start);
+        let end = self.seqs.partition_point(|&s| s < range.end);
+        self.slots[start..end].iter().flatten()
+    }
+
+    /// Which of `files` (store path, stamp) are new or changed since recorded, by
+    /// position, and which recorded paths are not among them.
+    pub fn compare<'a>(
+        &self,
+        files: impl IntoIterator<Item = (&'a str, FileStamp)>,
+    ) -> (Vec<usize>, Vec<String>) {
+        let mut seen = vec![false; self.slots.len()];
+        let mut changed = Vec::new();
+        for (n, (path, stamp)) in files.into_iter().enumerate() {
+            match self.slot_of_path(path) {
+                Some(slot) => {
+                    seen[slot as usize] = true;
+                    if self.get(slot).stamp != stamp {
+                        changed.push(n);
+                    }
+                }
+                None => changed.push(n),
+            }
+        }
+        let gone = self
+            .slots
+            .iter()
+            .zip(seen)
+            .filter_map(|(e, seen)| e.as_ref().filter(|_| !seen))
+            .map(|e| e.path.to_string())
+            .collect();
+        (changed, gone)
+    }
+
+    pub fn feed(&self, number: u32) -> &Feed {
+        &self.feeds[number as usize]
+    }
+
+    pub fn feed_number(&self, topic: &Topic) -> Option<u32> {
+        self.feed_numbers.get(topic).copied()
+    }
+
+    /// The number of a feed, creating it (empty) on first sight.
+    pub fn intern_feed(&mut self, topic: &Topic) -> u32 {
+        if let Some(&n) = self.feed_numbers.get(topic) {
+            return n;
+        }
+        let n = self.feeds.len() as u32;
+        let key = String::from_utf8(topic.index_key()).expect("topic keys are UTF-8");
+        self.feeds.push(Feed {
+            topic: topic.clone(),
+            key: key.into(),
+            count: 0,
+            names: Vec::new(),
+            members: Vec::new(),
+            pending: Vec::new(),
+        });
+        self.feed_numbers.insert(topic.clone(), n);
+        n
+    }
+
+    /// The number of a spelling within a feed, adding it on first sight.
+    pub fn intern_spelling(&mut self, feed: u32, spelling: &str) -> u32 {
+        let names = &mut self.feeds[feed as usize].names;
+        match names.iter().position(|(s, _)| &**s == spelling) {
+            Some(n) => n as u32,
+            None => {
+                names.push((spelling.into(), 0));
+                (names.len() - 1) as u32
+            }
+        }
+    }
+
+    /// How many feeds have at least one article.
+    pub fn feed_count(&self) -> usize {
+        self.feeds.iter().filter(|f| f.count > 0).count()
+    }
+
+    /// Feeds with at least one article.
+    pub fn table(&self) -> BTreeMap<Topic, FeedInfo> {
+        self.feeds
+            .iter()
+            .filter(|f| f.count > 0)
+            .map(|f| (f.topic.clone(), f.info()))
+            .collect()
+    }
+
+    /// The newest `n` members of a feed (settled), newest first.
+    pub fn recent(&self, topic: &Topic, n: usize) -> Vec<&Entry> {
+        let Some(number) = self.feed_number(topic) else {
+            return Vec::new();
+        };
+        let feed = &self.feeds[number as usize];
+        debug_assert!(feed.pending.is_empty(), "recent() on an unsettled catalog");
+        feed.members
+            .iter()
+            .take(n)
+            .map(|&(_, s)| entry(&self.slots, s))
+            .collect()
+    }
+
+    /// Adds an article (its topics already interned) and makes it a member of its feeds.
+    /// Articles are added in arrival order. Returns its slot.
+    pub fn insert(&mut self, e: Entry) -> Slot {
+        debug_assert!(self.seqs.last().map_or(true, |&last| last < e.seq));
+        let slot = self.slots.len() as Slot;
+        let (hid, hpath) = (self.hash(&e.id), self.hash(&e.path));
+        self.seqs.push(e.seq);
+        self.slots.push(Some(e));
+        self.live += 1;
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.by_id
+            .insert_unique(hid, slot, |&s| hasher.str(&entry(slots, s).id));
+        self.by_path
+            .insert_unique(hpath, slot, |&s| hasher.str(&entry(slots, s).path));
+        self.link(slot);
+        slot
+    }
+
+    /// Removes an article from its feeds and both lookups; returns what it was.
+    pub fn remove(&mut self, slot: Slot) -> Entry {
+        self.unlink(slot);
+        self.forget_path(slot);
+        let h = self.hash(&self.get(slot).id);
+        if let Ok(found) = self.by_id.find_entry(h, |&s| s == slot) {
+            found.remove();
+        }
+        self.live -= 1;
+        self.slots[slot as usize]
+            .take()
+            .expect("remove() of a live slot")
+    }
+
+    /// Gives an article a new path.
+    pub fn set_path(&mut self, slot: Slot, path: &str) {
+        self.forget_path(slot);
+        let h = self.hash(path);
+        self.slots[slot as usize]
+            .as_mut()
+            .expect("set_path() of a live slot")
+            .path = path.into();
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.by_path
+            .insert_unique(h, slot, |&s| hasher.str(&entry(slots, s).path));
+    }
+
+    /// Takes an article out of the lookup by path, leaving it otherwise as it is (until
+    /// [`Catalog::set_path`] gives it a path again).
+    pub fn forget_path(&mut self, slot: Slot) {
+        let h = self.hash(&self.get(slot).path);
+        if let Ok(found) = self.by_path.find_entry(h, |&s| s == slot) {
+            found.remove();
+        }
+    }
+
+    /// Changes an article's fields other than id and path: it leaves its old feeds and
+    /// joins its new ones.
+    pub fn update(&mut self, slot: Slot, change: impl FnOnce(&mut Entry)) {
+        self.unlink(slot);
+        change(
+            self.slots[slot as usize]
+                .as_mut()
+                .expect("update() of a live slot"),
+        );
+        self.link(slot);
+    }
+
+    /// A stamp-only change (the file was touched, its content is the same).
+    pub fn set_stamp(&mut self, slot: Slot, stamp: FileStamp) {
+        if let Some(e) = self.slots[slot as usize].as_mut() {
+            e.stamp = stamp;
+        }
+    }
+
+    fn link(&mut self, slot: Slot) {
+        let e = entry(&self.slots, slot);
+        for &(f, sp) in e.topics.iter() {
+            let feed = &mut self.feeds[f as usize];
+            feed.count += 1;
+            feed.names[sp as usize].1 += 1;
+            feed.pending.push((e.published, slot));
+        }
+    }
+
+    fn unlink(&mut self, slot: Slot) {
+        let slots = &self.slots;
+        let e = entry(slots, slot);
+        let member = (e.published, slot);
+        for &(f, sp) in e.topics.iter() {
+            let feed = &mut self.feeds[f as usize];
+            feed.count -= 1;
+            feed.names[sp as usize].1 -= 1;
+            if let Some(i) = feed.pending.iter().position(|m| m.1 == slot) {
+                feed.pending.swap_remove(i);
+            } else if let Ok(i) = feed
+                .members
+                .binary_search_by(|m| newest_first(slots, m, &member))
+            {
+                feed.members.remove(i);
+            }
+        }
+    }
+
+    /// Orders the members added since the last settle into their feeds (a sort of the
+    /// new ones and one merge per feed, so a build of many batches stays linear).
+    pub fn settle(&mut self) {
+        let slots = &self.slots;
+        for feed in self.feeds.iter_mut().filter(|f| !f.pending.is_empty()) {
+            let mut new = std::mem::take(&mut feed.pending);
+            new.sort_unstable_by(|a, b| newest_first(slots, a, b));
+            if feed.members.is_empty() {
+                feed.members = new;
+                continue;
+            }
+            let old = std::mem::take(&mut feed.members);
+            let mut merged = Vec::with_capacity(old.len() + new.len());
+            let (mut a, mut b) = (old.into_iter().peekable(), new.into_iter().peekable());
+            while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+                if newest_first(slots, x, y) == Ordering::Greater {
+                    merged.push(b.next().expect("peeked"));
+                } else {
+                    merged.push(a.next().expect("peeked"));
+                }
+            }
+            merged.extend(a);
+            merged.extend(b);
+            feed.members = merged;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_for(cat: &mut Catalog, id: &str, published: i64, topics: &[(Topic, &str)]) -> Entry {
+        let topics = topics
+            .iter()
+            .map(|(t, sp)| {
+                let f = cat.intern_feed(t);
+                (f, cat.intern_spelling(f, sp))
+            })
+            .collect();
+        Entry {
+            id: id.into(),
+            path: format!("{id}.txt").into(),
+            stamp: FileStamp {
+                mtime_ns: 0,
+                size: 0,
+            },
+            hash: 0,
+            published,
+            updated: published,
+            seq: cat.seqs.last().map_or(1, |s| s + 1),
+            blob: BlobRef { offset: 0, len: 0 },
+            topics,
+        }
+    }
+
+    fn ids(cat: &Catalog, topic: &Topic) -> Vec<String> {
+        cat.recent(topic, 100)
+            .iter()
+            .map(|e| e.id.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn members_stay_newest_first_through_inserts_updates_and_removals() {
+        let mut cat = Catalog::default();
+        let kw = Topic::Keyword("重庆市".into());
+        for (id, t) in [("b", 20), ("a", 20), ("c", 10), ("d", 30)] {
+            let e = entry_for(&mut cat, id, t, &[(Topic::All, ""), (kw.clone(), "重慶市")]);
+            cat.insert(e);
+        }
+        cat.settle();
+        assert_eq!(ids(&cat, &Topic::All), ["d", "a", "b", "c"]);
+        for (id, t) in [("e", 15), ("f", 40)] {
+            let e = entry_for(&mut cat, id, t, &[(Topic::All, "")]);
+            cat.insert(e);
+        }
+        let c = cat.slot_of_id("c").unwrap();
+        cat.update(c, |e| e.published = 50);
+        let a = cat.slot_of_id("a").unwrap();
+        let gone = cat.remove(a);
+        assert_eq!(&*gone.id, "a");
+        cat.settle();
+        assert_eq!(ids(&cat, &Topic::All), ["c", "f", "d", "b", "e"]);
+        assert_eq!(ids(&cat, &kw), ["c", "d", "b"]);
+        assert_eq!(cat.len(), 5);
+        assert!(cat.by_id("a").is_none());
+        assert!(cat.by_path("a.txt").is_none());
+        let table = cat.table();
+        assert_eq!(table[&kw].count, 3);
+        assert_eq!(table[&kw].title(), "重慶市");
+    }
+
+    #[test]
+    fn a_new_path_replaces_the_old_in_the_lookup() {
+        let mut cat = Catalog::default();
+        let e = entry_for(&mut cat, "x", 1, &[(Topic::All, "")]);
+        let slot = cat.insert(e);
+        cat.set_path(slot, "moved/x.txt");
+        assert!(cat.by_path("x.txt").is_none());
+        assert_eq!(&*cat.by_path("moved/x.txt").unwrap().id, "x");
+    }
+
+    #[test]
+    fn a_feed_that_loses_its_last_article_leaves_the_table() {
+        let mut cat = Catalog::default();
+        let kw = Topic::Keyword("k".into());
+        let e = entry_for(&mut cat, "x", 1, &[(Topic::All, ""), (kw.clone(), "k")]);
+        let slot = cat.insert(e);
+        cat.settle();
+        cat.remove(slot);
+        cat.settle();
+        assert!(cat.table().is_empty());
+        assert!(ids(&cat, &kw).is_empty());
+    }
+}

@@ -1,0 +1,8 @@
+//! The feed side (DESIGN §7): store → article → index → feed → publish.
+
+pub mod article;
+pub mod feed;
+pub mod index;
+pub mod publish;
+pub mod store;
+pub mod topic;

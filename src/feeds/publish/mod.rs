@@ -1,0 +1,626 @@
+//! `tidings build` and `tidings check`: scan the store, parse what changed, record it in
+//! the index, and publish every feed whose content changed (DESIGN §3, §7). The daemon
+//! reuses [`publish`] for its incremental updates.
+
+pub mod write;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::TimeZone;
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+
+use crate::config::{Config, Format};
+use crate::feeds::feed::listing::{self, Listed};
+use crate::feeds::feed::{self, FeedDoc, Item, Site};
+use crate::feeds::index::{FeedTable, Incoming, Index, IndexError, Outcome};
+use crate::feeds::publish::write::{prune_empty_dirs, remove_file, write_if_changed};
+use crate::feeds::store::{self, StoreFile};
+use crate::model::article::{Article, Stamp};
+use crate::model::topic::Topic;
+
+/// Files parsed and recorded per index transaction.
+const CHUNK: usize = 2048;
+/// The article log is rewritten once this much of it (and a quarter) is left over from
+/// edits and removals.
+const LOG_GARBAGE_MIN: u64 = 16 * 1024 * 1024;
+/// Feeds rendered per round (bounds the records held in memory at once).
+const RENDER_CHUNK: usize = 128;
+
+/// A store file read and parsed, or why it could not be.
+type Parsed = (PathBuf, Result<Incoming, String>);
+
+/// A file left out, with the reason: printed as one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("{0}")]
+    Store(std::io::Error),
+    #[error("feeds.output {path}: {source}")]
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PublishReport {
+    /// Feeds with at least one file rewritten.
+    pub written: usize,
+    /// Feeds rendered whose files already held the same bytes.
+    pub unchanged: usize,
+    /// Feeds that lost their last article, files removed.
+    pub removed: usize,
+    /// Feeds published in all.
+    pub feeds: usize,
+    /// Feeds whose files were written or removed (their subscribers' hub is told).
+    pub changed: Vec<Topic>,
+}
+
+#[derive(Debug, Default)]
+pub struct BuildReport {
+    /// Articles in the index after the build.
+    pub articles: usize,
+    pub new: usize,
+    pub changed: usize,
+    pub removed: usize,
+    pub rejected: Vec<Rejection>,
+    pub publish: PublishReport,
+    /// The article log's size before and after, when it was compacted.
+    pub compacted: Option<(u64, u64)>,
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for BuildReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} articles indexed ({} new, {} changed, {} removed), {} rejected; \
+             feeds: {} written, {} unchanged, {} removed, {} in all; {:.2} s",
+            self.articles,
+            self.new,
+            self.changed,
+            self.removed,
+            self.rejected.len(),
+            self.publish.written,
+            self.publish.unchanged,
+            self.publish.removed,
+            self.publish.feeds,
+            self.elapsed.as_secs_f64()
+        )?;
+        if let Some((before, after)) = self.compacted {
+            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            write!(
+                f,
+                " (article log compacted: {:.1} MiB → {:.1} MiB)",
+                mib(before),
+                mib(after)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything about rendering that, when it changes, changes every feed.
+fn render_fingerprint(config: &Config) -> String {
+    format!(
+        "{}|{}|{}|{}|{}|{:?}|{}|{}",
+        env!("CARGO_PKG_VERSION"),
+        config.site.title,
+        config.site.base_url,
+        config.site.language,
+        config.site.timezone,
+        config.feeds.formats,
+        config.feeds.items,
+        config.feeds.websub_hub
+    )
+}
+
+/// Reads and parses one store file.
+pub fn load(file: &StoreFile, max_bytes: u64) -> Result<Article, String> {
+    let bytes = store::read(file, max_bytes).map_err(|e| e.to_string())?;
+    Article::parse(file.stem(), &bytes, file.layout).map_err(|e| e.to_string())
+}
+
+/// An article's own time in unix seconds (offset-less times are in the site's zone).
+pub fn stamp_seconds(stamp: &Stamp, tz: &chrono_tz::Tz) -> Option<i64> {
+    match stamp {
+        Stamp::Zoned(t) => Some(t.timestamp()),
+        Stamp::Local(naive) => tz
+            .from_local_datetime(naive)
+            .earliest()
+            .map(|t| t.timestamp()),
+    }
+}
+
+fn incoming(file: &StoreFile, article: Article, tz: &chrono_tz::Tz) -> Incoming {
+    let stated_published = article
+        .published
+        .as_ref()
+        .and_then(|s| stamp_seconds(s, tz));
+    let stated_updated = article.updated.as_ref().and_then(|s| stamp_seconds(s, tz));
+    Incoming::new(
+        file.rel.clone(),
+        file.stamp,
+        article,
+        stated_published,
+        stated_updated,
+        file.mtime(),
+    )
+}
+
+/// `tidings build`: open the index, bring it in line with the store, publish.
+pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
+    let started = Instant::now();
+    // Opening the index (reading every record) and scanning the store (a stat per file)
+    // take about as long as each other at 100,000 articles; neither needs the other.
+    let (index, scanned) = rayon::join(
+        || Index::open(&config.state.path),
+        || store::scan(&config.store.path),
+    );
+    let index = index?;
+    let mut indexer = Indexer::new(&index, config.clone());
+    indexer.reconcile_scanned(started, scanned, progress)
+}
+
+/// Keeps an open index in line with the store and publishes what changed. `build` uses
+/// it once; the daemon keeps one for its whole life, feeding it the paths the watcher
+/// reports.
+pub struct Indexer<'a> {
+    index: &'a Index,
+    config: Config,
+    site: Site,
+}
+
+impl<'a> Indexer<'a> {
+    pub fn new(index: &'a Index, config: Config) -> Indexer<'a> {
+        Indexer {
+            site: Site::from_config(&config),
+            config,
+            index,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Feeds in the index now.
+    pub fn feed_count(&self) -> usize {
+        self.index.feed_count()
+    }
+
+    /// Adopts a new configuration; feeds are re-rendered on the next publish if their
+    /// settings changed.
+    pub fn set_config(&mut self, config: Config) {
+        self.site = Site::from_config(&config);
+        self.config = config;
+    }
+
+    /// Scans the whole store: parses files added or changed since they were recorded,
+    /// forgets files that are gone, then publishes.
+    pub fn reconcile(&mut self, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
+        let started = Instant::now();
+        let scanned = store::scan(&self.config.store.path);
+        self.reconcile_scanned(started, scanned, progress)
+    }
+
+    /// [`Indexer::reconcile`] with the store already scanned (so that a caller can scan
+    /// while the index opens).
+    fn reconcile_scanned(
+        &mut self,
+        started: Instant,
+        scanned: std::io::Result<(Vec<StoreFile>, Vec<String>)>,
+        progress: &ProgressBar,
+    ) -> Result<BuildReport, BuildError> {
+        let mut report = BuildReport::default();
+        let (files, problems) = scanned.map_err(BuildError::Store)?;
+        report
+            .rejected
+            .extend(problems.into_iter().map(|p| Rejection {
+                path: PathBuf::new(),
+                reason: p,
+            }));
+        let (changed, removed) = self
+            .index
+            .compare(files.iter().map(|f| (f.rel.as_str(), f.stamp)));
+        let changed: Vec<&StoreFile> = changed.into_iter().map(|n| &files[n]).collect();
+        progress.set_length(changed.len() as u64);
+        self.ingest(
+            &changed,
+            &removed,
+            // `scan` sorts by path.
+            &|rel| files.binary_search_by(|f| f.rel.as_str().cmp(rel)).is_ok(),
+            &mut report,
+            progress,
+        )?;
+        progress.finish_and_clear();
+        self.finish(started, report, true)
+    }
+
+    /// Brings the given store paths (files or folders, absolute) up to date — added,
+    /// changed or gone — then publishes the feeds that changed.
+    pub fn update(&mut self, paths: &[PathBuf]) -> Result<BuildReport, BuildError> {
+        let started = Instant::now();
+        let mut report = BuildReport::default();
+        let root = self.config.store.path.clone();
+        let mut files = Vec::new();
+        let mut removed = Vec::new();
+        let mut gone_dirs = Vec::new();
+        for path in paths {
+            let Ok(rel) = path.strip_prefix(&root) else {
+                continue;
+            };
+            let Some(rel) = rel
+                .to_str()
+                .map(|r| r.replace(std::path::MAIN_SEPARATOR, "/"))
+            else {
+                continue;
+            };
+            // Hidden files and folders are not part of the store (as in `store::scan`).
+            if rel.split('/').any(|part| part.starts_with('.')) {
+                continue;
+            }
+            match std::fs::metadata(path) {
+                Ok(meta) if meta.is_dir() => {
+                    // A folder created or moved in: everything in it is new to us.
+                    let (found, problems) = store::scan(path).map_err(BuildError::Store)?;
+                    report
+                        .rejected
+                        .extend(problems.into_iter().map(|p| Rejection {
+                            path: path.clone(),
+                            reason: p,
+                        }));
+                    for mut f in found {
+                        f.rel = if rel.is_empty() {
+                            f.rel
+                        } else {
+                            format!("{rel}/{}", f.rel)
+                        };
+                        files.push(f);
+                    }
+                }
+                Ok(meta) if meta.is_file() => {
+                    if let Some(layout) = store::layout_of(path) {
+                        files.push(StoreFile {
+                            rel,
+                            abs: path.clone(),
+                            stamp: store::stamp_of(&meta),
+                            layout,
+                        });
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    // Gone: the file, or a whole folder moved out or deleted.
+                    removed.push(rel.clone());
+                    gone_dirs.push(format!("{rel}/"));
+                }
+            }
+        }
+        if !gone_dirs.is_empty() {
+            self.index.for_each_path(|known| {
+                if gone_dirs.iter().any(|d| known.starts_with(d.as_str())) {
+                    removed.push(known.to_string());
+                }
+            });
+        }
+        let changed: Vec<&StoreFile> = files
+            .iter()
+            .filter(|f| self.index.stamp(&f.rel) != Some(f.stamp))
+            .collect();
+        let root = self.config.store.path.clone();
+        let exists = move |rel: &str| root.join(rel).is_file();
+        self.ingest(
+            &changed,
+            &removed,
+            &exists,
+            &mut report,
+            &ProgressBar::hidden(),
+        )?;
+        self.finish(started, report, false)
+    }
+
+    /// Parses `changed` in parallel and records it, with `removed`, chunk by chunk: while
+    /// one chunk is being recorded, the next is parsed.
+    fn ingest(
+        &mut self,
+        changed: &[&StoreFile],
+        removed: &[String],
+        exists: &(dyn Fn(&str) -> bool + Sync),
+        report: &mut BuildReport,
+        progress: &ProgressBar,
+    ) -> Result<(), BuildError> {
+        let tz = self.config.tz();
+        let max_bytes = self.config.store.max_bytes;
+        let parse = |chunk: &[&StoreFile]| -> Vec<Parsed> {
+            chunk
+                .par_iter()
+                .map(|f| {
+                    (
+                        f.abs.clone(),
+                        load(f, max_bytes).map(|a| incoming(f, a, &tz)),
+                    )
+                })
+                .collect()
+        };
+        let chunks: Vec<&[&StoreFile]> = changed.chunks(CHUNK).collect();
+        let mut parsed = chunks.first().map(|c| parse(c)).unwrap_or_default();
+        for n in 0..chunks.len().max(1) {
+            // Removals go last, so that a file moved within the store keeps its record.
+            let gone: &[String] = if n + 1 >= chunks.len() { removed } else { &[] };
+            let next = chunks.get(n + 1);
+            let (next, recorded) = rayon::join(
+                || next.map(|c| parse(c)).unwrap_or_default(),
+                || self.record(std::mem::take(&mut parsed), gone, exists, report),
+            );
+            recorded?;
+            progress.inc(chunks.get(n).map_or(0, |c| c.len() as u64));
+            parsed = next;
+        }
+        Ok(())
+    }
+
+    /// Records one chunk of parsed files (rejecting those that failed) and `gone`.
+    fn record(
+        &self,
+        parsed: Vec<Parsed>,
+        gone: &[String],
+        exists: &(dyn Fn(&str) -> bool + Sync),
+        report: &mut BuildReport,
+    ) -> Result<(), BuildError> {
+        let mut batch = Vec::with_capacity(parsed.len());
+        for (path, result) in parsed {
+            match result {
+                Ok(incoming) => batch.push(incoming),
+                Err(reason) => report.rejected.push(Rejection { path, reason }),
+            }
+        }
+        if batch.is_empty() && gone.is_empty() {
+            return Ok(());
+        }
+        let applied = self.index.apply(&batch, gone, exists)?;
+        report.removed += applied.removed;
+        for (inc, outcome) in batch.iter().zip(applied.outcomes) {
+            match outcome {
+                Outcome::New => report.new += 1,
+                Outcome::Changed => report.changed += 1,
+                Outcome::Unchanged => {}
+                Outcome::Collision { other } => report.rejected.push(Rejection {
+                    path: self.config.store.path.join(&inc.path),
+                    reason: format!(
+                        "id {:?} is already used by {}",
+                        inc.id,
+                        self.config.store.path.join(other).display()
+                    ),
+                }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes, after marking for re-rendering the feeds rendered with other settings
+    /// and (on a full pass) those whose files went missing.
+    fn finish(
+        &mut self,
+        started: Instant,
+        mut report: BuildReport,
+        check_outputs: bool,
+    ) -> Result<BuildReport, BuildError> {
+        let fingerprint = render_fingerprint(&self.config);
+        let stale_settings = self.index.meta("render")?.as_deref() != Some(fingerprint.as_bytes());
+        let output = &self.config.feeds.output;
+        let formats = &self.config.feeds.formats;
+        let table = self.index.feed_table();
+        let missing: Vec<&Topic> = table
+            .keys()
+            .filter(|t| {
+                stale_settings
+                    || (check_outputs && formats.iter().any(|f| !output.join(t.file(*f)).exists()))
+            })
+            .collect();
+        if !missing.is_empty() {
+            self.index.mark_dirty(missing)?;
+        }
+        report.publish = publish(
+            self.index,
+            &table,
+            &self.site,
+            self.config.feeds.items,
+            output,
+        )?;
+        if stale_settings {
+            self.index.set_meta("render", fingerprint.as_bytes())?;
+        }
+        report.articles = self.index.article_count();
+        report.compacted = self.index.compact_log(LOG_GARBAGE_MIN)?;
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+}
+
+/// Publishes every dirty feed (rendering it from the index, writing only changed files,
+/// removing feeds that lost their last article), then the listings. Returns per-feed counts.
+pub fn publish(
+    index: &Index,
+    table: &FeedTable,
+    site: &Site,
+    items_per_feed: usize,
+    output: &Path,
+) -> Result<PublishReport, BuildError> {
+    let out_err = |source| BuildError::Output {
+        path: output.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(output).map_err(out_err)?;
+    let mut report = PublishReport::default();
+    let dirty: Vec<Topic> = index.dirty_topics()?.into_iter().collect();
+    for chunk in dirty.chunks(RENDER_CHUNK) {
+        let docs: Vec<(&Topic, Vec<String>)> = chunk
+            .iter()
+            .map(|topic| match table.contains_key(topic) {
+                true => (topic, index.recent_ids(topic, items_per_feed)),
+                false => (topic, Vec::new()),
+            })
+            .collect();
+        // Feeds share most of their newest articles ('all' holds every section's): each is
+        // read from the index and made an item once, in parallel.
+        let unique: HashSet<&str> = docs
+            .iter()
+            .flat_map(|(_, ids)| ids.iter().map(String::as_str))
+            .collect();
+        let items: HashMap<&str, Item> = unique
+            .into_par_iter()
+            .map(|id| match index.record(id)? {
+                Some(rec) => Ok((id, Item::from_record(site, &rec))),
+                None => Err(IndexError::Corrupt {
+                    key: id.to_string(),
+                    reason: "feed member without a record".into(),
+                }),
+            })
+            .collect::<Result<_, IndexError>>()?;
+        let results: Vec<std::io::Result<Published>> = docs
+            .par_iter()
+            .map(|(topic, ids)| {
+                let Some(info) = table.get(*topic).filter(|_| !ids.is_empty()) else {
+                    remove_feed(output, topic)?;
+                    return Ok(((*topic).clone(), None, true));
+                };
+                let doc = FeedDoc {
+                    topic,
+                    title: feed::feed_title(site, topic, info.title()),
+                    items: ids.iter().map(|id| &items[id.as_str()]).collect(),
+                };
+                let mut wrote = false;
+                for format in Format::ALL {
+                    let path = output.join(topic.file(format));
+                    if site.formats.contains(&format) {
+                        wrote |= write_if_changed(&path, &feed::render(site, &doc, format))?;
+                    } else {
+                        wrote |= remove_file(&path)?;
+                    }
+                }
+                Ok(((*topic).clone(), Some(doc.updated(site).timestamp()), wrote))
+            })
+            .collect();
+        let mut done = Vec::with_capacity(results.len());
+        for result in results {
+            let (topic, updated, wrote) = result.map_err(out_err)?;
+            match (updated.is_some(), wrote) {
+                (false, _) => report.removed += 1,
+                (true, true) => report.written += 1,
+                (true, false) => report.unchanged += 1,
+            }
+            if wrote {
+                report.changed.push(topic.clone());
+            }
+            done.push((topic, updated));
+        }
+        index.finish_publish(&done)?;
+    }
+
+    let times = index.rendered_times()?;
+    let listed: Vec<Listed> = table
+        .iter()
+        .map(|(topic, info)| Listed {
+            topic: topic.clone(),
+            title: feed::feed_title(site, topic, info.title()),
+            items: (info.count as usize).min(items_per_feed),
+            updated: site
+                .tz
+                .timestamp_opt(times.get(topic).copied().unwrap_or(0), 0)
+                .single()
+                .map(|t| t.fixed_offset())
+                .unwrap_or_default(),
+        })
+        .collect();
+    report.feeds = listed.len();
+    for (name, bytes) in [
+        ("index.json", listing::manifest(site, &listed)),
+        ("opml.xml", listing::opml(site, &listed)),
+        ("index.html", listing::index_html(site, &listed)),
+    ] {
+        write_if_changed(&output.join(name), &bytes).map_err(out_err)?;
+    }
+    Ok(report)
+}
+
+/// Removes a feed's files and the folders left empty.
+fn remove_feed(output: &Path, topic: &Topic) -> std::io::Result<()> {
+    for format in Format::ALL {
+        remove_file(&output.join(topic.file(format)))?;
+    }
+    prune_empty_dirs(&output.join(topic.dir()), output);
+    Ok(())
+}
+
+/// A feed's publication: its topic, the `updated` time its documents carry (`None`:
+/// removed), and whether any file was written.
+type Published = (Topic, Option<i64>, bool);
+
+/// What `tidings check` found.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    pub articles: usize,
+    pub rejected: Vec<Rejection>,
+}
+
+/// `tidings check`: parse every article, report every problem, write nothing and leave
+/// the index alone (so it works beside a running daemon).
+pub fn check(config: &Config, progress: &ProgressBar) -> Result<CheckReport, BuildError> {
+    let (files, problems) = store::scan(&config.store.path).map_err(BuildError::Store)?;
+    let mut report = CheckReport::default();
+    report
+        .rejected
+        .extend(problems.into_iter().map(|p| Rejection {
+            path: PathBuf::new(),
+            reason: p,
+        }));
+    progress.set_length(files.len() as u64);
+    // Only the id of each article is kept: holding 100,000 whole articles took 500 MB.
+    let parsed: Vec<(&StoreFile, Result<String, String>)> = files
+        .par_iter()
+        .map(|f| {
+            let r = load(f, config.store.max_bytes).map(|a| a.id);
+            progress.inc(1);
+            (f, r)
+        })
+        .collect();
+    progress.finish_and_clear();
+    let mut seen: HashMap<String, &StoreFile> = HashMap::new();
+    for (file, result) in parsed {
+        match result {
+            Ok(id) => match seen.get(&id) {
+                Some(first) => report.rejected.push(Rejection {
+                    path: file.abs.clone(),
+                    reason: format!("id {id:?} is already used by {}", first.abs.display()),
+                }),
+                None => {
+                    seen.insert(id, file);
+                    report.articles += 1;
+                }
+            },
+            Err(reason) => report.rejected.push(Rejection {
+                path: file.abs.clone(),
+                reason,
+            }),
+        }
+    }
+    Ok(report)
+}

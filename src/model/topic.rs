@@ -1,0 +1,173 @@
+//! A feed's identity (DESIGN §2): all, a section path or a keyword, named by folded keys,
+//! and the stable, filesystem-safe folder each feed is written to. Which topics an
+//! article belongs to is `feeds::topic`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Format;
+
+/// A feed's identity. Section segments and keywords are folded (NFKC + T→S).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Topic {
+    All,
+    Section(Vec<String>),
+    Keyword(String),
+}
+
+/// Separates a topic key's parts; folded names never hold control characters.
+const SEP: char = '\u{1f}';
+impl Topic {
+    /// `"all"`, `"section"` or `"keyword"`, as in `index.json`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Topic::All => "all",
+            Topic::Section(_) => "section",
+            Topic::Keyword(_) => "keyword",
+        }
+    }
+
+    /// The manifest's `key`: the folded section path joined by `/`, or the folded keyword.
+    pub fn manifest_key(&self) -> String {
+        match self {
+            Topic::All => String::new(),
+            Topic::Section(path) => path.join("/"),
+            Topic::Keyword(k) => k.clone(),
+        }
+    }
+
+    /// Compact, order-preserving byte key for the index.
+    pub fn index_key(&self) -> Vec<u8> {
+        let s = match self {
+            Topic::All => "a".to_string(),
+            Topic::Section(path) => {
+                let mut s = String::from("s");
+                for seg in path {
+                    s.push(SEP);
+                    s.push_str(seg);
+                }
+                s
+            }
+            Topic::Keyword(k) => format!("k{SEP}{k}"),
+        };
+        s.into_bytes()
+    }
+
+    pub fn from_index_key(key: &[u8]) -> Option<Topic> {
+        let s = std::str::from_utf8(key).ok()?;
+        let mut parts = s.split(SEP);
+        match parts.next()? {
+            "a" => Some(Topic::All),
+            "s" => Some(Topic::Section(parts.map(str::to_string).collect())),
+            "k" => parts.next().map(|k| Topic::Keyword(k.to_string())),
+            _ => None,
+        }
+    }
+
+    /// The feed's folder below `feeds.output`, `/`-separated: `all`,
+    /// `section/党派·声音/统一战线`, `keyword/重庆市`. A parent section's folder holds its
+    /// children's folders beside its own files.
+    pub fn dir(&self) -> String {
+        match self {
+            Topic::All => "all".to_string(),
+            Topic::Section(path) => {
+                let mut dir = String::from("section");
+                for seg in path {
+                    dir.push('/');
+                    dir.push_str(&safe_name(seg));
+                }
+                dir
+            }
+            Topic::Keyword(k) => format!("keyword/{}", safe_name(k)),
+        }
+    }
+
+    /// Relative path of one format's file, e.g. `keyword/重庆市/rss.xml`.
+    pub fn file(&self, format: Format) -> String {
+        format!("{}/{}", self.dir(), format.file_name())
+    }
+}
+
+/// A folder name that is valid on Linux, macOS and Windows filesystems. Names that need
+/// no change stay readable as they are; any name that had to change gets a short hash of
+/// the original appended, so two different names never share a folder.
+pub fn safe_name(name: &str) -> String {
+    const MAX_BYTES: usize = 120;
+    let mut out: String = name
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    while out.ends_with(['.', ' ']) {
+        out.pop();
+    }
+    let stem = out.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let reserved = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
+    let ours = Format::ALL.iter().any(|f| f.file_name() == out);
+    if out.is_empty() || out.starts_with(['.', ' ', '-']) || reserved || ours {
+        out.insert(0, '_');
+    }
+    if out.len() > MAX_BYTES {
+        let mut cut = MAX_BYTES - 10;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    if out != name {
+        let hash = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
+        out = format!("{out}~{:08x}", hash as u32);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_names_stay_readable() {
+        assert_eq!(safe_name("重庆市"), "重庆市");
+        assert_eq!(safe_name("党派·声音"), "党派·声音");
+        assert_eq!(safe_name("AI 2026"), "AI 2026");
+    }
+
+    #[test]
+    fn unsafe_names_are_changed_and_never_collide() {
+        for bad in [
+            "a/b", "a:b", "CON", "com1.txt", "..", "", ".hidden", "rss.xml", "x. ",
+        ] {
+            let safe = safe_name(bad);
+            assert_ne!(safe, bad);
+            assert!(!safe.contains(['/', ':', '\\']), "{safe}");
+            assert!(!safe.starts_with('.'), "{safe}");
+        }
+        assert_ne!(safe_name("a:b"), safe_name("a_b"));
+        assert_ne!(safe_name("a/b"), safe_name("a:b"));
+        let long = "長".repeat(100);
+        let safe = safe_name(&long);
+        assert!(safe.len() <= 120, "{}", safe.len());
+        assert_ne!(safe_name(&"長".repeat(101)), safe);
+    }
+
+    #[test]
+    fn index_keys_round_trip_and_keep_kind_order() {
+        let topics = [
+            Topic::All,
+            Topic::Section(vec!["党派·声音".into()]),
+            Topic::Section(vec!["党派·声音".into(), "统一战线".into()]),
+            Topic::Keyword("重庆市".into()),
+        ];
+        for t in &topics {
+            assert_eq!(Topic::from_index_key(&t.index_key()).as_ref(), Some(t));
+        }
+        assert_eq!(topics[2].manifest_key(), "党派·声音/统一战线");
+        assert_eq!(topics[2].dir(), "section/党派·声音/统一战线");
+        assert_eq!(topics[3].file(Format::Json), "keyword/重庆市/feed.json");
+    }
+}
