@@ -9,3 +9,6 @@ pub mod digests;
 pub mod feeds;
 pub mod fold;
 pub mod model;
+
+#[cfg(test)]
+mod layering;

@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::daemon::Command;
+use crate::daemon::publisher::Command;
 use crate::feeds::index::Index;
 use crate::model::control::{Request, Response};
 

@@ -4,48 +4,34 @@
 //!
 //! Shape (after mini-redis): [`run`] takes a bound listener, a shutdown future and a
 //! reload channel, so tests drive it without signals; [`main`] adds the real signals.
-//! All index writes happen on one publisher thread, which owns the [`Indexer`]: the
-//! watcher, reloads and control requests send it commands. Its loop is what proves
-//! liveness, so it is the one that pings the watchdog.
+//! All index writes happen on one publisher thread ([`publisher`]), which owns the
+//! indexer: the watcher, reloads and control requests send it commands.
 
 pub mod control;
 pub mod http;
 pub mod metrics;
+pub mod publisher;
+pub mod systemd;
 pub mod websub;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use indicatif::ProgressBar;
 use sd_notify::NotifyState;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, Format};
+use crate::config::Config;
 use crate::daemon::http::HttpState;
 use crate::daemon::metrics::Metrics;
+use crate::daemon::publisher::{publisher_loop, Command};
+use crate::daemon::systemd::notify;
 use crate::feeds::feed::Site;
 use crate::feeds::index::Index;
-use crate::feeds::publish::{BuildReport, Indexer};
-use crate::feeds::store::watch::{self, Debounce, StoreEvent};
-
-/// Paths whose file failed to parse are tried again this often (a file may be caught
-/// mid-write by an editor that does not close it), this many times.
-const RETRY_AFTER: Duration = Duration::from_secs(1);
-const RETRIES: u32 = 5;
-
-/// Requests to the publisher thread.
-pub enum Command {
-    /// Bring these store paths up to date.
-    Paths(Vec<PathBuf>),
-    /// Scan the whole store (start-up, lost events, `tidings build` via the control socket).
-    Rescan(Option<tokio::sync::oneshot::Sender<Result<BuildReport, String>>>),
-    /// Adopt a new configuration and publish with it.
-    Reload(Box<Config>, tokio::sync::oneshot::Sender<()>),
-    Stop,
-}
+use crate::feeds::publish::BuildReport;
+use crate::feeds::store::watch::{self, Debounce};
 
 /// How the daemon was started, for reloads.
 #[derive(Debug, Clone, Default)]
@@ -53,13 +39,6 @@ pub struct Options {
     /// The file to read again on reload; `None`: built-in defaults, nothing to reload.
     pub config_path: Option<PathBuf>,
     pub debounce: Debounce,
-}
-
-fn notify(states: &[NotifyState]) {
-    // `false`: keep NOTIFY_SOCKET for the publisher thread and later messages.
-    if let Err(e) = sd_notify::notify(false, states) {
-        tracing::debug!("sd_notify: {e}");
-    }
 }
 
 /// The daemon with real signals: SIGTERM/SIGINT stop it, SIGHUP reloads.
@@ -342,226 +321,8 @@ fn start_watch(
     debounce: Debounce,
     commands: &Sender<Command>,
 ) -> anyhow::Result<watch::StoreWatcher> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let watcher = watch::watch(&config.store.path, debounce, tx)
-        .with_context(|| format!("store.path {}: cannot watch", config.store.path.display()))?;
-    let commands = commands.clone();
-    std::thread::Builder::new()
-        .name("store-events".into())
-        .spawn(move || {
-            for event in rx {
-                let command = match event {
-                    StoreEvent::Changed(paths) => Command::Paths(paths),
-                    StoreEvent::Rescan => Command::Rescan(None),
-                };
-                if commands.send(command).is_err() {
-                    break;
-                }
-            }
-        })?;
-    Ok(watcher)
-}
-
-/// The watchdog interval systemd asks for, if any. As sd_watchdog_enabled(3) does, an
-/// unset `WATCHDOG_PID` means this process (the sd-notify crate insists on it).
-fn watchdog_interval() -> Option<Duration> {
-    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
-    let for_us = match std::env::var("WATCHDOG_PID") {
-        Ok(pid) => pid.parse::<u32>().ok() == Some(std::process::id()),
-        Err(_) => true,
-    };
-    (for_us && usec > 0).then(|| Duration::from_micros(usec))
-}
-
-/// How often the publisher loop wakes when idle: often enough for the watchdog (three
-/// pings per interval), and whether to ping.
-fn tick() -> (Duration, bool) {
-    match watchdog_interval() {
-        Some(interval) => ((interval / 3).min(Duration::from_secs(1)), true),
-        None => (Duration::from_secs(1), false),
-    }
-}
-
-fn publisher_loop(
-    index: &Index,
-    config: Config,
-    inbox: Receiver<Command>,
-    commands: Sender<Command>,
-    metrics: &Metrics,
-    hub: Option<websub::Publisher>,
-    ready: tokio::sync::oneshot::Sender<Result<BuildReport, String>>,
-) {
-    let mut indexer = Indexer::new(index, config);
-    let first = indexer.reconcile(&ProgressBar::hidden());
-    match &first {
-        Ok(report) => record(metrics, &indexer, report, hub.as_ref()),
-        Err(e) => tracing::error!("start-up reconciliation: {e}"),
-    }
-    let failed = first.is_err();
-    release_freed_memory();
-    let _ = ready.send(first.map_err(|e| e.to_string()));
-    if failed {
-        return;
-    }
-
-    let (tick, watchdog) = tick();
-    let mut retries: Vec<(PathBuf, Instant, u32)> = Vec::new();
-    loop {
-        let command = inbox.recv_timeout(tick);
-        if watchdog {
-            notify(&[NotifyState::Watchdog]);
-        }
-        match command {
-            Ok(Command::Paths(mut paths)) => {
-                // Every batch already queued goes into the same round.
-                let mut deferred = None;
-                while let Ok(next) = inbox.try_recv() {
-                    match next {
-                        Command::Paths(more) => paths.extend(more),
-                        other => {
-                            deferred = Some(other);
-                            break;
-                        }
-                    }
-                }
-                if let Some(other) = deferred {
-                    // Back of the queue: handled on the next turn, after this round.
-                    let _ = commands.send(other);
-                }
-                paths.sort();
-                paths.dedup();
-                retries.retain(|(p, _, _)| !paths.contains(p));
-                run_update(&mut indexer, &paths, metrics, hub.as_ref(), &mut retries, 0);
-            }
-            Ok(Command::Rescan(reply)) => {
-                let result = indexer.reconcile(&ProgressBar::hidden());
-                match &result {
-                    Ok(report) => {
-                        tracing::info!("rescan: {report}");
-                        record(metrics, &indexer, report, hub.as_ref());
-                    }
-                    Err(e) => tracing::error!("rescan: {e}"),
-                }
-                if let Some(reply) = reply {
-                    let _ = reply.send(result.map_err(|e| e.to_string()));
-                }
-            }
-            Ok(Command::Reload(config, done)) => {
-                // A new store is scanned; a new output folder is filled (a full pass
-                // republishes feeds whose files are missing there).
-                let moved = config.store.path != indexer.config().store.path
-                    || config.feeds.output != indexer.config().feeds.output;
-                indexer.set_config(*config);
-                let result = if moved {
-                    indexer.reconcile(&ProgressBar::hidden())
-                } else {
-                    indexer.update(&[])
-                };
-                match &result {
-                    Ok(report) => record(metrics, &indexer, report, hub.as_ref()),
-                    Err(e) => tracing::error!("publishing after reload: {e}"),
-                }
-                let _ = done.send(());
-            }
-            Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {}
-        }
-        // Files that failed to parse, perhaps caught mid-write, are tried again.
-        let now = Instant::now();
-        let due: Vec<(PathBuf, u32)> = retries
-            .iter()
-            .filter(|(_, at, _)| *at <= now)
-            .map(|(p, _, n)| (p.clone(), *n))
-            .collect();
-        if !due.is_empty() {
-            retries.retain(|(_, at, _)| *at > now);
-            for (path, attempt) in due {
-                run_update(
-                    &mut indexer,
-                    &[path],
-                    metrics,
-                    hub.as_ref(),
-                    &mut retries,
-                    attempt,
-                );
-            }
-        }
-    }
-    if let Err(e) = index.flush() {
-        tracing::error!("flushing the index: {e}");
-    }
-}
-
-/// Hands memory freed after a large reconciliation back to the system. glibc keeps freed
-/// heap in its arenas, so a daemon that indexed 100,000 articles at start-up would idle
-/// at twice the memory of one that started on a built index.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists; it has no
-    // preconditions and is safe to call from any thread at any time.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-fn run_update(
-    indexer: &mut Indexer,
-    paths: &[PathBuf],
-    metrics: &Metrics,
-    hub: Option<&websub::Publisher>,
-    retries: &mut Vec<(PathBuf, Instant, u32)>,
-    attempt: u32,
-) {
-    match indexer.update(paths) {
-        Ok(report) => {
-            for r in &report.rejected {
-                if attempt < RETRIES && paths.contains(&r.path) {
-                    tracing::info!("{r} (will try again)");
-                    retries.push((r.path.clone(), Instant::now() + RETRY_AFTER, attempt + 1));
-                } else {
-                    tracing::warn!("rejected: {r}");
-                }
-            }
-            if report.new + report.changed + report.removed > 0 || report.publish.written > 0 {
-                tracing::info!("{report}");
-            }
-            record(metrics, indexer, &report, hub);
-        }
-        Err(e) => tracing::error!("updating {} paths: {e}", paths.len()),
-    }
-}
-
-/// Metrics and hub pings after a round.
-fn record(
-    metrics: &Metrics,
-    indexer: &Indexer,
-    report: &BuildReport,
-    hub: Option<&websub::Publisher>,
-) {
-    metrics.set_articles(report.articles as u64);
-    metrics.set_feeds(indexer.feed_count() as u64);
-    metrics.add_rejects(report.rejected.len() as u64);
-    metrics.observe_publish(report.elapsed.as_secs_f64());
-    if let Some(hub) = hub {
-        let site = Site::from_config(indexer.config());
-        let urls: Vec<String> = report
-            .publish
-            .changed
-            .iter()
-            .flat_map(|t| {
-                indexer
-                    .config()
-                    .feeds
-                    .formats
-                    .iter()
-                    .map(|f: &Format| site.feed_url(&t.file(*f)))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        if !urls.is_empty() {
-            hub.notify(urls);
-        }
-    }
+    watch::watch(&config.store.path, debounce, commands.clone())
+        .with_context(|| format!("store.path {}: cannot watch", config.store.path.display()))
 }
 
 /// For callers outside the daemon: the control socket's path for a state directory.

@@ -264,19 +264,9 @@ impl<'a> Indexer<'a> {
         let mut removed = Vec::new();
         let mut gone_dirs = Vec::new();
         for path in paths {
-            let Ok(rel) = path.strip_prefix(&root) else {
+            let Some(rel) = store::relative_path(&root, path) else {
                 continue;
             };
-            let Some(rel) = rel
-                .to_str()
-                .map(|r| r.replace(std::path::MAIN_SEPARATOR, "/"))
-            else {
-                continue;
-            };
-            // Hidden files and folders are not part of the store (as in `store::scan`).
-            if rel.split('/').any(|part| part.starts_with('.')) {
-                continue;
-            }
             match std::fs::metadata(path) {
                 Ok(meta) if meta.is_dir() => {
                     // A folder created or moved in: everything in it is new to us.

@@ -41,6 +41,31 @@ pub enum ReadError {
     Io(#[from] std::io::Error),
 }
 
+// What the store holds is decided here, once: the scan, the watcher and the indexer's
+// updates all ask these functions (DESIGN §1).
+
+/// A hidden file or folder (a leading dot): not part of the store, nor is anything in it.
+pub fn is_hidden(name: &[u8]) -> bool {
+    name.starts_with(b".")
+}
+
+/// A name that is never an article, whatever its extension: hidden files, and editors'
+/// temporary (`#…`) and backup (`…~`) files.
+pub fn is_ignored_name(name: &str) -> bool {
+    is_hidden(name.as_bytes()) || name.starts_with('#') || name.ends_with('~')
+}
+
+/// The store-relative, `/`-separated path of `path`, or `None` when it is not part of the
+/// store: outside `root`, not UTF-8, or inside a hidden folder (which [`scan`] skips).
+pub fn relative_path(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?.to_str()?;
+    let rel = rel.replace(std::path::MAIN_SEPARATOR, "/");
+    if rel.split('/').any(|part| is_hidden(part.as_bytes())) {
+        return None;
+    }
+    Some(rel)
+}
+
 /// The layout of a store path, or `None` for files that are not articles: other
 /// extensions, hidden files, and editors' temporary and backup files.
 pub fn layout_of(path: &Path) -> Option<Layout> {
@@ -48,7 +73,7 @@ pub fn layout_of(path: &Path) -> Option<Layout> {
 }
 
 fn layout_of_name(name: &str) -> Option<Layout> {
-    if name.starts_with('.') || name.starts_with('#') || name.ends_with('~') {
+    if is_ignored_name(name) {
         return None;
     }
     let (_, ext) = name.rsplit_once('.')?;
@@ -135,7 +160,7 @@ fn walk(dir: &Path, rel: &str, ancestors: &[(u64, u64)]) -> Found {
             }
         };
         let os_name = entry.file_name();
-        if os_name.as_encoded_bytes().starts_with(b".") {
+        if is_hidden(os_name.as_encoded_bytes()) {
             continue;
         }
         let ty = match entry.file_type() {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
-use super::layout_of;
+use super::{is_ignored_name, layout_of};
 
 /// What the watcher reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,11 +50,13 @@ pub struct StoreWatcher {
     _watcher: RecommendedWatcher,
 }
 
-/// Watches `root` recursively and sends debounced batches to `out` until dropped.
-pub fn watch(
+/// Watches `root` recursively and sends debounced batches to `out` until dropped. `out`
+/// takes anything a [`StoreEvent`] converts into, so a consumer receives its own messages
+/// on its own channel.
+pub fn watch<M: From<StoreEvent> + Send + 'static>(
     root: &Path,
     debounce: Debounce,
-    out: Sender<StoreEvent>,
+    out: Sender<M>,
 ) -> notify::Result<StoreWatcher> {
     let (tx, rx) = std::sync::mpsc::channel();
     let mut watcher = notify::recommended_watcher(move |res| {
@@ -76,7 +78,11 @@ struct Pending {
     writing_since: Option<Instant>,
 }
 
-fn debounce_loop(rx: Receiver<notify::Result<Event>>, debounce: Debounce, out: Sender<StoreEvent>) {
+fn debounce_loop<M: From<StoreEvent>>(
+    rx: Receiver<notify::Result<Event>>,
+    debounce: Debounce,
+    out: Sender<M>,
+) {
     let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
     let mut batch_started: Option<Instant> = None;
     let mut last_event = Instant::now();
@@ -90,7 +96,7 @@ fn debounce_loop(rx: Receiver<notify::Result<Event>>, debounce: Debounce, out: S
             Ok(Ok(event)) => {
                 let now = Instant::now();
                 if event.need_rescan() {
-                    if out.send(StoreEvent::Rescan).is_err() {
+                    if out.send(StoreEvent::Rescan.into()).is_err() {
                         return;
                     }
                     continue;
@@ -102,7 +108,7 @@ fn debounce_loop(rx: Receiver<notify::Result<Event>>, debounce: Debounce, out: S
             }
             Ok(Err(e)) => {
                 tracing::warn!("store watch: {e}; rescanning the store");
-                if out.send(StoreEvent::Rescan).is_err() {
+                if out.send(StoreEvent::Rescan.into()).is_err() {
                     return;
                 }
             }
@@ -137,7 +143,7 @@ fn debounce_loop(rx: Receiver<notify::Result<Event>>, debounce: Debounce, out: S
         batch_started = (!pending.is_empty()).then_some(now);
         let mut ready = ready;
         ready.sort();
-        if out.send(StoreEvent::Changed(ready)).is_err() {
+        if out.send(StoreEvent::Changed(ready).into()).is_err() {
             return;
         }
     }
@@ -150,7 +156,7 @@ fn relevant(path: &Path, kind: &EventKind) -> bool {
         return true;
     }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if name.starts_with('.') || name.ends_with('~') || name.starts_with('#') {
+    if is_ignored_name(name) {
         return false;
     }
     // A folder matters when it appears (created, moved in) or disappears (removed,
