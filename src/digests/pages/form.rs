@@ -1,0 +1,381 @@
+//! The subscription form: what was filled in, reading and validating a submission, and
+//! rendering the form for subscribing and managing.
+
+use super::*;
+
+// The form
+
+/// What the form shows: a blank subscription, a subscriber's own, or what was just
+/// submitted (with an error).
+#[derive(Default)]
+pub(super) struct Filled {
+    pub(super) email: String,
+    /// Folded section paths checked.
+    pub(super) sections: Vec<Vec<String>>,
+    /// Folded keywords checked (those offered as checkboxes).
+    pub(super) keywords: Vec<String>,
+    pub(super) more_keywords: String,
+    pub(super) terms: String,
+    pub(super) preset: String,
+    pub(super) cron: String,
+    pub(super) tz: String,
+}
+
+impl Filled {
+    pub(super) fn from_subscriber(s: &Subscriber) -> Filled {
+        let preset = if PRESETS.iter().any(|(v, _)| *v == s.schedule) {
+            s.schedule.clone()
+        } else {
+            "custom".to_string()
+        };
+        Filled {
+            email: s.email.clone(),
+            sections: s.topics.sections.clone(),
+            keywords: s.topics.keywords.clone(),
+            // Keywords that are not among the checkboxes go to the text field; the
+            // render step decides which those are.
+            more_keywords: String::new(),
+            terms: s.topics.term_names.join("，"),
+            cron: if preset == "custom" {
+                s.schedule.clone()
+            } else {
+                String::new()
+            },
+            preset,
+            tz: s.tz.clone(),
+        }
+    }
+}
+
+/// The form's fields as submitted; checkboxes repeat their name.
+#[derive(Default)]
+pub(super) struct Submitted {
+    pub(super) fields: Vec<(String, String)>,
+}
+
+impl Submitted {
+    pub(super) fn one(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(super) fn all(&self, name: &str) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    pub(super) fn filled(&self) -> Filled {
+        Filled {
+            email: self.one("email").unwrap_or("").to_string(),
+            sections: self
+                .all("section")
+                .iter()
+                .map(|s| crate::digests::subscriber::parse_section(s))
+                .collect(),
+            keywords: self.all("keyword"),
+            more_keywords: self.one("more_keywords").unwrap_or("").to_string(),
+            terms: self.one("terms").unwrap_or("").to_string(),
+            preset: self.one("preset").unwrap_or("").to_string(),
+            cron: self.one("cron").unwrap_or("").to_string(),
+            tz: self.one("tz").unwrap_or("").to_string(),
+        }
+    }
+}
+
+/// Reads an urlencoded body (at most [`FORM_MAX_BYTES`], see [`router`]); `None` for a
+/// body that is not one.
+pub(super) async fn read_form(req: Request) -> Option<Submitted> {
+    Form::<Vec<(String, String)>>::from_request(req, &())
+        .await
+        .ok()
+        .map(|Form(fields)| Submitted { fields })
+}
+
+/// Splits a typed list: commas, semicolons (either width), 、 and line breaks.
+pub(super) fn split_list(text: &str) -> Vec<String> {
+    text.split([',', '，', ';', '；', '、', '\n', '\r'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The form's fields checked and turned into (topics, schedule, zone), or an error
+/// message naming the field.
+pub(super) fn validate_choices(form: &Submitted) -> Result<(Topics, String, String), String> {
+    let sections = form.all("section");
+    let mut keywords = form.all("keyword");
+    keywords.extend(split_list(form.one("more_keywords").unwrap_or("")));
+    let terms = split_list(form.one("terms").unwrap_or(""));
+    let topics = Topics::from_input(&sections, &keywords, &terms).map_err(|e| match e {
+        SubscriberError::Section { .. } => format!("欄目：{e}"),
+        SubscriberError::Keyword { .. } => format!("關鍵詞：{e}"),
+        SubscriberError::Term { .. } => format!("詞語：{e}"),
+        other => format!("主題：{other}"),
+    })?;
+    if topics.is_empty() {
+        return Err("主題：請至少勾選一個欄目或關鍵詞，或填寫一個詞語。".into());
+    }
+    let preset = form.one("preset").unwrap_or("");
+    let schedule = if preset == "custom" || preset.is_empty() {
+        form.one("cron").unwrap_or("").trim()
+    } else {
+        preset
+    };
+    if schedule.is_empty() {
+        return Err("發送時間：請選擇一個預設，或填寫自訂的 cron 表達式。".into());
+    }
+    let schedule = validate_schedule(schedule).map_err(|e| format!("發送時間：{e}"))?;
+    let tz = validate_timezone(form.one("tz").unwrap_or("")).map_err(|e| format!("時區：{e}"))?;
+    Ok((topics, schedule, tz))
+}
+
+/// Which form: a new subscription, or a subscriber's own behind a manage token.
+pub(super) enum FormKind<'a> {
+    Subscribe,
+    Manage { token: &'a str },
+}
+
+/// The form page. `error` or `notice`: a message above the form.
+pub(super) fn render_form(
+    web: &Web,
+    kind: FormKind<'_>,
+    filled: &Filled,
+    csrf: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> String {
+    let table = web.index.feed_table();
+    let mut b = String::new();
+    if let Some(e) = error {
+        let _ = writeln!(b, "<p class=\"err\" role=\"alert\">{}</p>", escape_html(e));
+    }
+    if let Some(n) = notice {
+        let _ = writeln!(b, "<p class=\"ok\" role=\"status\">{}</p>", escape_html(n));
+    }
+    let action = match kind {
+        FormKind::Subscribe => "/subscribe",
+        FormKind::Manage { .. } => "/manage",
+    };
+    let _ = writeln!(b, "<form method=\"post\" action=\"{action}\">");
+    let _ = writeln!(
+        b,
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        escape_html(csrf)
+    );
+    match kind {
+        FormKind::Subscribe => {
+            let _ = writeln!(
+                b,
+                "<fieldset><legend><label for=\"email\">電子郵件</label></legend>\
+                 <input type=\"email\" id=\"email\" name=\"email\" required autocomplete=\"email\" value=\"{}\"></fieldset>",
+                escape_html(&filled.email)
+            );
+        }
+        FormKind::Manage { token } => {
+            let _ = writeln!(
+                b,
+                "<input type=\"hidden\" name=\"token\" value=\"{}\">\
+                 <p>訂閱地址：<strong>{}</strong></p>",
+                escape_html(token),
+                escape_html(&filled.email)
+            );
+        }
+    }
+
+    // Sections: every node of the site's section tree, named by its display titles.
+    let _ = writeln!(b, "<fieldset><legend>欄目</legend>");
+    let mut shown_sections = Vec::new();
+    for topic in table.keys() {
+        let Topic::Section(path) = topic else {
+            continue;
+        };
+        // A section's spelling is its whole path as written (`黨派·聲音 > 統一戰線`).
+        let label = table
+            .get(topic)
+            .map(|i| i.title().to_string())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| path.join(" > "));
+        checkbox(
+            &mut b,
+            "section",
+            &path.join(" > "),
+            &label,
+            filled.sections.contains(path),
+        );
+        shown_sections.push(path.clone());
+    }
+    // A subscriber's section the site no longer has stays listed (and checked).
+    for path in filled
+        .sections
+        .iter()
+        .filter(|p| !shown_sections.contains(p))
+    {
+        checkbox(
+            &mut b,
+            "section",
+            &path.join(" > "),
+            &path.join(" > "),
+            true,
+        );
+    }
+    let _ = writeln!(b, "</fieldset>");
+
+    // Keywords: the most used as checkboxes, any other typed.
+    let mut kws: Vec<(&String, u64, &str)> = table
+        .iter()
+        .filter_map(|(t, info)| match t {
+            Topic::Keyword(k) => Some((k, info.count, info.title())),
+            _ => None,
+        })
+        .collect();
+    kws.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    kws.truncate(KEYWORD_CHOICES);
+    let _ = writeln!(b, "<fieldset><legend>關鍵詞</legend><div class=\"kw\">");
+    for (k, count, title) in &kws {
+        let label = format!(
+            "{} ({count})",
+            if title.is_empty() { k.as_str() } else { title }
+        );
+        let checked = filled
+            .keywords
+            .iter()
+            .any(|f| f == *k || crate::fold::fold(f.trim()) == **k);
+        checkbox(&mut b, "keyword", k, &label, checked);
+    }
+    let mut more = filled.more_keywords.clone();
+    let offered: Vec<&String> = kws.iter().map(|(k, _, _)| *k).collect();
+    let extra: Vec<&String> = filled
+        .keywords
+        .iter()
+        .filter(|k| {
+            !offered.contains(k) && !offered.iter().any(|o| **o == crate::fold::fold(k.trim()))
+        })
+        .collect();
+    if !extra.is_empty() {
+        let joined = extra
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("，");
+        more = if more.trim().is_empty() {
+            joined
+        } else {
+            format!("{more}，{joined}")
+        };
+    }
+    let _ = writeln!(
+        b,
+        "</div><p><label for=\"more_keywords\">其他關鍵詞（以逗號分隔）</label>\
+         <input type=\"text\" id=\"more_keywords\" name=\"more_keywords\" value=\"{}\"></p></fieldset>",
+        escape_html(&more)
+    );
+    let _ = writeln!(
+        b,
+        "<fieldset><legend><label for=\"terms\">詞語</label></legend>\
+         <input type=\"text\" id=\"terms\" name=\"terms\" value=\"{}\">\
+         <p class=\"hint\">在標題和正文中搜尋的詞語，以逗號分隔；繁簡均可。</p></fieldset>",
+        escape_html(&filled.terms)
+    );
+
+    // Schedule.
+    let preset = if filled.preset.is_empty() {
+        PRESETS[0].0
+    } else {
+        filled.preset.as_str()
+    };
+    let _ = writeln!(b, "<fieldset><legend>發送時間</legend>");
+    for (i, (value, label)) in PRESETS.iter().enumerate() {
+        let _ = writeln!(
+            b,
+            "<label class=\"c\"><input type=\"radio\" name=\"preset\" id=\"preset{i}\" value=\"{}\"{}> {}</label>",
+            escape_html(value),
+            if *value == preset { " checked" } else { "" },
+            escape_html(label)
+        );
+    }
+    let _ = writeln!(
+        b,
+        "<label class=\"c\"><input type=\"radio\" name=\"preset\" id=\"preset_custom\" value=\"custom\"{}> 自訂</label>\
+         <p><label for=\"cron\">自訂 cron（分 時 日 月 週，例如 <code>30 7 * * 1-5</code>）</label>\
+         <input type=\"text\" id=\"cron\" name=\"cron\" value=\"{}\"></p></fieldset>",
+        if preset == "custom" { " checked" } else { "" },
+        escape_html(&filled.cron)
+    );
+
+    // Zone.
+    let tz = if filled.tz.is_empty() {
+        web.default_tz.as_str()
+    } else {
+        filled.tz.as_str()
+    };
+    let mut zones: Vec<&str> = ZONES.to_vec();
+    for z in [web.default_tz.as_str(), tz] {
+        if !z.is_empty() && !zones.contains(&z) {
+            zones.insert(0, z);
+        }
+    }
+    let _ = writeln!(
+        b,
+        "<fieldset><legend><label for=\"tz\">時區</label></legend><select id=\"tz\" name=\"tz\">"
+    );
+    for z in zones {
+        let _ = writeln!(
+            b,
+            "<option value=\"{0}\"{1}>{0}</option>",
+            escape_html(z),
+            if z == tz { " selected" } else { "" }
+        );
+    }
+    let _ = writeln!(b, "</select></fieldset>");
+    let button = match kind {
+        FormKind::Subscribe => "訂閱",
+        FormKind::Manage { .. } => "保存",
+    };
+    let _ = writeln!(
+        b,
+        "<p><button type=\"submit\" id=\"submit\">{button}</button></p>\n</form>"
+    );
+    if let FormKind::Subscribe = kind {
+        let _ = writeln!(
+            b,
+            "<p class=\"hint\">提交後我們會寄出一封確認郵件；點擊其中的連結後訂閱才會生效。</p>"
+        );
+    }
+    let title = match kind {
+        FormKind::Subscribe => format!("訂閱「{}」摘要", web.site_title),
+        FormKind::Manage { .. } => format!("管理「{}」訂閱", web.site_title),
+    };
+    page(&title, &b)
+}
+
+pub(super) fn checkbox(b: &mut String, name: &str, value: &str, label: &str, checked: bool) {
+    let _ = writeln!(
+        b,
+        "<label class=\"c\"><input type=\"checkbox\" name=\"{name}\" value=\"{}\"{}> {}</label>",
+        escape_html(value),
+        if checked { " checked" } else { "" },
+        escape_html(label)
+    );
+}
+
+/// A form page, with the CSRF cookie set when the token is new.
+pub(super) fn form_response(
+    web: &Web,
+    status: StatusCode,
+    body: String,
+    csrf: &str,
+    set: bool,
+) -> Response {
+    let mut res = html(status, body);
+    if set {
+        res.headers_mut()
+            .insert(header::SET_COOKIE, csrf_cookie(web, csrf));
+    }
+    res
+}
