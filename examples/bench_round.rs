@@ -8,7 +8,7 @@
 //! cargo run --release --example bench_round -- compose --dir D
 //! ```
 //!
-//! `prepare` generates `--articles` articles with [`tidings::corpus::generate`], indexes
+//! `prepare` generates `--articles` articles with [`tidings_corpus::generate`], indexes
 //! them with [`tidings::feeds::publish::build`], and stores `--subscribers` active subscribers with
 //! random topics (one to three keywords and, for half of them, a section, drawn from the
 //! corpus) whose watermark leaves the last `--new` arrivals as news for them.
@@ -163,9 +163,9 @@ fn prepare(o: &Options) -> anyhow::Result<()> {
     let started = Instant::now();
     std::fs::create_dir_all(&o.dir)?;
     let config = config(&o.dir, o.connections)?;
-    tidings::corpus::generate(
+    tidings_corpus::generate(
         &config.store.path,
-        &tidings::corpus::CorpusSpec::new(o.articles, o.seed),
+        &tidings_corpus::CorpusSpec::new(o.articles, o.seed),
     )?;
     let built = tidings::feeds::publish::build(&config, &indicatif::ProgressBar::hidden())
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use tidings::corpus::{generate, CorpusSpec};
+use tidings_corpus::{generate, CorpusSpec};
 
 const USAGE: &str =
     "usage: gencorpus --articles N --out DIR [--seed S] [--utf8-only] [--json-permille P] [--date-line-permille P]";
@@ -55,9 +55,8 @@ fn run() -> Result<(), String> {
     for a in &articles {
         *encodings.entry(a.encoding).or_default() += 1;
     }
-    let count = |f: fn(&tidings::corpus::GeneratedArticle) -> bool| {
-        articles.iter().filter(|a| f(a)).count()
-    };
+    let count =
+        |f: fn(&tidings_corpus::GeneratedArticle) -> bool| articles.iter().filter(|a| f(a)).count();
     println!(
         "{} files, {} bytes ({:.1} MB) in {:.2} s -> {}",
         articles.len(),

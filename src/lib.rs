@@ -3,7 +3,6 @@
 
 pub mod cli;
 pub mod config;
-pub mod corpus;
 pub mod daemon;
 pub mod digests;
 pub mod feeds;

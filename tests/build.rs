@@ -577,7 +577,7 @@ fn check_reports_without_writing() {
 
 /// What a feed must hold, computed from the generator's own record of the corpus.
 fn expectations(
-    articles: &[tidings::corpus::GeneratedArticle],
+    articles: &[tidings_corpus::GeneratedArticle],
     items: usize,
 ) -> BTreeMap<String, Vec<String>> {
     use tidings::feeds::topic::fold_name;
@@ -637,8 +637,8 @@ fn a_generated_corpus_reads_back_in_real_clients() {
     );
 
     let site = Site::new();
-    let spec = tidings::corpus::CorpusSpec::new(400, 11);
-    let generated = tidings::corpus::generate(&site.store(), &spec).unwrap();
+    let spec = tidings_corpus::CorpusSpec::new(400, 11);
+    let generated = tidings_corpus::generate(&site.store(), &spec).unwrap();
     assert!(generated.iter().any(|a| a.json));
     assert!(generated.iter().any(|a| a.encoding == "big5"));
     assert!(generated.iter().any(|a| a.encoding == "gb18030"));
