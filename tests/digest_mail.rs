@@ -263,7 +263,21 @@ fn python_reads_the_digest() {
     assert!(html.contains("href=\"https://news.example/manage?t=eyJzIjoiNWYyYyJ9.bWFuYWdl\""));
     assert!(html.contains(&format!("href=\"{UNSUBSCRIBE}\"")));
     assert!(text.contains(&format!("取消訂閱：\n{UNSUBSCRIBE}\n")));
-    assert!(!text.contains("沒有新聞") || text.contains("訂閱了"));
+    // A group that matched nothing is left out whole: no heading in either part, no
+    // topic in the subject, and the footer names only the groups the mail holds.
+    for (part, s) in [
+        ("text", &text),
+        ("HTML", &html),
+        ("subject", &digest.subject),
+    ] {
+        assert!(
+            !s.contains("沒有新聞"),
+            "the empty group shows in the {part}: {s}"
+        );
+    }
+    let footer = "訂閱了「新聞摘要」的每日摘要：黨派·聲音 > 統一戰線、重慶市、經濟、科技。";
+    assert!(text.replace('\n', "").contains(footer), "{text}");
+    assert!(html.contains(&footer.replace('>', "&gt;")), "{html}");
     // The 3 KB summary is cut to a teaser in both parts.
     assert!(text.contains('…') && html.contains('…'));
     assert!(html.len() < 20_000, "HTML part of {} bytes", html.len());
