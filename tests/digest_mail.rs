@@ -4,8 +4,9 @@
 //! a receiving system makes — structure, decoding, line lengths, headers — plus the
 //! escaping of the HTML part. Fails (never skips) when python3 is missing.
 
+mod support;
+
 use std::io::Write as _;
-use std::process::Command;
 
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
@@ -16,8 +17,7 @@ use tidings::feed::Site;
 use tidings::index::Record;
 use tidings::topic::topics_of;
 
-const SEED_ID: &str = "000_8c7ef1c8e8c43d29";
-const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
+use support::{page_export, python_json, SEED, SEED_ID};
 
 const HOSTILE_TITLE: &str = "<script>alert('x')</script> 壞標題\u{0}\u{1b}[31m\u{7f}\u{202e}結尾";
 const UNSUBSCRIBE: &str = "https://news.example/unsubscribe?t=eyJzIjoiNWYyYyJ9.c2lnbmF0dXJl";
@@ -46,11 +46,8 @@ fn record(article: Article, seq: u64, published: i64) -> Record {
     }
 }
 
-fn article(id: &str, section: &str, title: &str, keyword: &str) -> Article {
-    // A page export's crumb line repeats the last section as its heading.
-    let heading = section.rsplit('>').next().unwrap();
-    let text =
-        format!("首頁>{section} {heading}\n{title}\n關於{title}的第一段。\n關鍵詞:{keyword}\n");
+fn article(id: &str, sections: &str, title: &str, keyword: &str) -> Article {
+    let text = page_export(sections, title, keyword);
     Article::parse(id, text.as_bytes(), Layout::Text).unwrap()
 }
 
@@ -87,21 +84,7 @@ print(json.dumps({
     'non_ascii': any(b > 127 for b in data),
 }, ensure_ascii=False))
 "#;
-    let out = match Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => panic!("python3 is not installed ({e}): run `apt-get install -y python3`"),
-    };
-    assert!(
-        out.status.success(),
-        "python could not read the message: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_json(script, path)
 }
 
 fn compose_digest(site: &Site, records: &[Record]) -> Composed {
