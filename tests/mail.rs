@@ -20,7 +20,7 @@ use tidings::mail::{Envelope, Outbox, SendError, SmtpPool, SmtpSettings, Transpo
 use tokio::net::{TcpListener, TcpStream};
 
 use support::smtp::{Aiosmtpd, SmtpSink, PASSWORD, USER};
-use support::{free_port, python_json};
+use support::{free_port, python_json, PATIENCE};
 
 const FROM: &str = "tidings@news.example";
 
@@ -267,14 +267,14 @@ async fn a_server_that_never_speaks_times_out_as_temporary() {
     let mut s = settings(port, Tls::None, 1);
     s.timeout = Duration::from_millis(500);
     let t = smtp(s);
-    let started = Instant::now();
-    let result = send_one(&t, "reader@example.org", 0).await;
-    let took = started.elapsed();
+    // Only a guard: without the transport's own timeout the send would wait for ever.
+    let result = tokio::time::timeout(PATIENCE, send_one(&t, "reader@example.org", 0))
+        .await
+        .expect("the send waits for the silent server without end");
     match result {
         Err(SendError::Temporary(m)) => assert!(m.contains("no answer within 0.5 s"), "{m}"),
         other => panic!("expected a temporary failure, got {other:?}"),
     }
-    assert!(took < Duration::from_secs(2), "took {took:?}");
     holder.abort();
 }
 
@@ -331,7 +331,6 @@ async fn the_rate_cap_holds_across_connections() {
     // 20 messages at 20/s: the last may start 19 × 50 ms after the first.
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(900), "took only {took:?}");
-    assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 #[tokio::test]
@@ -599,48 +598,55 @@ async fn outbox_file_names_are_safe() {
 }
 
 // ---------------------------------------------------------------------------------------
-// TCP_NODELAY: without it each message waits for the server's delayed ACK (~40 ms)
+// One pooled connection carries message after message
 // ---------------------------------------------------------------------------------------
 
-/// lettre writes the body and the final "." separately; with Nagle's algorithm on, the
-/// second write waits for the server's delayed ACK: 200 messages on one connection would
-/// take 8 s (measured: 23 msg/s). With TCP_NODELAY they take a fraction of a second.
+// lettre writes the body and the final "." separately; with Nagle's algorithm on, the
+// second write waits for the server's delayed ACK (~40 ms a message: 23 msg/s on one
+// connection, 60 messages over TLS in 2.7 s instead of 0.15 s), which is why the pool
+// sets TCP_NODELAY. That is speed, measured by `scripts/bench_mail.py --connections 1`
+// (BENCHMARKS.md); these tests hold the behaviour: every message goes out, in turn, on
+// the one connection.
+
 #[tokio::test]
-async fn one_connection_is_not_held_back_by_delayed_acks() {
-    let sink = SmtpSink::start(&[], false);
-    let t = smtp(settings(sink.port, Tls::None, 1));
-    let started = Instant::now();
+async fn one_connection_carries_200_messages_in_turn() {
+    let sink = SmtpSink::start(&[], true);
+    let counter = Counter::start(sink.port).await;
+    let t = smtp(settings(counter.port, Tls::None, 1));
     for n in 0..200 {
         send_one(&t, "reader@example.org", n).await.unwrap();
     }
-    let took = started.elapsed();
-    assert!(took < Duration::from_secs(3), "200 messages took {took:?}");
+    t.close().await;
+    assert_eq!(counter.accepted(), 1, "one connection");
+    assert_eq!(sink.dumped(200).len(), 200);
 }
 
 /// The same over STARTTLS and implicit TLS, where the socket sits under lettre's TLS
-/// layer (measured with Nagle on: 60 messages in 2.7 s; with TCP_NODELAY: 0.15 s).
-async fn not_held_back_over_tls(mode: &str, tls: Tls) {
+/// layer.
+async fn one_tls_connection_carries_messages_in_turn(mode: &str, tls: Tls) {
     let dir = tempfile::tempdir().unwrap();
     let server = Aiosmtpd::start(dir.path(), mode);
-    let t = smtp(settings_for(&server, tls));
-    send_one(&t, "reader@example.org", 0).await.unwrap();
-    let started = Instant::now();
-    for n in 1..=60 {
-        send_one(&t, "reader@example.org", n).await.unwrap();
+    let counter = Counter::start(server.port).await;
+    let mut s = settings_for(&server, tls);
+    s.port = counter.port;
+    s.connections = 1;
+    let t = smtp(s);
+    for n in 0..60 {
+        send_one(&t, "reader@example.org", n)
+            .await
+            .unwrap_or_else(|e| panic!("{mode}: message {n}: {e}"));
     }
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_millis(1500),
-        "{mode}: 60 messages took {took:?}"
-    );
+    t.close().await;
+    assert_eq!(counter.accepted(), 1, "{mode}: one connection");
+    assert_eq!(server.count(), 60, "{mode}");
 }
 
 #[tokio::test]
-async fn starttls_is_not_held_back_by_delayed_acks() {
-    not_held_back_over_tls("starttls", Tls::Starttls).await;
+async fn one_starttls_connection_carries_60_messages_in_turn() {
+    one_tls_connection_carries_messages_in_turn("starttls", Tls::Starttls).await;
 }
 
 #[tokio::test]
-async fn implicit_tls_is_not_held_back_by_delayed_acks() {
-    not_held_back_over_tls("tls", Tls::Tls).await;
+async fn one_implicit_tls_connection_carries_60_messages_in_turn() {
+    one_tls_connection_carries_messages_in_turn("tls", Tls::Tls).await;
 }
