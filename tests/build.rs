@@ -10,9 +10,9 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tempfile::TempDir;
 
-mod support;
+use crate::support;
 
-use support::{page_export, program, python_with, SEED, SEED_ID};
+use crate::support::{page_export, program, python_with, SEED, SEED_ID};
 
 /// A store, a config and the folders tidings writes, all in one temporary folder.
 struct Site {

@@ -1,14 +1,14 @@
 //! `tidings run` end to end: the real binary on port 0 with a temporary store, driven over
 //! real HTTP, with real signals, and read by a real feed reader (newsboat).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::Duration;
 
-use support::daemon::Daemon;
-use support::http;
-use support::{article, drop_in, python, seeded_site, site, tidings_command};
+use crate::support::daemon::Daemon;
+use crate::support::http;
+use crate::support::{article, drop_in, python, seeded_site, site, tidings_command};
 
 fn config_text(extra: &str) -> String {
     format!(

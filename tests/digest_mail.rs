@@ -4,8 +4,6 @@
 //! a receiving system makes — structure, decoding, line lengths, headers — plus the
 //! escaping of the HTML part. Fails (never skips) when python3 is missing.
 
-mod support;
-
 use std::io::Write as _;
 
 use chrono::{TimeZone, Utc};
@@ -17,7 +15,7 @@ use tidings::feed::Site;
 use tidings::index::Record;
 use tidings::topic::topics_of;
 
-use support::{page_export, python_json, SEED, SEED_ID};
+use crate::support::{page_export, python_json, SEED, SEED_ID};
 
 const HOSTILE_TITLE: &str = "<script>alert('x')</script> 壞標題\u{0}\u{1b}[31m\u{7f}\u{202e}結尾";
 const UNSUBSCRIBE: &str = "https://news.example/unsubscribe?t=eyJzIjoiNWYyYyJ9.c2lnbmF0dXJl";

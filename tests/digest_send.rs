@@ -1,13 +1,13 @@
 //! `tidings digest preview|send` end to end with the outbox transport: the real binary, a
 //! store, subscribers, and the `.eml` files read back by Python's `email` package.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
-use support::daemon::Daemon;
-use support::smtp::{self, SmtpSink};
-use support::{article, ok, outbox, python, seeded_site, site, tidings, tidings_command};
+use crate::support::daemon::Daemon;
+use crate::support::smtp::{self, SmtpSink};
+use crate::support::{article, ok, outbox, python, seeded_site, site, tidings, tidings_command};
 
 #[test]
 fn a_digest_holds_only_what_arrived_since_the_last_and_never_repeats() {

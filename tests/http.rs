@@ -17,9 +17,9 @@ use tidings::feed::Site;
 use tidings::http::{router, serve, HttpState};
 use tidings::metrics::Metrics;
 
-mod support;
+use crate::support;
 
-use support::{build_in_process, put_seed, SEED_ID};
+use crate::support::{build_in_process, put_seed, SEED_ID};
 
 /// An article whose every text needs escaping.
 const HOSTILE_ID: &str = "x-1";

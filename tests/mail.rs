@@ -5,8 +5,6 @@
 //! Python's `email` package. A missing program fails its test with the line that
 //! installs it; nothing is skipped.
 
-mod support;
-
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,8 +17,8 @@ use tidings::config::{self, Tls};
 use tidings::mail::{Envelope, Outbox, SendError, SmtpPool, SmtpSettings, Transport};
 use tokio::net::{TcpListener, TcpStream};
 
-use support::smtp::{Aiosmtpd, SmtpSink, PASSWORD, USER};
-use support::{free_port, python_json, PATIENCE};
+use crate::support::smtp::{Aiosmtpd, SmtpSink, PASSWORD, USER};
+use crate::support::{free_port, python_json, PATIENCE};
 
 const FROM: &str = "tidings@news.example";
 

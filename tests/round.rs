@@ -6,8 +6,6 @@
 //! AUTH into aiosmtpd, driven through the library with the test CA in the SMTP settings,
 //! with the captured mail read by Python's `email` package.
 
-mod support;
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,8 +14,8 @@ use tidings::index::{DeliveryState, Index};
 use tidings::mail::{SmtpPool, SmtpSettings, Transport};
 use tidings::subscriber::{email_key, Status};
 
-use support::smtp::{self, Aiosmtpd, SmtpSink, PASSWORD, USER};
-use support::{article, ok, open_index, put_seed, python, tidings};
+use crate::support::smtp::{self, Aiosmtpd, SmtpSink, PASSWORD, USER};
+use crate::support::{article, ok, open_index, put_seed, python, tidings};
 
 // ---------------------------------------------------------------------------------------
 // Helpers

@@ -2,14 +2,12 @@
 //! the daemon was down is sent once when it comes back, several missed runs collapse into
 //! one, and a run later than `digest.max_late_hours` is skipped and counted.
 
-mod support;
-
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use tidings::subscriber::{Status, Subscriber, Topics};
 
-use support::{build_in_process, put_seed, store};
+use crate::support::{build_in_process, put_seed, store};
 
 /// 2026-11-24 `hh:mm` in Shanghai, plus `days`.
 fn shanghai(days: i64, hh: u32, mm: u32) -> chrono::DateTime<Utc> {

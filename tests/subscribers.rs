@@ -1,10 +1,10 @@
 //! `tidings subscriber …` end to end: the real binary, with no daemon (it opens the index
 //! itself) and beside a running daemon (the request goes over the control socket).
 
-mod support;
+use crate::support;
 
-use support::daemon::Daemon;
-use support::{text, tidings};
+use crate::support::daemon::Daemon;
+use crate::support::{text, tidings};
 
 fn site() -> tempfile::TempDir {
     support::site(

@@ -13,9 +13,7 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
-mod support;
-
-use support::{program, text, INSTALL_SYSTEMD};
+use crate::support::{program, text, INSTALL_SYSTEMD};
 
 const UNIT: &str = include_str!("../systemd/tidings.service");
 const UNIT_NAME: &str = "tidings.service";

@@ -7,8 +7,6 @@
 //! Chromium is required, not optional: without it the browser test fails and names the
 //! install line.
 
-mod support;
-
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -19,9 +17,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-use support::daemon::Daemon;
-use support::http::{request, Reply};
-use support::{
+use crate::support::daemon::Daemon;
+use crate::support::http::{request, Reply};
+use crate::support::{
     drop_in, eventually, outbox, page_export, program, put_seed, python_json, store, KillOnDrop,
     INSTALL_CHROMIUM,
 };

@@ -21,9 +21,7 @@ use tokio::sync::Notify;
 use tidings::metrics::Metrics;
 use tidings::websub::{Options, Publisher};
 
-mod support;
-
-use support::PATIENCE;
+use crate::support::PATIENCE;
 
 /// The hub's answer to one ping: given the pinged URL and how many pings for it came
 /// before this one.

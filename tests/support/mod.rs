@@ -3,9 +3,6 @@
 //! fixtures (the seed article, page exports, a site folder), waiting without hanging,
 //! and launchers for the daemon ([`daemon`]) and the mail servers ([`smtp`]).
 
-// Each test crate includes this module and uses its own part of it.
-#![allow(dead_code)]
-
 pub mod daemon;
 pub mod http;
 pub mod smtp;
@@ -138,10 +135,6 @@ pub fn poll<T>(
 pub struct KillOnDrop(pub Child);
 
 impl KillOnDrop {
-    pub fn id(&self) -> u32 {
-        self.0.id()
-    }
-
     /// Sends `signal` (`libc::SIGTERM`, …).
     pub fn signal(&self, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.0.id()).unwrap();

@@ -14,7 +14,7 @@ use super::{
 
 /// A running `smtp-sink` on a free loopback port, killed on drop.
 pub struct SmtpSink {
-    process: KillOnDrop,
+    _process: KillOnDrop,
     pub port: u16,
     /// Where `-d` writes one file per message (when asked for).
     dump: Option<tempfile::TempDir>,
@@ -61,7 +61,7 @@ impl SmtpSink {
             Err("smtp-sink does not listen".to_string())
         });
         SmtpSink {
-            process,
+            _process: process,
             port,
             dump,
         }
