@@ -1,5 +1,5 @@
-//! A composed digest read back by an independent mail parser: Python's `email`
-//! package with `policy=default`, the parser issue 4 item 7 names. The message has
+//! A composed digest read back by an independent mail parser: Python's `email` package
+//! with `policy=default`, as a receiving client parses it (DESIGN §6). The message has
 //! several groups, a 3 KB Chinese summary and a hostile title; the checks are the ones
 //! a receiving system makes — structure, decoding, line lengths, headers — plus the
 //! escaping of the HTML part. Fails (never skips) when python3 is missing.

@@ -1,4 +1,4 @@
-//! The mail transports against real servers on loopback, no mocks (issue 4 item 7):
+//! The mail transports against real servers on loopback, no mocks (DESIGN §6):
 //! postfix's `smtp-sink` for counting and fault injection (4xx, 5xx, 421 at RCPT; idle
 //! disconnects), aiosmtpd for STARTTLS, implicit TLS and AUTH with the delivered bytes
 //! captured, a raw socket that never speaks for the timeout, and the outbox read back by

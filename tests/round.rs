@@ -1,4 +1,4 @@
-//! Digest rounds (issue 4 items 6 and 7) against real SMTP servers on loopback: the real
+//! Digest rounds (DESIGN §6) against real SMTP servers on loopback: the real
 //! `tidings` binary (`subscriber import`, `digest send`) into postfix's `smtp-sink` with
 //! fault injection — a relay that refuses everything pauses the round, repeated permanent
 //! refusals bounce a subscriber, a temporary refusal leaves the digest pending and the
