@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tempfile::TempDir;
 
-const SEED_ID: &str = "000_8c7ef1c8e8c43d29";
-const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
+use crate::support;
+
+use crate::support::{page_export, program, python_with, SEED, SEED_ID};
 
 /// A store, a config and the folders tidings writes, all in one temporary folder.
 struct Site {
@@ -24,15 +25,14 @@ impl Site {
     }
 
     fn with_config(extra: &str) -> Site {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("articles")).unwrap();
         let base = "base_url = \"https://news.example\"\n";
         let config = match extra.strip_prefix("[site]\n") {
             Some(rest) => format!("[site]\n{base}{rest}\n"),
             None => format!("[site]\n{base}{extra}\n"),
         };
-        std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        Site { dir }
+        Site {
+            dir: support::site(&config),
+        }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -48,7 +48,7 @@ impl Site {
     }
 
     /// Writes an article file with a given modification time (seconds after 2020-01-01).
-    fn put(&self, rel: &str, bytes: &[u8], at: u64) {
+    fn put(&self, rel: &str, bytes: impl AsRef<[u8]>, at: u64) {
         let path = self.store().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, bytes).unwrap();
@@ -56,17 +56,11 @@ impl Site {
     }
 
     fn tidings(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
-            .arg("--config")
-            .arg(self.path("config.toml"))
-            .args(args)
-            .env_remove("TIDINGS_CONFIG")
-            .output()
-            .unwrap();
+        let out = support::tidings(self.dir.path(), args);
         Output {
             code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout: support::text(&out.stdout),
+            stderr: support::text(&out.stderr),
         }
     }
 
@@ -139,23 +133,6 @@ fn guids(channel: &rss::Channel) -> Vec<String> {
         .iter()
         .map(|i| i.guid().unwrap().value().to_string())
         .collect()
-}
-
-/// A minimal page export.
-fn article(crumbs: &str, title: &str, keywords: &str) -> Vec<u8> {
-    format!("首頁>{crumbs}\n{title}\n第一段正文內容。\n第二段正文內容。\n關鍵詞:{keywords}\n")
-        .into_bytes()
-}
-
-/// Fails (never skips) when a program the test drives is missing, naming the install.
-fn require(program: &str, install: &str) {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(found, "{program} is not installed: run `{install}`");
 }
 
 #[test]
@@ -236,7 +213,7 @@ fn second_build_touches_nothing() {
     site.put(&format!("{SEED_ID}.txt"), SEED, 0);
     site.put(
         "b/x1.txt",
-        &article("時政>高層動態 高層動態", "標題一", "北京市"),
+        page_export("時政>高層動態", "標題一", "北京市"),
         10,
     );
     site.build();
@@ -257,7 +234,7 @@ fn deleting_state_keeps_every_guid_and_every_byte() {
     site.put(&format!("{SEED_ID}.txt"), SEED, 0);
     site.put(
         "b/x1.txt",
-        &article("時政>高層動態 高層動態", "標題一", "北京市"),
+        page_export("時政>高層動態", "標題一", "北京市"),
         10,
     );
     site.build();
@@ -286,12 +263,12 @@ fn traditional_and_simplified_meet_in_one_feed() {
     site.put(&format!("{SEED_ID}.txt"), SEED, 0);
     site.put(
         "s1.txt",
-        &article("党派·声音>统一战线 统一战线", "简体一", "重庆市"),
+        page_export("党派·声音>统一战线", "简体一", "重庆市"),
         10,
     );
     site.put(
         "s2.txt",
-        &article("党派·声音>统一战线 统一战线", "简体二", "重庆市、发展"),
+        page_export("党派·声音>统一战线", "简体二", "重庆市、发展"),
         20,
     );
     site.build();
@@ -325,12 +302,12 @@ fn editing_keeps_the_guid_and_moves_updated_only() {
     let site = Site::new();
     site.put(
         "a.txt",
-        &article("時政>高層動態 高層動態", "舊標題", "北京市"),
+        page_export("時政>高層動態", "舊標題", "北京市"),
         100,
     );
     site.put(
         "b.txt",
-        &article("時政>高層動態 高層動態", "另一篇", "北京市"),
+        page_export("時政>高層動態", "另一篇", "北京市"),
         50,
     );
     site.build();
@@ -344,7 +321,7 @@ fn editing_keeps_the_guid_and_moves_updated_only() {
 
     site.put(
         "a.txt",
-        &article("時政>高層動態 高層動態", "新標題", "北京市"),
+        page_export("時政>高層動態", "新標題", "北京市"),
         5000,
     );
     let out = site.build();
@@ -385,12 +362,8 @@ fn editing_keeps_the_guid_and_moves_updated_only() {
 #[test]
 fn deleting_an_article_removes_it_and_its_empty_feeds() {
     let site = Site::new();
-    site.put(
-        "a.txt",
-        &article("時政>高層動態 高層動態", "甲", "北京市"),
-        100,
-    );
-    site.put("b.txt", &article("時政>國際 國際", "乙", "上海市"), 50);
+    site.put("a.txt", page_export("時政>高層動態", "甲", "北京市"), 100);
+    site.put("b.txt", page_export("時政>國際", "乙", "上海市"), 50);
     site.build();
     assert!(site.feeds().join("keyword/上海市/rss.xml").is_file());
     std::fs::remove_file(site.store().join("b.txt")).unwrap();
@@ -409,7 +382,7 @@ fn a_moved_file_keeps_its_publication_time() {
     let site = Site::new();
     site.put(
         "old/a.txt",
-        &article("時政>高層動態 高層動態", "甲", "北京市"),
+        page_export("時政>高層動態", "甲", "北京市"),
         100,
     );
     site.build();
@@ -441,7 +414,7 @@ fn bad_files_get_one_line_each_and_the_rest_is_published() {
     site.put(&format!("{SEED_ID}.txt"), SEED, 0);
     site.put(
         "garbage.txt",
-        &[0u8, 159, 146, 150, 0, 0, 1, 2, 3, 255, 254, 0],
+        [0u8, 159, 146, 150, 0, 0, 1, 2, 3, 255, 254, 0],
         1,
     );
     site.put("empty.txt", b"", 2);
@@ -449,12 +422,12 @@ fn bad_files_get_one_line_each_and_the_rest_is_published() {
     site.put("nosection.txt", "一個標題\n正文。\n".as_bytes(), 4);
     site.put(
         "big.txt",
-        &article("時政>要聞 要聞", &"長".repeat(8000), "x"),
+        page_export("時政>要聞", &"長".repeat(8000), "x"),
         5,
     );
     site.put("broken.json", b"{\"id\": \"j1\", \"title\": ", 6);
     site.put(&format!("dup/{SEED_ID}.txt"), SEED, 7);
-    site.put("ok.txt", &article("時政>要聞 要聞", "好文章", "北京市"), 8);
+    site.put("ok.txt", page_export("時政>要聞", "好文章", "北京市"), 8);
 
     let out = site.build();
     let lines: Vec<&str> = out
@@ -505,7 +478,7 @@ fn an_article_gone_bad_keeps_its_last_good_version() {
     let site = Site::new();
     site.put(
         "a.txt",
-        &article("時政>高層動態 高層動態", "好標題", "北京市"),
+        page_export("時政>高層動態", "好標題", "北京市"),
         100,
     );
     site.build();
@@ -516,7 +489,7 @@ fn an_article_gone_bad_keeps_its_last_good_version() {
     // Fixed later: published again.
     site.put(
         "a.txt",
-        &article("時政>高層動態 高層動態", "修好了", "北京市"),
+        page_export("時政>高層動態", "修好了", "北京市"),
         300,
     );
     site.build();
@@ -541,7 +514,7 @@ fn fatal_errors_exit_2_naming_the_key_or_path() {
     assert!(out.stderr.contains("site.timezone"), "{}", out.stderr);
 
     let site = Site::new();
-    site.put("a.txt", &article("時政>要聞 要聞", "甲", "北京市"), 1);
+    site.put("a.txt", page_export("時政>要聞", "甲", "北京市"), 1);
     std::fs::write(site.feeds(), "a file where the output folder should be").unwrap();
     let out = site.tidings(&["build"]);
     assert_eq!(out.code, 2, "{out:?}");
@@ -560,7 +533,7 @@ fn fatal_errors_exit_2_naming_the_key_or_path() {
 #[test]
 fn check_reports_without_writing() {
     let site = Site::new();
-    site.put("ok.txt", &article("時政>要聞 要聞", "甲", "北京市"), 1);
+    site.put("ok.txt", page_export("時政>要聞", "甲", "北京市"), 1);
     let out = site.tidings(&["check"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
@@ -627,14 +600,8 @@ fn expectations(
 
 #[test]
 fn a_generated_corpus_reads_back_in_real_clients() {
-    require("xmllint", "apt-get install -y libxml2-utils");
-    let feedparser = Command::new("python3")
-        .args(["-c", "import feedparser"])
-        .status();
-    assert!(
-        feedparser.map(|s| s.success()).unwrap_or(false),
-        "Python feedparser is not installed: run `python3 -m pip install feedparser`"
-    );
+    let xmllint = program("xmllint", support::INSTALL_XMLLINT);
+    let python = python_with("feedparser", support::INSTALL_FEEDPARSER);
 
     let site = Site::new();
     let spec = tidings_corpus::CorpusSpec::new(400, 11);
@@ -677,7 +644,7 @@ fn a_generated_corpus_reads_back_in_real_clients() {
     let expect_file = site.path("expected.json");
     std::fs::write(&expect_file, serde_json::to_vec(&expected).unwrap()).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/check_feeds.py");
-    let out = Command::new("python3")
+    let out = Command::new(python)
         .arg(script)
         .arg(site.feeds())
         .arg(&expect_file)
@@ -698,7 +665,7 @@ fn a_generated_corpus_reads_back_in_real_clients() {
         .map(|e| e.path().to_owned())
         .collect();
     assert!(xml.len() > 10);
-    let out = Command::new("xmllint")
+    let out = Command::new(xmllint)
         .arg("--noout")
         .args(&xml)
         .output()

@@ -1,11 +1,10 @@
-//! A composed digest read back by an independent mail parser: Python's `email`
-//! package with `policy=default`, the parser issue 4 item 7 names. The message has
+//! A composed digest read back by an independent mail parser: Python's `email` package
+//! with `policy=default`, as a receiving client parses it (DESIGN §6). The message has
 //! several groups, a 3 KB Chinese summary and a hostile title; the checks are the ones
 //! a receiving system makes — structure, decoding, line lengths, headers — plus the
 //! escaping of the HTML part. Fails (never skips) when python3 is missing.
 
 use std::io::Write as _;
-use std::process::Command;
 
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
@@ -16,8 +15,7 @@ use tidings::feeds::topic::topics_of;
 use tidings::model::article::Record;
 use tidings::model::article::{Article, Layout};
 
-const SEED_ID: &str = "000_8c7ef1c8e8c43d29";
-const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
+use crate::support::{page_export, python_json, SEED, SEED_ID};
 
 const HOSTILE_TITLE: &str = "<script>alert('x')</script> 壞標題\u{0}\u{1b}[31m\u{7f}\u{202e}結尾";
 const UNSUBSCRIBE: &str = "https://news.example/unsubscribe?t=eyJzIjoiNWYyYyJ9.c2lnbmF0dXJl";
@@ -46,11 +44,8 @@ fn record(article: Article, seq: u64, published: i64) -> Record {
     }
 }
 
-fn article(id: &str, section: &str, title: &str, keyword: &str) -> Article {
-    // A page export's crumb line repeats the last section as its heading.
-    let heading = section.rsplit('>').next().unwrap();
-    let text =
-        format!("首頁>{section} {heading}\n{title}\n關於{title}的第一段。\n關鍵詞:{keyword}\n");
+fn article(id: &str, sections: &str, title: &str, keyword: &str) -> Article {
+    let text = page_export(sections, title, keyword);
     Article::parse(id, text.as_bytes(), Layout::Text).unwrap()
 }
 
@@ -87,21 +82,7 @@ print(json.dumps({
     'non_ascii': any(b > 127 for b in data),
 }, ensure_ascii=False))
 "#;
-    let out = match Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => panic!("python3 is not installed ({e}): run `apt-get install -y python3`"),
-    };
-    assert!(
-        out.status.success(),
-        "python could not read the message: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_json(script, path)
 }
 
 fn compose_digest(site: &Site, records: &[Record]) -> Composed {
@@ -263,7 +244,21 @@ fn python_reads_the_digest() {
     assert!(html.contains("href=\"https://news.example/manage?t=eyJzIjoiNWYyYyJ9.bWFuYWdl\""));
     assert!(html.contains(&format!("href=\"{UNSUBSCRIBE}\"")));
     assert!(text.contains(&format!("取消訂閱：\n{UNSUBSCRIBE}\n")));
-    assert!(!text.contains("沒有新聞") || text.contains("訂閱了"));
+    // A group that matched nothing is left out whole: no heading in either part, no
+    // topic in the subject, and the footer names only the groups the mail holds.
+    for (part, s) in [
+        ("text", &text),
+        ("HTML", &html),
+        ("subject", &digest.subject),
+    ] {
+        assert!(
+            !s.contains("沒有新聞"),
+            "the empty group shows in the {part}: {s}"
+        );
+    }
+    let footer = "訂閱了「新聞摘要」的每日摘要：黨派·聲音 > 統一戰線、重慶市、經濟、科技。";
+    assert!(text.replace('\n', "").contains(footer), "{text}");
+    assert!(html.contains(&footer.replace('>', "&gt;")), "{html}");
     // The 3 KB summary is cut to a teaser in both parts.
     assert!(text.contains('…') && html.contains('…'));
     assert!(html.len() < 20_000, "HTML part of {} bytes", html.len());

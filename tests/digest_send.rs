@@ -1,57 +1,20 @@
 //! `tidings digest preview|send` end to end with the outbox transport: the real binary, a
 //! store, subscribers, and the `.eml` files read back by Python's `email` package.
 
-mod support;
+use crate::support;
 
-use support::{free_port, is_root, program, INSTALL_POSTFIX};
+use std::time::Duration;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
-
-fn tidings(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = tidings(dir, args);
-    assert!(out.status.success(), "{args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn outbox(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("outbox"))
-        .map(|d| {
-            d.map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
-fn article(title: &str, keyword: &str) -> String {
-    format!("首页>时政>高层动态 高层动态\n{title}\n正文第一段。\n正文第二段。\n关键词:{keyword}\n")
-}
+use crate::support::daemon::Daemon;
+use crate::support::smtp::{self, SmtpSink};
+use crate::support::{article, ok, outbox, python, seeded_site, site, tidings, tidings_command};
 
 #[test]
 fn a_digest_holds_only_what_arrived_since_the_last_and_never_repeats() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::create_dir_all(d.join("articles")).unwrap();
-    std::fs::write(d.join("articles/000_8c7ef1c8e8c43d29.txt"), SEED).unwrap();
-    std::fs::write(
-        d.join("config.toml"),
+    let dir = seeded_site(
         "[site]\nbase_url = \"https://news.example\"\ntitle = \"新聞站\"\n[mail]\nfrom = \"新聞站 <digest@news.example>\"\n",
-    )
-    .unwrap();
+    );
+    let d = dir.path();
     ok(d, &["build"]);
     ok(
         d,
@@ -112,17 +75,7 @@ assert str(msg['List-Unsubscribe-Post']) == 'List-Unsubscribe=One-Click'
 assert all(len(l) <= 998 for l in raw.split(b'\r\n'))
 print(msg['Message-ID'])
 "#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(check)
-        .arg(&files[0])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    python(check, [&files[0]]);
 
     // Sent once: a second round has nothing to send.
     let sent = ok(d, &["digest", "send", "--now"]);
@@ -137,17 +90,14 @@ print(msg['Message-ID'])
     .unwrap();
     ok(d, &["build"]);
     // A second manual run in the same second would share its period: make it the next.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::thread::sleep(Duration::from_millis(1100));
     ok(d, &["digest", "send", "--now"]);
     let files = outbox(d);
     assert_eq!(files.len(), 2);
-    let decoded = Command::new("python3")
-        .arg("-c")
-        .arg("import email,email.policy,sys\nfor f in sys.argv[1:]:\n m=email.message_from_bytes(open(f,'rb').read(),policy=email.policy.default)\n print(m.get_body(('plain',)).get_content().replace('\\n',' '))")
-        .args(&files)
-        .output()
-        .unwrap();
-    let bodies = String::from_utf8_lossy(&decoded.stdout).into_owned();
+    let bodies = python(
+        "import email,email.policy,sys\nfor f in sys.argv[1:]:\n m=email.message_from_bytes(open(f,'rb').read(),policy=email.policy.default)\n print(m.get_body(('plain',)).get_content().replace('\\n',' '))",
+        &files,
+    );
     let with_new: Vec<&str> = bodies
         .lines()
         .filter(|l| l.contains("更新的重庆新闻"))
@@ -162,9 +112,7 @@ print(msg['Message-ID'])
 
 #[test]
 fn an_unknown_subscriber_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("articles")).unwrap();
-    std::fs::write(dir.path().join("config.toml"), "").unwrap();
+    let dir = site("");
     let out = tidings(dir.path(), &["digest", "preview", "nobody@example.org"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nobody@example.org: no such subscriber"));
@@ -172,34 +120,13 @@ fn an_unknown_subscriber_is_named() {
 
 #[test]
 fn killed_mid_round_and_restarted_every_digest_arrives_once_with_in_flight_ones_at_most_twice() {
-    let sink_bin = program("smtp-sink", INSTALL_POSTFIX);
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let dump = d.join("dump");
-    std::fs::create_dir_all(&dump).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dump, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let port = free_port();
-    let mut sink = Command::new(sink_bin);
-    if is_root() {
-        sink.args(["-u", "nobody"]);
-    }
     // -w 1: each DATA waits a second, so the round is slow enough to kill in the middle.
-    let mut sink = sink
-        .arg("-d")
-        .arg(format!("{}/", dump.display()))
-        .args(["-w", "1"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("64")
-        .spawn()
-        .unwrap();
-    std::fs::create_dir_all(d.join("articles")).unwrap();
-    std::fs::write(d.join("articles/000_8c7ef1c8e8c43d29.txt"), SEED).unwrap();
-    std::fs::write(
-        d.join("config.toml"),
-        format!("[mail]\nfrom = \"digest@news.example\"\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nconnections = 4\n"),
-    )
-    .unwrap();
+    let sink = SmtpSink::start(&["-w", "1"], true);
+    let dir = seeded_site(&format!(
+        "[mail]\nfrom = \"digest@news.example\"\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nconnections = 4\n",
+        sink.port
+    ));
+    let d = dir.path();
     ok(d, &["build"]);
     let mut csv = String::from("email,keywords\n");
     for i in 0..16 {
@@ -213,16 +140,14 @@ fn killed_mid_round_and_restarted_every_digest_arrives_once_with_in_flight_ones_
     std::fs::write(d.join("articles/n1.txt"), article("給十六位讀者", "重庆市")).unwrap();
     ok(d, &["build"]);
 
-    let mut round = Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .arg("--config")
-        .arg(d.join("config.toml"))
+    let mut round = tidings_command(d)
         .args(["digest", "send", "--now"])
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2600));
+    std::thread::sleep(Duration::from_millis(2600));
     round.kill().unwrap(); // SIGKILL
     round.wait().unwrap();
-    let after_kill = std::fs::read_dir(&dump).unwrap().count();
+    let after_kill = std::fs::read_dir(sink.dump_dir()).unwrap().count();
     assert!(
         after_kill > 0 && after_kill < 16,
         "killed mid-round: {after_kill} delivered"
@@ -231,26 +156,13 @@ fn killed_mid_round_and_restarted_every_digest_arrives_once_with_in_flight_ones_
     // Restarted: the pending digests go out, the sent ones do not.
     let out = ok(d, &["digest", "send"]);
     assert!(out.contains("resumed"), "{out}");
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let _ = sink.kill();
-    let _ = sink.wait();
 
     let mut per_recipient: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for f in std::fs::read_dir(&dump).unwrap() {
-        let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
-        let to = text
-            .lines()
-            .find_map(|l| l.strip_prefix("To: "))
-            .unwrap_or("?")
-            .trim()
-            .to_string();
-        let id = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Message-ID: "))
-            .unwrap_or("?")
-            .trim()
-            .to_string();
-        per_recipient.entry(to).or_default().push(id);
+    for message in sink.dumped(16) {
+        per_recipient
+            .entry(smtp::header(&message, "To"))
+            .or_default()
+            .push(smtp::header(&message, "Message-ID"));
     }
     assert_eq!(
         per_recipient.len(),
@@ -279,18 +191,8 @@ fn killed_mid_round_and_restarted_every_digest_arrives_once_with_in_flight_ones_
 
 #[test]
 fn the_daemon_sends_due_digests_on_their_schedule() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-    let dir = tempfile::tempdir().unwrap();
+    let dir = seeded_site("[server]\nlisten = \"127.0.0.1:0\"\n");
     let d = dir.path();
-    std::fs::create_dir_all(d.join("articles")).unwrap();
-    std::fs::write(d.join("articles/000_8c7ef1c8e8c43d29.txt"), SEED).unwrap();
-    std::fs::write(
-        d.join("config.toml"),
-        "[server]\nlisten = \"127.0.0.1:0\"\n",
-    )
-    .unwrap();
     ok(d, &["build"]);
     ok(
         d,
@@ -304,16 +206,8 @@ fn the_daemon_sends_due_digests_on_their_schedule() {
             "* * * * *",
         ],
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .arg("--config")
-        .arg(d.join("config.toml"))
-        .arg("run")
-        .env_remove("NOTIFY_SOCKET")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    std::thread::spawn(move || for _ in stderr.lines() {});
+    let mut daemon = Daemon::start_in(dir);
+    let d = daemon.path();
     // Arrives while the daemon runs: published, then in the next minute's digest.
     std::thread::sleep(Duration::from_millis(800));
     std::fs::write(
@@ -321,21 +215,17 @@ fn the_daemon_sends_due_digests_on_their_schedule() {
         article("按時寄出的新聞", "重慶市"),
     )
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(75);
-    let mut found = Vec::new();
-    while Instant::now() < deadline {
-        found = outbox(d);
-        if !found.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
-    assert_eq!(found.len(), 1, "one digest within a minute");
+    // The minutely run comes within a minute; after that, patience.
+    let found = support::poll(
+        Duration::from_secs(60) + support::PATIENCE,
+        || match outbox(d) {
+            files if files.is_empty() => Err("no digest in the outbox".to_string()),
+            files => Ok(files),
+        },
+    );
+    assert_eq!(daemon.stop().code(), Some(0));
+    let found = found.unwrap();
+    assert_eq!(found.len(), 1, "one digest from the minutely schedule");
     let text = std::fs::read(&found[0]).unwrap();
     assert!(!text.is_empty());
 }

@@ -1,5 +1,5 @@
 //! The HTTP layer end to end: a store built into feeds in a temporary folder, served by
-//! `tidings::daemon::http` on 127.0.0.1, read back by reqwest (and by hand over TCP where a client
+//! `tidings::http` on 127.0.0.1, read back by reqwest (and by hand over TCP where a client
 //! library would tidy the request up or hide the wire: `..` segments, HEAD bodies).
 
 use std::io::Read;
@@ -13,14 +13,13 @@ use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
-use tidings::config::{Config, SystemdDirs};
 use tidings::daemon::http::{router, serve, HttpState};
 use tidings::daemon::metrics::Metrics;
 use tidings::feeds::feed::Site;
-use tidings::feeds::index::Index;
 
-const SEED_ID: &str = "000_8c7ef1c8e8c43d29";
-const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
+use crate::support;
+
+use crate::support::{build_in_process, put_seed, SEED_ID};
 
 /// An article whose every text needs escaping.
 const HOSTILE_ID: &str = "x-1";
@@ -55,26 +54,23 @@ impl Server {
 
     /// A server whose configuration has `extra` appended (whole TOML sections).
     async fn start_with(extra: &str) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("articles");
-        std::fs::create_dir_all(&store).unwrap();
-        std::fs::write(store.join(format!("{SEED_ID}.txt")), SEED).unwrap();
-        std::fs::write(store.join(format!("{HOSTILE_ID}.json")), HOSTILE).unwrap();
-        let config = Config::parse(&format!(
-            "[site]\ntitle = \"Test <News>\"\nbase_url = \"https://news.example\"\n\
-             [server]\ncache_max_age = 120\n{extra}"
-        ))
-        .unwrap()
-        .resolve(dir.path(), &SystemdDirs::default());
-        let report =
-            tidings::feeds::publish::build(&config, &indicatif::ProgressBar::hidden()).unwrap();
-        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
-        assert_eq!(report.articles, 2);
+        let dir = support::store();
+        put_seed(dir.path());
+        let hostile = dir.path().join(format!("articles/{HOSTILE_ID}.json"));
+        std::fs::write(hostile, HOSTILE).unwrap();
+        let (config, index) = build_in_process(
+            dir.path(),
+            &format!(
+                "[site]\ntitle = \"Test <News>\"\nbase_url = \"https://news.example\"\n\
+                 [server]\ncache_max_age = 120\n{extra}"
+            ),
+        );
+        assert_eq!(index.article_count(), 2);
 
         let metrics = Arc::new(Metrics::default());
         let state = Arc::new(HttpState {
             output: config.feeds.output.clone(),
-            index: Arc::new(open_index(&config.state.path).await),
+            index: Arc::new(index),
             site: Site::from_config(&config),
             cache_max_age: config.server.cache_max_age,
             metrics: metrics.clone(),
@@ -149,22 +145,6 @@ impl Server {
                 .await
                 .expect("the server stops after shutdown");
         finished.unwrap().unwrap();
-    }
-}
-
-/// Opens the index `build` has just closed. sled lets go of its file lock only when its
-/// background threads have finished with the closed database, a moment after the drop.
-async fn open_index(path: &std::path::Path) -> Index {
-    let mut tries = 0;
-    loop {
-        match Index::open(path) {
-            Ok(index) => return index,
-            Err(tidings::feeds::index::IndexError::Locked { .. }) if tries < 100 => {
-                tries += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-            Err(e) => panic!("{e}"),
-        }
     }
 }
 

@@ -1,16 +1,11 @@
-//! The mail transports against real servers on loopback, no mocks (issue 4 item 7):
+//! The mail transports against real servers on loopback, no mocks (DESIGN §6):
 //! postfix's `smtp-sink` for counting and fault injection (4xx, 5xx, 421 at RCPT; idle
 //! disconnects), aiosmtpd for STARTTLS, implicit TLS and AUTH with the delivered bytes
 //! captured, a raw socket that never speaks for the timeout, and the outbox read back by
 //! Python's `email` package. A missing program fails its test with the line that
 //! installs it; nothing is skipped.
 
-mod support;
-
-use support::{certificates, free_port, is_root, program, INSTALL_POSTFIX, INSTALL_PYTHON};
-
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,27 +17,14 @@ use tidings::config::{self, Tls};
 use tidings::digests::mail::{Envelope, Outbox, SendError, SmtpPool, SmtpSettings, Transport};
 use tokio::net::{TcpListener, TcpStream};
 
-const INSTALL_AIOSMTPD: &str = "python3 -m pip install aiosmtpd";
+use crate::support::smtp::{Aiosmtpd, SmtpSink, PASSWORD, USER};
+use crate::support::{free_port, python_json, PATIENCE};
 
 const FROM: &str = "tidings@news.example";
 
 // ---------------------------------------------------------------------------------------
-// Helpers: programs, ports, messages
+// Helpers: messages, settings
 // ---------------------------------------------------------------------------------------
-
-fn python_with_aiosmtpd() -> PathBuf {
-    let python = program("python3", INSTALL_PYTHON);
-    let ok = Command::new(&python)
-        .args(["-c", "import aiosmtpd"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "Python's aiosmtpd is not installed; install it with: {INSTALL_AIOSMTPD}"
-    );
-    python
-}
 
 /// A digest-shaped message: Chinese subject (RFC 2047), multipart/alternative, a fixed
 /// Message-ID; an 8-bit text part whose lines starting with "." check dot-stuffing and
@@ -99,6 +81,15 @@ fn settings(port: u16, tls: Tls, connections: usize) -> SmtpSettings {
     s
 }
 
+/// Settings for `server`, with its user, password and test CA.
+fn settings_for(server: &Aiosmtpd, tls: Tls) -> SmtpSettings {
+    let mut s = settings(server.port, tls, 2);
+    s.username = USER.into();
+    s.password = PASSWORD.into();
+    s.extra_roots_pem = vec![server.ca.clone()];
+    s
+}
+
 fn smtp(settings: SmtpSettings) -> Transport {
     Transport::Smtp(SmtpPool::new(settings).unwrap())
 }
@@ -106,101 +97,6 @@ fn smtp(settings: SmtpSettings) -> Transport {
 async fn send_one(t: &Transport, to: &str, n: usize) -> Result<(), SendError> {
     let (id, bytes) = message(to, n);
     t.send(&Envelope::new(FROM, to), &id, &bytes).await
-}
-
-// ---------------------------------------------------------------------------------------
-// smtp-sink
-// ---------------------------------------------------------------------------------------
-
-/// A running `smtp-sink` on a free loopback port, killed on drop.
-struct Sink {
-    child: Child,
-    port: u16,
-    /// Where `-d` writes one file per message (when asked for).
-    dump: Option<tempfile::TempDir>,
-}
-
-impl Sink {
-    /// `smtp-sink` with `args` (fault injection) and, if `dump`, a capture folder.
-    async fn start(args: &[&str], dump: bool) -> Sink {
-        let bin = program("smtp-sink", INSTALL_POSTFIX);
-        let port = free_port();
-        let mut cmd = Command::new(bin);
-        if is_root() {
-            // smtp-sink refuses to run as root without dropping privileges.
-            cmd.args(["-u", "nobody"]);
-        }
-        let dump = dump.then(|| {
-            let dir = tempfile::tempdir().unwrap();
-            // Written by `nobody` when we are root.
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-            dir
-        });
-        if let Some(dir) = &dump {
-            cmd.arg("-d").arg(format!("{}/", dir.path().display()));
-        }
-        cmd.args(args)
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("256")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let child = cmd.spawn().expect("starting smtp-sink");
-        let mut sink = Sink { child, port, dump };
-        sink.wait_listening().await;
-        sink
-    }
-
-    async fn wait_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
-                return;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let mut err = String::new();
-                if let Some(mut e) = self.child.stderr.take() {
-                    use std::io::Read as _;
-                    let _ = e.read_to_string(&mut err);
-                }
-                panic!("smtp-sink exited ({status}): {err}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "smtp-sink did not start listening"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    /// The captured messages, once `expected` of them are complete (or after 5 s).
-    async fn dumped(&self, expected: usize) -> Vec<String> {
-        let dir = self
-            .dump
-            .as_ref()
-            .expect("started with a dump folder")
-            .path();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let files: Vec<String> = std::fs::read_dir(dir)
-                .unwrap()
-                .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-                .collect();
-            // smtp-sink ends a dump with the empty line after the message.
-            let complete = files.iter().filter(|f| f.ends_with("\n\n")).count();
-            if complete >= expected || Instant::now() > deadline {
-                return files;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A loopback TCP relay in front of a server that counts the connections clients open.
@@ -256,7 +152,7 @@ impl Drop for Counter {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_sink_takes_200_messages_over_4_connections() {
-    let sink = Sink::start(&[], true).await;
+    let sink = SmtpSink::start(&[], true);
     let counter = Counter::start(sink.port).await;
     let t = Arc::new(smtp(settings(counter.port, Tls::None, 4)));
 
@@ -283,7 +179,7 @@ async fn smtp_sink_takes_200_messages_over_4_connections() {
         "{} connections were opened for 4 allowed",
         counter.accepted()
     );
-    let dumps = sink.dumped(200).await;
+    let dumps = sink.dumped(200);
     assert_eq!(
         dumps.len(),
         200,
@@ -309,7 +205,7 @@ async fn smtp_sink_takes_200_messages_over_4_connections() {
 
 #[tokio::test]
 async fn a_4xx_at_rcpt_is_temporary() {
-    let sink = Sink::start(&["-r", "RCPT"], false).await;
+    let sink = SmtpSink::start(&["-r", "RCPT"], false);
     let t = smtp(settings(sink.port, Tls::None, 1));
     for n in 0..2 {
         // Twice: after the reply the session is reset and used again.
@@ -322,7 +218,7 @@ async fn a_4xx_at_rcpt_is_temporary() {
 
 #[tokio::test]
 async fn a_5xx_at_rcpt_is_permanent() {
-    let sink = Sink::start(&["-f", "RCPT"], false).await;
+    let sink = SmtpSink::start(&["-f", "RCPT"], false);
     let t = smtp(settings(sink.port, Tls::None, 1));
     match send_one(&t, "reader@example.org", 0).await {
         Err(SendError::Permanent(m)) => assert!(m.contains("RCPT TO: 500"), "{m}"),
@@ -332,7 +228,7 @@ async fn a_5xx_at_rcpt_is_permanent() {
 
 #[tokio::test]
 async fn a_5xx_at_the_end_of_data_is_permanent() {
-    let sink = Sink::start(&["-f", "."], false).await;
+    let sink = SmtpSink::start(&["-f", "."], false);
     let t = smtp(settings(sink.port, Tls::None, 1));
     match send_one(&t, "reader@example.org", 0).await {
         Err(SendError::Permanent(m)) => assert!(m.contains("end of data: 500"), "{m}"),
@@ -342,7 +238,7 @@ async fn a_5xx_at_the_end_of_data_is_permanent() {
 
 #[tokio::test]
 async fn a_421_is_temporary_and_ends_the_connection() {
-    let sink = Sink::start(&["-Q", "RCPT"], false).await;
+    let sink = SmtpSink::start(&["-Q", "RCPT"], false);
     let counter = Counter::start(sink.port).await;
     let t = smtp(settings(counter.port, Tls::None, 1));
     for n in 0..2 {
@@ -369,14 +265,14 @@ async fn a_server_that_never_speaks_times_out_as_temporary() {
     let mut s = settings(port, Tls::None, 1);
     s.timeout = Duration::from_millis(500);
     let t = smtp(s);
-    let started = Instant::now();
-    let result = send_one(&t, "reader@example.org", 0).await;
-    let took = started.elapsed();
+    // Only a guard: without the transport's own timeout the send would wait for ever.
+    let result = tokio::time::timeout(PATIENCE, send_one(&t, "reader@example.org", 0))
+        .await
+        .expect("the send waits for the silent server without end");
     match result {
         Err(SendError::Temporary(m)) => assert!(m.contains("no answer within 0.5 s"), "{m}"),
         other => panic!("expected a temporary failure, got {other:?}"),
     }
-    assert!(took < Duration::from_secs(2), "took {took:?}");
     holder.abort();
 }
 
@@ -392,30 +288,30 @@ async fn a_refused_connection_is_temporary() {
 #[tokio::test]
 async fn a_connection_the_server_closed_while_idle_is_replaced() {
     // smtp-sink drops a client that says nothing for 1 s.
-    let sink = Sink::start(&["-t", "1"], true).await;
+    let sink = SmtpSink::start(&["-t", "1"], true);
     let counter = Counter::start(sink.port).await;
     let t = smtp(settings(counter.port, Tls::None, 1));
     send_one(&t, "first@example.org", 0).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1800)).await;
     send_one(&t, "second@example.org", 1).await.unwrap();
     assert_eq!(counter.accepted(), 2, "one reconnect");
-    assert_eq!(sink.dumped(2).await.len(), 2);
+    assert_eq!(sink.dumped(2).len(), 2);
 }
 
 #[tokio::test]
 async fn starttls_asked_for_but_not_offered_fails_instead_of_sending_in_clear() {
-    let sink = Sink::start(&[], true).await;
+    let sink = SmtpSink::start(&[], true);
     let t = smtp(settings(sink.port, Tls::Starttls, 1));
     match send_one(&t, "reader@example.org", 0).await {
         Err(SendError::Temporary(m)) => assert!(m.contains("does not offer STARTTLS"), "{m}"),
         other => panic!("expected a temporary failure, got {other:?}"),
     }
-    assert!(sink.dumped(0).await.is_empty());
+    assert!(sink.dumped(0).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rate_cap_holds_across_connections() {
-    let sink = Sink::start(&[], false).await;
+    let sink = SmtpSink::start(&[], false);
     let mut s = settings(sink.port, Tls::None, 4);
     s.rate = 20;
     let t = Arc::new(smtp(s));
@@ -433,7 +329,6 @@ async fn the_rate_cap_holds_across_connections() {
     // 20 messages at 20/s: the last may start 19 × 50 ms after the first.
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(900), "took only {took:?}");
-    assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 #[tokio::test]
@@ -453,150 +348,10 @@ async fn a_bad_envelope_address_is_permanent() {
 // aiosmtpd: TLS, AUTH, the bytes as delivered
 // ---------------------------------------------------------------------------------------
 
-const AIOSMTPD_SERVER: &str = r#"
-import json, logging, ssl, sys, time, warnings
-from pathlib import Path
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
-
-# Quiet: the test reads what it needs from the files written below.
-warnings.filterwarnings("ignore")
-logging.getLogger("mail.log").setLevel(logging.CRITICAL)
-
-mode, port, cert, key, user, password, out = sys.argv[1:8]
-out = Path(out)
-seen = {"n": 0}
-
-def encrypted(server, session):
-    # STARTTLS sets session.ssl; an implicit-TLS transport carries the SSL object itself.
-    return (session.ssl is not None
-            or server.transport.get_extra_info("ssl_object") is not None)
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = (isinstance(auth_data, LoginPassword)
-          and auth_data.login.decode() == user
-          and auth_data.password.decode() == password)
-    with open(out / "auth.log", "a") as f:
-        f.write(json.dumps({"mechanism": mechanism, "ok": ok,
-                            "tls": encrypted(server, session)}) + "\n")
-    # handled=False: aiosmtpd then sends the 535 itself.
-    return AuthResult(success=ok, handled=False, auth_data=auth_data)
-
-class Handler:
-    async def handle_DATA(self, server, session, envelope):
-        seen["n"] += 1
-        n = seen["n"]
-        (out / f"{n}.eml").write_bytes(envelope.original_content)
-        (out / f"{n}.json").write_text(json.dumps({
-            "mail_from": envelope.mail_from,
-            "rcpt_tos": envelope.rcpt_tos,
-            "tls": encrypted(server, session),
-            "authenticated": bool(session.authenticated),
-            "login": session.auth_data.login.decode() if session.auth_data else None,
-        }))
-        return "250 2.0.0 captured"
-
-context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-context.load_cert_chain(cert, key)
-common = dict(hostname="127.0.0.1", port=int(port), authenticator=authenticator,
-              auth_required=True)
-if mode == "starttls":
-    controller = Controller(Handler(), tls_context=context, require_starttls=True,
-                            auth_require_tls=True, **common)
-else:
-    # aiosmtpd's auth_require_tls knows only STARTTLS; here every byte is encrypted, and
-    # the log records it.
-    controller = Controller(Handler(), ssl_context=context, auth_require_tls=False,
-                            **common)
-controller.start()
-print("READY", flush=True)
-try:
-    while True:
-        time.sleep(3600)
-finally:
-    controller.stop()
-"#;
-
-/// aiosmtpd with TLS (`mode`: "starttls" or "tls") requiring AUTH as user/secret,
-/// capturing into `dir/out`. Killed on drop.
-struct Aiosmtpd {
-    child: Child,
-    port: u16,
-    out: PathBuf,
-    ca: Vec<u8>,
-}
-
-const USER: &str = "digest";
-const PASSWORD: &str = "s3cret pass";
-
-impl Aiosmtpd {
-    fn start(dir: &Path, mode: &str) -> Aiosmtpd {
-        let python = python_with_aiosmtpd();
-        let (ca, cert, key) = certificates(dir);
-        let out = dir.join("out");
-        std::fs::create_dir_all(&out).unwrap();
-        let script = dir.join("server.py");
-        std::fs::write(&script, AIOSMTPD_SERVER).unwrap();
-        let port = free_port();
-        let mut child = Command::new(python)
-            .arg(&script)
-            .args([mode, &port.to_string()])
-            .args([&cert, &key])
-            .args([USER, PASSWORD])
-            .arg(&out)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting aiosmtpd");
-        // Controller.start() returns once the server answers.
-        let mut line = String::new();
-        use std::io::BufRead as _;
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "READY", "aiosmtpd did not start");
-        Aiosmtpd {
-            child,
-            port,
-            out,
-            ca,
-        }
-    }
-
-    fn settings(&self, tls: Tls) -> SmtpSettings {
-        let mut s = settings(self.port, tls, 2);
-        s.username = USER.into();
-        s.password = PASSWORD.into();
-        s.extra_roots_pem = vec![self.ca.clone()];
-        s
-    }
-
-    fn captured(&self, n: usize) -> (Vec<u8>, Value) {
-        let bytes = std::fs::read(self.out.join(format!("{n}.eml"))).unwrap();
-        let meta = std::fs::read_to_string(self.out.join(format!("{n}.json"))).unwrap();
-        (bytes, serde_json::from_str(&meta).unwrap())
-    }
-
-    fn auth_log(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.out.join("auth.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for Aiosmtpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 async fn delivered_intact_over_tls(mode: &str, tls: Tls) {
     let dir = tempfile::tempdir().unwrap();
     let server = Aiosmtpd::start(dir.path(), mode);
-    let t = smtp(server.settings(tls));
+    let t = smtp(settings_for(&server, tls));
     let mut sent = Vec::new();
     for n in 0..3 {
         let to = format!("reader{n}@example.org");
@@ -643,7 +398,7 @@ async fn implicit_tls_and_auth_deliver_the_bytes_intact() {
 async fn a_wrong_password_is_temporary_and_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = Aiosmtpd::start(dir.path(), "starttls");
-    let mut s = server.settings(Tls::Starttls);
+    let mut s = settings_for(&server, Tls::Starttls);
     s.password = "wrong".into();
     match send_one(&smtp(s), "reader@example.org", 0).await {
         Err(SendError::Temporary(m)) => assert!(m.contains("AUTH"), "{m}"),
@@ -656,7 +411,7 @@ async fn a_wrong_password_is_temporary_and_sends_nothing() {
 async fn an_untrusted_certificate_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = Aiosmtpd::start(dir.path(), "tls");
-    let mut s = server.settings(Tls::Tls);
+    let mut s = settings_for(&server, Tls::Tls);
     s.extra_roots_pem.clear();
     match send_one(&smtp(s), "reader@example.org", 0).await {
         Err(SendError::Temporary(m)) => assert!(m.contains("TLS"), "{m}"),
@@ -698,7 +453,7 @@ async fn the_password_file_is_read_without_its_newline_and_named_when_missing() 
 // ---------------------------------------------------------------------------------------
 
 /// What Python's `email` (policy=default) makes of an .eml file.
-fn python_reads(path: &Path) -> Value {
+fn python_reads(path: &std::path::Path) -> Value {
     let script = r#"
 import email, email.policy, json, sys
 with open(sys.argv[1], "rb") as f:
@@ -713,17 +468,7 @@ print(json.dumps({
     "parts": [p.get_content() for p in m.iter_parts()],
 }))
 "#;
-    let out = Command::new(program("python3", INSTALL_PYTHON))
-        .args(["-c", script])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_json(script, path)
 }
 
 #[tokio::test]
@@ -851,48 +596,55 @@ async fn outbox_file_names_are_safe() {
 }
 
 // ---------------------------------------------------------------------------------------
-// TCP_NODELAY: without it each message waits for the server's delayed ACK (~40 ms)
+// One pooled connection carries message after message
 // ---------------------------------------------------------------------------------------
 
-/// lettre writes the body and the final "." separately; with Nagle's algorithm on, the
-/// second write waits for the server's delayed ACK: 200 messages on one connection would
-/// take 8 s (measured: 23 msg/s). With TCP_NODELAY they take a fraction of a second.
+// lettre writes the body and the final "." separately; with Nagle's algorithm on, the
+// second write waits for the server's delayed ACK (~40 ms a message: 23 msg/s on one
+// connection, 60 messages over TLS in 2.7 s instead of 0.15 s), which is why the pool
+// sets TCP_NODELAY. That is speed, measured by `scripts/bench_mail.py --connections 1`
+// (BENCHMARKS.md); these tests hold the behaviour: every message goes out, in turn, on
+// the one connection.
+
 #[tokio::test]
-async fn one_connection_is_not_held_back_by_delayed_acks() {
-    let sink = Sink::start(&[], false).await;
-    let t = smtp(settings(sink.port, Tls::None, 1));
-    let started = Instant::now();
+async fn one_connection_carries_200_messages_in_turn() {
+    let sink = SmtpSink::start(&[], true);
+    let counter = Counter::start(sink.port).await;
+    let t = smtp(settings(counter.port, Tls::None, 1));
     for n in 0..200 {
         send_one(&t, "reader@example.org", n).await.unwrap();
     }
-    let took = started.elapsed();
-    assert!(took < Duration::from_secs(3), "200 messages took {took:?}");
+    t.close().await;
+    assert_eq!(counter.accepted(), 1, "one connection");
+    assert_eq!(sink.dumped(200).len(), 200);
 }
 
 /// The same over STARTTLS and implicit TLS, where the socket sits under lettre's TLS
-/// layer (measured with Nagle on: 60 messages in 2.7 s; with TCP_NODELAY: 0.15 s).
-async fn not_held_back_over_tls(mode: &str, tls: Tls) {
+/// layer.
+async fn one_tls_connection_carries_messages_in_turn(mode: &str, tls: Tls) {
     let dir = tempfile::tempdir().unwrap();
     let server = Aiosmtpd::start(dir.path(), mode);
-    let t = smtp(server.settings(tls));
-    send_one(&t, "reader@example.org", 0).await.unwrap();
-    let started = Instant::now();
-    for n in 1..=60 {
-        send_one(&t, "reader@example.org", n).await.unwrap();
+    let counter = Counter::start(server.port).await;
+    let mut s = settings_for(&server, tls);
+    s.port = counter.port;
+    s.connections = 1;
+    let t = smtp(s);
+    for n in 0..60 {
+        send_one(&t, "reader@example.org", n)
+            .await
+            .unwrap_or_else(|e| panic!("{mode}: message {n}: {e}"));
     }
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_millis(1500),
-        "{mode}: 60 messages took {took:?}"
-    );
+    t.close().await;
+    assert_eq!(counter.accepted(), 1, "{mode}: one connection");
+    assert_eq!(server.count(), 60, "{mode}");
 }
 
 #[tokio::test]
-async fn starttls_is_not_held_back_by_delayed_acks() {
-    not_held_back_over_tls("starttls", Tls::Starttls).await;
+async fn one_starttls_connection_carries_60_messages_in_turn() {
+    one_tls_connection_carries_messages_in_turn("starttls", Tls::Starttls).await;
 }
 
 #[tokio::test]
-async fn implicit_tls_is_not_held_back_by_delayed_acks() {
-    not_held_back_over_tls("tls", Tls::Tls).await;
+async fn one_implicit_tls_connection_carries_60_messages_in_turn() {
+    one_tls_connection_carries_messages_in_turn("tls", Tls::Tls).await;
 }

@@ -1,4 +1,4 @@
-//! Digest rounds (issue 4 items 6 and 7) against real SMTP servers on loopback: the real
+//! Digest rounds (DESIGN §6) against real SMTP servers on loopback: the real
 //! `tidings` binary (`subscriber import`, `digest send`) into postfix's `smtp-sink` with
 //! fault injection — a relay that refuses everything pauses the round, repeated permanent
 //! refusals bounce a subscriber, a temporary refusal leaves the digest pending and the
@@ -6,14 +6,8 @@
 //! AUTH into aiosmtpd, driven through the library with the test CA in the SMTP settings,
 //! with the captured mail read by Python's `email` package.
 
-mod support;
-
-use support::{certificates, free_port, is_root, program, INSTALL_POSTFIX, INSTALL_PYTHON};
-
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tidings::config::{self, Config, Tls};
 use tidings::digests::mail::{SmtpPool, SmtpSettings, Transport};
@@ -22,30 +16,12 @@ use tidings::feeds::index::Index;
 use tidings::model::subscriber::DeliveryState;
 use tidings::model::subscriber::Status;
 
-const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
+use crate::support::smtp::{self, Aiosmtpd, SmtpSink, PASSWORD, USER};
+use crate::support::{article, ok, open_index, put_seed, python, tidings};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
-
-fn tidings(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = tidings(dir, args);
-    assert!(out.status.success(), "{args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn article(title: &str, keyword: &str) -> String {
-    format!("首页>时政>高层动态 高层动态\n{title}\n正文第一段。\n正文第二段。\n关键词:{keyword}\n")
-}
 
 /// A configuration sending over plain SMTP to `port` with `connections` connections.
 fn write_config(dir: &Path, port: u16, connections: usize) {
@@ -66,7 +42,7 @@ fn write_config(dir: &Path, port: u16, connections: usize) {
 /// new article all of them get.
 fn setup(dir: &Path, port: u16, connections: usize, n: usize) {
     std::fs::create_dir_all(dir.join("articles")).unwrap();
-    std::fs::write(dir.join("articles/000_8c7ef1c8e8c43d29.txt"), SEED).unwrap();
+    put_seed(dir);
     write_config(dir, port, connections);
     ok(dir, &["build"]);
     let mut csv = String::from("email,keywords,schedule,timezone\n");
@@ -92,85 +68,17 @@ fn setup(dir: &Path, port: u16, connections: usize, n: usize) {
     ok(dir, &["build"]);
 }
 
-/// The index as the last command left it (the binary has exited, so the lock is free).
+/// The index as the last command left it.
 fn index(dir: &Path) -> Index {
-    Index::open(&dir.join("state")).unwrap()
+    open_index(&dir.join("state"))
 }
 
-/// A running `smtp-sink` on a free loopback port, killed on drop.
-struct Sink {
-    child: Child,
-    port: u16,
-    dump: Option<tempfile::TempDir>,
-}
-
-impl Sink {
-    fn start(args: &[&str], dump: bool) -> Sink {
-        let port = free_port();
-        let mut cmd = Command::new(program("smtp-sink", INSTALL_POSTFIX));
-        if is_root() {
-            cmd.args(["-u", "nobody"]);
-        }
-        let dump = dump.then(|| {
-            let dir = tempfile::tempdir().unwrap();
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-            dir
-        });
-        if let Some(dir) = &dump {
-            cmd.arg("-d").arg(format!("{}/", dir.path().display()));
-        }
-        cmd.args(args)
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("256")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn().expect("starting smtp-sink");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(child.try_wait().unwrap().is_none(), "smtp-sink exited");
-            assert!(Instant::now() < deadline, "smtp-sink did not listen");
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        Sink { child, port, dump }
-    }
-
-    /// (To, Message-ID) of every complete captured message, after waiting up to 5 s for
-    /// `expected` of them.
-    fn dumped(&self, expected: usize) -> Vec<(String, String)> {
-        let dir = self.dump.as_ref().expect("a dump folder").path();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let files: Vec<String> = std::fs::read_dir(dir)
-                .unwrap()
-                .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-                .filter(|f| f.ends_with("\n\n"))
-                .collect();
-            if files.len() >= expected || Instant::now() > deadline {
-                return files
-                    .iter()
-                    .map(|text| {
-                        let header = |name: &str| {
-                            text.lines()
-                                .find_map(|l| l.strip_prefix(name))
-                                .unwrap_or("?")
-                                .trim()
-                                .to_string()
-                        };
-                        (header("To: "), header("Message-ID: "))
-                    })
-                    .collect();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// (To, Message-ID) of every message `sink` captured, once `expected` of them are in.
+fn captured(sink: &SmtpSink, expected: usize) -> Vec<(String, String)> {
+    sink.dumped(expected)
+        .iter()
+        .map(|m| (smtp::header(m, "To"), smtp::header(m, "Message-ID")))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -179,7 +87,7 @@ impl Drop for Sink {
 
 #[test]
 fn a_relay_refusing_every_recipient_pauses_the_round_after_the_first_20() {
-    let sink = Sink::start(&["-f", "RCPT"], false);
+    let sink = SmtpSink::start(&["-f", "RCPT"], false);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // One connection: the pause is checked after each batch of `connections` sends.
@@ -226,7 +134,7 @@ fn a_relay_refusing_every_recipient_pauses_the_round_after_the_first_20() {
 
 #[test]
 fn three_rounds_of_permanent_refusals_bounce_a_subscriber() {
-    let sink = Sink::start(&["-f", "RCPT"], false);
+    let sink = SmtpSink::start(&["-f", "RCPT"], false);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     setup(d, sink.port, 1, 1);
@@ -259,7 +167,7 @@ fn three_rounds_of_permanent_refusals_bounce_a_subscriber() {
 
 #[test]
 fn a_temporary_refusal_is_resumed_next_round_with_the_same_message_id_exactly_once() {
-    let refusing = Sink::start(&["-r", "RCPT"], false);
+    let refusing = SmtpSink::start(&["-r", "RCPT"], false);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     setup(d, refusing.port, 1, 1);
@@ -281,13 +189,13 @@ fn a_temporary_refusal_is_resumed_next_round_with_the_same_message_id_exactly_on
     drop(refusing);
 
     // The relay recovers: a scheduled round (no --now) resumes the pending digest.
-    let sink = Sink::start(&[], true);
+    let sink = SmtpSink::start(&[], true);
     write_config(d, sink.port, 1);
     let out = ok(d, &["digest", "send"]);
     assert!(out.contains("1 sent") && out.contains("1 resumed"), "{out}");
     let out = ok(d, &["digest", "send"]);
     assert!(out.contains("0 sent"), "{out}");
-    let got = sink.dumped(1);
+    let got = captured(&sink, 1);
     assert_eq!(got.len(), 1, "exactly once: {got:?}");
     assert_eq!(got[0].0, "r0@example.org");
     assert_eq!(got[0].1, pending.message_id, "the same Message-ID");
@@ -305,51 +213,6 @@ fn a_temporary_refusal_is_resumed_next_round_with_the_same_message_id_exactly_on
 // ---------------------------------------------------------------------------------------
 // aiosmtpd: a whole round over STARTTLS + AUTH
 // ---------------------------------------------------------------------------------------
-
-const AIOSMTPD_SERVER: &str = r#"
-import logging, ssl, sys, time, warnings
-from pathlib import Path
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
-warnings.filterwarnings("ignore")
-logging.getLogger("mail.log").setLevel(logging.CRITICAL)
-port, cert, key, user, password, out = sys.argv[1:7]
-out = Path(out)
-seen = {"n": 0}
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = (isinstance(auth_data, LoginPassword)
-          and auth_data.login.decode() == user
-          and auth_data.password.decode() == password)
-    return AuthResult(success=ok, handled=False, auth_data=auth_data)
-
-class Handler:
-    async def handle_DATA(self, server, session, envelope):
-        seen["n"] += 1
-        if session.ssl is None or not session.authenticated:
-            return "530 5.7.0 TLS and AUTH first"
-        (out / f"{seen['n']}.eml").write_bytes(envelope.original_content)
-        return "250 2.0.0 captured"
-
-context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-context.load_cert_chain(cert, key)
-controller = Controller(Handler(), hostname="127.0.0.1", port=int(port),
-                        authenticator=authenticator, auth_required=True,
-                        tls_context=context, require_starttls=True, auth_require_tls=True)
-controller.start()
-print("READY", flush=True)
-while True:
-    time.sleep(3600)
-"#;
-
-struct Aiosmtpd(Child);
-
-impl Drop for Aiosmtpd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 const CHECK_MESSAGE: &str = r#"
 import email, email.policy, sys
@@ -374,30 +237,10 @@ print(subject)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_round_over_starttls_and_auth_arrives_as_a_reader_would_see_it() {
-    let python = program("python3", INSTALL_PYTHON);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (ca, cert, key) = certificates(d);
-    let out = d.join("out");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(d.join("server.py"), AIOSMTPD_SERVER).unwrap();
-    let port = free_port();
-    let mut child = Command::new(python)
-        .arg(d.join("server.py"))
-        .arg(port.to_string())
-        .args([&cert, &key])
-        .args(["digest", "s3cret pass"])
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starting aiosmtpd (python3 -m pip install aiosmtpd)");
-    let mut line = String::new();
-    use std::io::BufRead as _;
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _server = Aiosmtpd(child);
-    assert_eq!(line.trim(), "READY", "aiosmtpd did not start");
+    let server = Aiosmtpd::start(d, "starttls");
+    let port = server.port;
 
     // The store and subscribers through the binary, as an operator would.
     setup(d, port, 2, 3);
@@ -406,14 +249,14 @@ async fn a_whole_round_over_starttls_and_auth_arrives_as_a_reader_would_see_it()
     let config = Config::from_file(&d.join("config.toml")).unwrap();
     let smtp = config::Smtp {
         tls: Tls::Starttls,
-        username: "digest".into(),
+        username: USER.into(),
         ..config.mail.smtp.clone()
     };
-    let mut settings = SmtpSettings::new(&smtp, "s3cret pass".into());
-    settings.extra_roots_pem = vec![ca];
+    let mut settings = SmtpSettings::new(&smtp, PASSWORD.into());
+    settings.extra_roots_pem = vec![server.ca.clone()];
     settings.hello_name = Some("tidings.test".into());
     let transport = Transport::Smtp(SmtpPool::new(settings).unwrap());
-    let index = Arc::new(Index::open(&config.state.path).unwrap());
+    let index = Arc::new(open_index(&config.state.path));
     let report =
         tidings::digests::round::run(index.clone(), &config, &transport, chrono::Utc::now(), true)
             .await
@@ -422,31 +265,18 @@ async fn a_whole_round_over_starttls_and_auth_arrives_as_a_reader_would_see_it()
     assert_eq!((report.due, report.sent), (3, 3), "{report}");
     assert!(report.paused.is_none() && report.deferred == 0, "{report}");
 
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), 3, "{files:?}");
-    for f in &files {
-        let check = Command::new(program("python3", INSTALL_PYTHON))
-            .arg("-c")
-            .arg(CHECK_MESSAGE)
-            .arg(f)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "{}: {}",
-            f.display(),
-            String::from_utf8_lossy(&check.stderr)
-        );
+    assert_eq!(server.count(), 3);
+    for n in 1..=3 {
+        let (_, session) = server.captured(n);
+        assert_eq!(session["tls"], true, "{session}");
+        assert_eq!(session["authenticated"], true, "{session}");
+        python(CHECK_MESSAGE, [server.message_path(n)]);
     }
     // Sent: a second round has nothing new for anyone.
     let transport = Transport::Smtp(
         SmtpPool::new({
-            let mut s = SmtpSettings::new(&smtp, "s3cret pass".into());
-            s.extra_roots_pem = vec![std::fs::read(d.join("ca.pem")).unwrap()];
+            let mut s = SmtpSettings::new(&smtp, PASSWORD.into());
+            s.extra_roots_pem = vec![server.ca.clone()];
             s
         })
         .unwrap(),

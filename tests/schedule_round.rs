@@ -5,11 +5,9 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use tidings::config::{Config, SystemdDirs};
-use tidings::feeds::index::Index;
 use tidings::model::subscriber::{Status, Subscriber, Topics};
 
-const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
+use crate::support::{build_in_process, put_seed, store};
 
 /// 2026-11-24 `hh:mm` in Shanghai, plus `days`.
 fn shanghai(days: i64, hh: u32, mm: u32) -> chrono::DateTime<Utc> {
@@ -20,27 +18,12 @@ fn shanghai(days: i64, hh: u32, mm: u32) -> chrono::DateTime<Utc> {
         + chrono::Duration::days(days)
 }
 
-fn open(config: &Config) -> Index {
-    // sled releases its lock when its threads have ended, a moment after `build` returns.
-    for _ in 0..100 {
-        if let Ok(index) = Index::open(&config.state.path) {
-            return index;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    Index::open(&config.state.path).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missed_runs_are_sent_once_and_too_late_ones_skipped() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("articles")).unwrap();
-    std::fs::write(dir.path().join("articles/000_8c7ef1c8e8c43d29.txt"), SEED).unwrap();
-    let config = Config::parse("[digest]\nmax_late_hours = 2\n")
-        .unwrap()
-        .resolve(dir.path(), &SystemdDirs::default());
-    tidings::feeds::publish::build(&config, &indicatif::ProgressBar::hidden()).unwrap();
-    let index = Arc::new(open(&config));
+    let dir = store();
+    put_seed(dir.path());
+    let (config, index) = build_in_process(dir.path(), "[digest]\nmax_late_hours = 2\n");
+    let index = Arc::new(index);
 
     let topics = Topics::from_input(&[], &["重庆市".to_string()], &[]).unwrap();
     let created = shanghai(0, 7, 0).timestamp();

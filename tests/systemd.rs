@@ -13,6 +13,8 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
+use crate::support::{program, text, INSTALL_SYSTEMD};
+
 const UNIT: &str = include_str!("../systemd/tidings.service");
 const UNIT_NAME: &str = "tidings.service";
 /// The command line the unit runs, as installed (docs/operating.md).
@@ -23,23 +25,13 @@ const MAX_EXPOSURE: f64 = 2.0;
 /// `systemd-analyze` with its output made plain (no colour, pager or hyperlinks), or a
 /// failure naming the install line.
 fn systemd_analyze(args: &[&str]) -> Output {
-    let out = Command::new("systemd-analyze")
+    Command::new(program("systemd-analyze", INSTALL_SYSTEMD))
         .args(args)
         .env("SYSTEMD_COLORS", "0")
         .env("SYSTEMD_PAGER", "")
         .env("SYSTEMD_URLIFY", "0")
-        .output();
-    match out {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            panic!("systemd-analyze is not installed: run `apt-get install -y systemd`")
-        }
-        Err(e) => panic!("cannot run systemd-analyze: {e}"),
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+        .output()
+        .unwrap()
 }
 
 /// The unit's settings as (key, value) pairs, comments and section headers left out.

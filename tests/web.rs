@@ -10,168 +10,74 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
+use crate::support::daemon::Daemon;
+use crate::support::http::{request, Reply};
+use crate::support::{
+    drop_in, eventually, outbox, page_export, program, put_seed, python_json, store, KillOnDrop,
+    INSTALL_CHROMIUM,
+};
+
 /// `site.base_url` of the test site; links in mails start with it and are rewritten to
 /// the daemon's real loopback address.
 const BASE_URL: &str = "https://news.example";
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMIUM_INSTALL: &str = "DEBIAN_FRONTEND=noninteractive apt-get install -y chromium";
 
-struct Daemon {
-    dir: TempDir,
-    child: Child,
-    base: String,
+/// The daemon on the seed article, its mail going to the outbox.
+fn start_daemon() -> Daemon {
+    let dir = store();
+    let d = dir.path();
+    put_seed(d);
+    std::fs::write(
+        d.join("config.toml"),
+        format!(
+            "[site]\nbase_url = \"{BASE_URL}\"\ntitle = \"新聞站\"\n\
+             [server]\nlisten = \"127.0.0.1:0\"\n\
+             [mail]\nfrom = \"新聞站 <digest@news.example>\"\n\
+             [digest]\ntimezone = \"Asia/Shanghai\"\nsecret_file = \"{}\"\n",
+            d.join("secret.key").display()
+        ),
+    )
+    .unwrap();
+    Daemon::start_in(dir)
 }
 
-impl Daemon {
-    fn start() -> Daemon {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        std::fs::create_dir_all(d.join("articles")).unwrap();
-        std::fs::write(d.join("articles/000_8c7ef1c8e8c43d29.txt"), SEED).unwrap();
-        std::fs::write(
-            d.join("config.toml"),
-            format!(
-                "[site]\nbase_url = \"{BASE_URL}\"\ntitle = \"新聞站\"\n\
-                 [server]\nlisten = \"127.0.0.1:0\"\n\
-                 [mail]\nfrom = \"新聞站 <digest@news.example>\"\n\
-                 [digest]\ntimezone = \"Asia/Shanghai\"\nsecret_file = \"{}\"\n",
-                d.join("secret.key").display()
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
-            .arg("--config")
-            .arg(d.join("config.toml"))
-            .arg("run")
-            .env_remove("NOTIFY_SOCKET")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let logs = lines_of(child.stderr.take().unwrap());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut seen = Vec::new();
-        let addr = loop {
-            assert!(Instant::now() < deadline, "no listening line:\n{seen:#?}");
-            let Ok(line) = logs.recv_timeout(Duration::from_millis(100)) else {
-                continue;
-            };
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.split(';').next().unwrap().to_string();
-            }
-            seen.push(line);
-        };
-        // Keep draining stderr so the daemon never blocks on a full pipe; the lines go
-        // to the test's output, which the harness shows when the test fails.
-        std::thread::spawn(move || {
-            while let Ok(line) = logs.recv() {
-                eprintln!("daemon: {line}");
-            }
-        });
-        Daemon {
-            dir,
-            child,
-            base: format!("http://{addr}"),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// A link from a mail, pointed at this daemon.
-    fn local(&self, link: &str) -> String {
-        link.replacen(BASE_URL, &self.base, 1)
-    }
-
-    fn tidings(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tidings"))
-            .arg("--config")
-            .arg(self.path().join("config.toml"))
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.tidings(args);
-        assert!(out.status.success(), "{args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn status_of(&self, email: &str) -> Option<String> {
-        self.ok(&["subscriber", "list"])
-            .lines()
-            .find(|l| l.starts_with(&format!("{email}\t")))
-            .and_then(|l| l.split('\t').nth(1))
-            .map(str::to_string)
-    }
-
-    fn outbox(&self) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.path().join("outbox"))
-            .map(|d| {
-                d.map(|e| e.unwrap().path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
-        files
-    }
-
-    /// Waits for the outbox to hold more than `known` messages; returns the new ones.
-    fn new_mail(&self, known: &[PathBuf]) -> Vec<PathBuf> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let fresh: Vec<PathBuf> = self
-                .outbox()
-                .into_iter()
-                .filter(|p| !known.contains(p))
-                .collect();
-            if !fresh.is_empty() {
-                return fresh;
-            }
-            assert!(Instant::now() < deadline, "no new mail in the outbox");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn key(&self) -> Vec<u8> {
-        let text = std::fs::read_to_string(self.path().join("secret.key")).unwrap();
-        tidings::digests::token::parse_key_file(&text).unwrap()
-    }
+/// A link from a mail, pointed at this daemon.
+fn local(d: &Daemon, link: &str) -> String {
+    link.replacen(BASE_URL, d.base(), 1)
 }
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn status_of(d: &Daemon, email: &str) -> Option<String> {
+    d.ok(&["subscriber", "list"])
+        .lines()
+        .find(|l| l.starts_with(&format!("{email}\t")))
+        .and_then(|l| l.split('\t').nth(1))
+        .map(str::to_string)
 }
 
-fn lines_of(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+/// Waits for the outbox to hold more than `known` messages; returns the new ones.
+fn new_mail(d: &Daemon, known: &[PathBuf]) -> Vec<PathBuf> {
+    eventually(|| {
+        let fresh: Vec<PathBuf> = outbox(d.path())
+            .into_iter()
+            .filter(|p| !known.contains(p))
+            .collect();
+        match fresh.is_empty() {
+            true => Err("no new mail in the outbox".to_string()),
+            false => Ok(fresh),
         }
-    });
-    rx
+    })
+}
+
+/// The daemon's signing key.
+fn key(d: &Daemon) -> Vec<u8> {
+    let text = std::fs::read_to_string(d.path().join("secret.key")).unwrap();
+    tidings::digests::token::parse_key_file(&text).unwrap()
 }
 
 /// A captured message as Python's `email` package (policy=default) decodes it.
@@ -188,14 +94,7 @@ print(json.dumps({
     'list_unsubscribe_post': str(m['list-unsubscribe-post'] or ''),
 }))
 "#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_json(script, path)
 }
 
 /// The first `https://news.example/{page}?token=…` link in `text`.
@@ -213,55 +112,6 @@ fn link_in(text: &str, page: &str) -> String {
 
 // ---------------------------------------------------------------------------------------
 // HTTP
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<String>) -> Reply {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let mut req = client.request(method.parse().unwrap(), url);
-        for (n, v) in headers {
-            req = req.header(*n, *v);
-        }
-        if let Some(body) = body {
-            req = req
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let headers = res
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        Reply {
-            status,
-            headers,
-            body: res.text().await.unwrap(),
-        }
-    })
-}
 
 fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -320,7 +170,7 @@ fn subscribe(d: &Daemon, csrf: &Csrf, email: &str) -> Reply {
 
 #[test]
 fn forms_without_a_matching_token_or_from_another_site_are_refused() {
-    let d = Daemon::start();
+    let d = start_daemon();
     // The form offers every section by its spelling, the path written once.
     let page = request("GET", &d.url("/subscribe"), &[], None).body;
     assert!(page.contains("> 黨派·聲音 &gt; 統一戰線</label>"), "{page}");
@@ -372,11 +222,11 @@ fn forms_without_a_matching_token_or_from_another_site_are_refused() {
         );
         assert_eq!(r.status, 403, "{h:?}");
     }
-    assert!(d.outbox().is_empty(), "no refused form sends mail");
-    assert_eq!(d.status_of("a@example.org"), None);
+    assert!(outbox(d.path()).is_empty(), "no refused form sends mail");
+    assert_eq!(status_of(&d, "a@example.org"), None);
 
     // The same form, properly sent (with the headers a browser adds), is accepted.
-    let origin = d.base.clone();
+    let origin = d.base().to_string();
     let r = request(
         "POST",
         &d.url("/subscribe"),
@@ -388,7 +238,7 @@ fn forms_without_a_matching_token_or_from_another_site_are_refused() {
         Some(fields(&csrf.token)),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(d.status_of("a@example.org").as_deref(), Some("pending"));
+    assert_eq!(status_of(&d, "a@example.org").as_deref(), Some("pending"));
     // A missing field is named.
     let r = request(
         "POST",
@@ -414,7 +264,7 @@ fn forms_without_a_matching_token_or_from_another_site_are_refused() {
 
 #[test]
 fn subscribing_is_rate_limited_per_client() {
-    let d = Daemon::start();
+    let d = start_daemon();
     let csrf = csrf_of(&d, "/subscribe");
     for i in 0..5 {
         let r = subscribe(&d, &csrf, &format!("r{i}@example.org"));
@@ -423,12 +273,12 @@ fn subscribing_is_rate_limited_per_client() {
     let r = subscribe(&d, &csrf, "r5@example.org");
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.header("retry-after").is_some());
-    assert_eq!(d.status_of("r5@example.org"), None);
+    assert_eq!(status_of(&d, "r5@example.org"), None);
 }
 
 #[test]
 fn bad_links_get_400_and_one_click_unsubscribes_without_a_form_token() {
-    let d = Daemon::start();
+    let d = start_daemon();
     for path in [
         "/confirm?token=nonsense",
         "/confirm",
@@ -454,7 +304,7 @@ fn bad_links_get_400_and_one_click_unsubscribes_without_a_form_token() {
         "--keyword",
         "重慶市",
     ]);
-    let key = d.key();
+    let key = key(&d);
     let now = chrono::Utc::now().timestamp();
     // A link for another page, and an expired one, are bad links too.
     let confirm = tidings::digests::token::sign(
@@ -478,7 +328,7 @@ fn bad_links_get_400_and_one_click_unsubscribes_without_a_form_token() {
         );
         assert_eq!(r.status, 400);
     }
-    assert_eq!(d.status_of("live@example.org").as_deref(), Some("active"));
+    assert_eq!(status_of(&d, "live@example.org").as_deref(), Some("active"));
 
     let unsub = tidings::digests::token::sign(
         &key,
@@ -494,7 +344,7 @@ fn bad_links_get_400_and_one_click_unsubscribes_without_a_form_token() {
         Some(String::new()),
     );
     assert_eq!(r.status, 403);
-    assert_eq!(d.status_of("live@example.org").as_deref(), Some("active"));
+    assert_eq!(status_of(&d, "live@example.org").as_deref(), Some("active"));
     let r = request(
         "POST",
         &d.url(&format!("/unsubscribe?token={unsub}")),
@@ -503,7 +353,7 @@ fn bad_links_get_400_and_one_click_unsubscribes_without_a_form_token() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
-        d.status_of("live@example.org").as_deref(),
+        status_of(&d, "live@example.org").as_deref(),
         Some("unsubscribed")
     );
     // Again, and for an address that never was: the same answer.
@@ -555,14 +405,14 @@ fn bad_links_get_400_and_one_click_unsubscribes_without_a_form_token() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("已退訂"));
     assert_eq!(
-        d.status_of("button@example.org").as_deref(),
+        status_of(&d, "button@example.org").as_deref(),
         Some("unsubscribed")
     );
 }
 
 #[test]
 fn the_answer_is_the_same_for_a_new_and_an_existing_address() {
-    let d = Daemon::start();
+    let d = start_daemon();
     d.ok(&[
         "subscriber",
         "add",
@@ -581,14 +431,13 @@ fn the_answer_is_the_same_for_a_new_and_an_existing_address() {
     );
     assert!(fresh.body.contains("收件匣"));
     // The active subscriber is not downgraded; each address got one mail.
-    assert_eq!(d.status_of("old@example.org").as_deref(), Some("active"));
-    assert_eq!(d.status_of("new@example.org").as_deref(), Some("pending"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while d.outbox().len() < 2 {
-        assert!(Instant::now() < deadline, "{:?}", d.outbox());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let mails: Vec<Value> = d.outbox().iter().map(|p| read_mail(p)).collect();
+    assert_eq!(status_of(&d, "old@example.org").as_deref(), Some("active"));
+    assert_eq!(status_of(&d, "new@example.org").as_deref(), Some("pending"));
+    let mails = eventually(|| match outbox(d.path()) {
+        files if files.len() >= 2 => Ok(files),
+        files => Err(format!("{files:?}")),
+    });
+    let mails: Vec<Value> = mails.iter().map(|p| read_mail(p)).collect();
     let to_old = mails
         .iter()
         .find(|m| m["to"].as_str().unwrap().contains("old@"))
@@ -608,7 +457,7 @@ fn the_answer_is_the_same_for_a_new_and_an_existing_address() {
 /// A headless Chromium driven over `--remote-debugging-pipe`: commands go to its fd 3,
 /// NUL-terminated JSON; answers and events come from its fd 4.
 struct Browser {
-    child: Child,
+    _process: KillOnDrop,
     to: File,
     from: Receiver<Value>,
     next: u64,
@@ -618,14 +467,11 @@ struct Browser {
 
 impl Browser {
     fn start() -> Browser {
-        assert!(
-            Path::new(CHROMIUM).exists(),
-            "{CHROMIUM} is missing; install it with: {CHROMIUM_INSTALL}"
-        );
+        let chromium = program("chromium", INSTALL_CHROMIUM);
         let profile = tempfile::tempdir().unwrap();
         let (cmd_read, cmd_write) = pipe();
         let (ev_read, ev_write) = pipe();
-        let mut command = Command::new(CHROMIUM);
+        let mut command = Command::new(chromium);
         command
             .args([
                 "--headless",
@@ -659,7 +505,7 @@ impl Browser {
                 });
             }
         }
-        let child = command.spawn().unwrap();
+        let process = KillOnDrop(command.spawn().unwrap());
         use std::os::unix::io::FromRawFd;
         // SAFETY: fresh descriptors from pipe2, each owned once.
         let (to, from, theirs) = unsafe {
@@ -693,7 +539,7 @@ impl Browser {
             }
         });
         let mut b = Browser {
-            child,
+            _process: process,
             to,
             from: rx,
             next: 0,
@@ -773,13 +619,6 @@ impl Browser {
     }
 }
 
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A pipe, both ends close-on-exec (the child gets its ends by `dup2`).
 fn pipe() -> (i32, i32) {
     let mut fds = [0i32; 2];
@@ -791,7 +630,7 @@ fn pipe() -> (i32, i32) {
 
 #[test]
 fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_click() {
-    let d = Daemon::start();
+    let d = start_daemon();
     let mut b = Browser::start();
 
     // Fill and send the form as a reader would.
@@ -815,12 +654,12 @@ fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_cl
     assert_eq!(filled, "ok");
     b.wait("document.body.innerText.includes('收件匣')");
     assert_eq!(
-        d.status_of("reader@example.org").as_deref(),
+        status_of(&d, "reader@example.org").as_deref(),
         Some("pending")
     );
 
     // The confirmation mail, and its link, followed in the browser.
-    let mails = d.new_mail(&[]);
+    let mails = new_mail(&d, &[]);
     assert_eq!(mails.len(), 1, "{mails:?}");
     let mail = read_mail(&mails[0]);
     assert!(
@@ -828,9 +667,12 @@ fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_cl
         "{mail}"
     );
     let confirm = link_in(mail["text"].as_str().unwrap(), "confirm");
-    b.goto(&d.local(&confirm));
+    b.goto(&local(&d, &confirm));
     b.wait("document.body.innerText.includes('訂閱已確認')");
-    assert_eq!(d.status_of("reader@example.org").as_deref(), Some("active"));
+    assert_eq!(
+        status_of(&d, "reader@example.org").as_deref(),
+        Some("active")
+    );
 
     // The manage link on that page opens the form pre-filled, with the weekly preset.
     // The link names the public site; point the browser at the daemon instead.
@@ -839,7 +681,7 @@ fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_cl
         .ok()
         .and_then(|v| v.as_str().map(str::to_string));
     if let Some(manage) = manage {
-        b.goto(&d.local(&manage));
+        b.goto(&local(&d, &manage));
     }
     b.wait("!!document.querySelector('input[name=token]')");
     let checked = b
@@ -873,27 +715,16 @@ fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_cl
     assert!(list.contains("重慶市"), "{list}");
 
     // A matching article arrives and is published; the digest goes out.
-    let known = d.outbox();
-    let store = d.path().join("articles");
-    let tmp = d.path().join(".new.tmp");
-    std::fs::write(
-        &tmp,
-        "首頁>黨派·聲音>統一戰線 統一戰線\n網頁訂閱測試文章\n正文第一段。\n正文第二段。\n关键词:测试\n",
-    )
-    .unwrap();
-    std::fs::rename(&tmp, store.join("001_webtest.txt")).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let feed = request("GET", &d.url("/feeds/all/rss.xml"), &[], None);
-        if feed.body.contains("網頁訂閱測試文章") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "article not published");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let known = outbox(d.path());
+    drop_in(
+        &d.store(),
+        "001_webtest.txt",
+        &page_export("黨派·聲音>統一戰線", "網頁訂閱測試文章", "测试"),
+    );
+    d.wait_for("/feeds/all/rss.xml", |b| b.contains("網頁訂閱測試文章"));
     let sent = d.ok(&["digest", "send", "--now"]);
     assert!(sent.contains("1 sent"), "{sent}");
-    let digests = d.new_mail(&known);
+    let digests = new_mail(&d, &known);
     assert_eq!(digests.len(), 1, "{digests:?}");
     let digest = read_mail(&digests[0]);
     assert!(
@@ -912,13 +743,13 @@ fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_cl
     let unsubscribe = link_in(digest["list_unsubscribe"].as_str().unwrap(), "unsubscribe");
     let r = request(
         "POST",
-        &d.local(&unsubscribe),
+        &local(&d, &unsubscribe),
         &[],
         Some("List-Unsubscribe=One-Click".into()),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
-        d.status_of("reader@example.org").as_deref(),
+        status_of(&d, "reader@example.org").as_deref(),
         Some("unsubscribed")
     );
 }

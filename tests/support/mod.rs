@@ -1,12 +1,25 @@
-//! Helpers shared by the integration tests that drive real programs (smtp-sink, openssl,
-//! python3): finding a program or failing with its install line, a free loopback port,
-//! and a throwaway CA with a localhost certificate.
+//! What the integration tests share, in one place: the programs they drive (found, or a
+//! failure naming the line that installs them — never a skip), the `tidings` binary, the
+//! fixtures (the seed article, page exports, a site folder), waiting without hanging,
+//! and launchers for the daemon ([`daemon`]) and the mail servers ([`smtp`]).
 
-// Each test crate includes this module and uses its own part of it.
-#![allow(dead_code)]
+pub mod daemon;
+pub mod http;
+pub mod smtp;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+use tidings::config::{Config, SystemdDirs};
+use tidings::feeds::index::{Index, IndexError};
+
+// ---------------------------------------------------------------------------------------
+// Programs
+// ---------------------------------------------------------------------------------------
 
 pub const INSTALL_POSTFIX: &str =
     "echo 'postfix postfix/main_mailer_type select No configuration' \
@@ -14,6 +27,12 @@ pub const INSTALL_POSTFIX: &str =
     --no-install-recommends postfix";
 pub const INSTALL_OPENSSL: &str = "apt-get install -y openssl";
 pub const INSTALL_PYTHON: &str = "apt-get install -y python3";
+pub const INSTALL_AIOSMTPD: &str = "python3 -m pip install aiosmtpd";
+pub const INSTALL_FEEDPARSER: &str = "python3 -m pip install feedparser";
+pub const INSTALL_XMLLINT: &str = "apt-get install -y libxml2-utils";
+pub const INSTALL_NEWSBOAT: &str = "apt-get install -y newsboat";
+pub const INSTALL_SYSTEMD: &str = "apt-get install -y systemd";
+pub const INSTALL_CHROMIUM: &str = "DEBIAN_FRONTEND=noninteractive apt-get install -y chromium";
 
 /// `name` on PATH or in the sbin folders (smtp-sink lives in /usr/sbin, which a non-root
 /// PATH often lacks); panics with the install line otherwise.
@@ -24,6 +43,45 @@ pub fn program(name: &str, install: &str) -> PathBuf {
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
         .unwrap_or_else(|| panic!("`{name}` is not installed; install it with: {install}"))
+}
+
+/// python3, after checking that it can import `module`; panics with the install line
+/// otherwise.
+pub fn python_with(module: &str, install: &str) -> PathBuf {
+    let python = program("python3", INSTALL_PYTHON);
+    let found = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "Python's {module} is not installed; install it with: {install}"
+    );
+    python
+}
+
+/// Runs a Python script with `args`; its standard output, or a failure showing its
+/// standard error.
+pub fn python(script: &str, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> String {
+    let out = Command::new(program("python3", INSTALL_PYTHON))
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// What a Python script that prints one JSON document says about `path`.
+pub fn python_json(script: &str, path: &Path) -> Value {
+    serde_json::from_str(&python(script, [path])).unwrap()
 }
 
 pub fn free_port() -> u16 {
@@ -39,69 +97,181 @@ pub fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
-/// A throwaway CA and a certificate for 127.0.0.1/localhost signed by it, made with the
-/// `openssl` command line. Returns (CA PEM, leaf cert path, leaf key path).
-pub fn certificates(dir: &Path) -> (Vec<u8>, PathBuf, PathBuf) {
-    let openssl = program("openssl", INSTALL_OPENSSL);
-    let run = |args: &[&str]| {
-        let out = Command::new(&openssl)
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-    run(&[
-        &[
-            "req",
-            "-x509",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=tidings test CA",
-        ][..],
-        &ec,
-        &["-keyout", "ca.key", "-out", "ca.pem"],
-    ]
-    .concat());
-    run(&[
-        &["req", "-nodes", "-subj", "/CN=localhost"][..],
-        &ec,
-        &["-keyout", "leaf.key", "-out", "leaf.csr"],
-    ]
-    .concat());
-    std::fs::write(
-        dir.join("leaf.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-         extendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "leaf.ext",
-        "-out",
-        "leaf.pem",
-    ]);
-    (
-        std::fs::read(dir.join("ca.pem")).unwrap(),
-        dir.join("leaf.pem"),
-        dir.join("leaf.key"),
-    )
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes and waiting
+// ---------------------------------------------------------------------------------------
+
+/// How long a test waits for something that should happen before it gives up. Only a
+/// guard against hanging: how fast things happen is measured in the benchmarks
+/// (BENCHMARKS.md), not asserted in tests.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Polls `probe` until it gives a value; panics with its last complaint after
+/// [`PATIENCE`].
+pub fn eventually<T>(probe: impl FnMut() -> Result<T, String>) -> T {
+    poll(PATIENCE, probe).unwrap_or_else(|why| panic!("gave up after {PATIENCE:?}: {why}"))
+}
+
+/// Polls `probe` until it gives a value, for at most `within`; then its last complaint.
+pub fn poll<T>(
+    within: Duration,
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> Result<T, String> {
+    let deadline = Instant::now() + within;
+    loop {
+        match probe() {
+            Ok(value) => return Ok(value),
+            Err(why) if Instant::now() > deadline => return Err(why),
+            Err(_) => std::thread::sleep(Duration::from_millis(25)),
+        }
+    }
+}
+
+/// A child process that is killed when the test is done with it, passed or failed.
+pub struct KillOnDrop(pub Child);
+
+impl KillOnDrop {
+    /// Sends `signal` (`libc::SIGTERM`, …).
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.0.id()).unwrap();
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+    }
+
+    /// Waits for the process to exit (a hang fails after [`PATIENCE`]).
+    pub fn wait(&mut self) -> ExitStatus {
+        eventually(|| match self.0.try_wait().unwrap() {
+            Some(status) => Ok(status),
+            None => Err(format!("process {} has not exited", self.0.id())),
+        })
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The tidings binary
+// ---------------------------------------------------------------------------------------
+
+/// The binary on `dir/config.toml`, outside systemd and whatever the caller's
+/// environment names as its configuration.
+pub fn tidings_command(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tidings"));
+    command
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .env_remove("TIDINGS_CONFIG")
+        .env_remove("NOTIFY_SOCKET");
+    command
+}
+
+pub fn tidings(dir: &Path, args: &[&str]) -> Output {
+    tidings_command(dir).args(args).output().unwrap()
+}
+
+/// Runs a command that must succeed; its standard output.
+pub fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = tidings(dir, args);
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    text(&out.stdout)
+}
+
+/// The `.eml` files in `dir/outbox`, sorted.
+pub fn outbox(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("outbox"))
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------
+
+pub const SEED_ID: &str = "000_8c7ef1c8e8c43d29";
+/// The real article of the site (DESIGN §1a), as the repository keeps it.
+pub const SEED: &[u8] = include_bytes!("../../articles/000_8c7ef1c8e8c43d29.txt");
+
+/// A page export (DESIGN §1a): `sections` is the breadcrumb after the home crumb
+/// (`時政>高層動態`); the heading repeat, two paragraphs and the keyword line follow.
+pub fn page_export(sections: &str, title: &str, keywords: &str) -> String {
+    let heading = sections.rsplit('>').next().unwrap();
+    format!("首頁>{sections} {heading}\n{title}\n正文第一段。\n正文第二段。\n關鍵詞:{keywords}\n")
+}
+
+/// A page export under 時政 > 高層動態.
+pub fn article(title: &str, keyword: &str) -> String {
+    page_export("時政>高層動態", title, keyword)
+}
+
+/// A temporary folder with an empty store, `articles/`.
+pub fn store() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("articles")).unwrap();
+    dir
+}
+
+/// Puts the seed article into `dir/articles`.
+pub fn put_seed(dir: &Path) {
+    std::fs::write(dir.join("articles").join(format!("{SEED_ID}.txt")), SEED).unwrap();
+}
+
+/// A store and `config.toml` holding `config`.
+pub fn site(config: &str) -> TempDir {
+    let dir = store();
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    dir
+}
+
+/// [`site`] with the seed article in its store.
+pub fn seeded_site(config: &str) -> TempDir {
+    let dir = site(config);
+    put_seed(dir.path());
+    dir
+}
+
+/// Writes outside the store, then renames in — how exporters and editors deliver.
+pub fn drop_in(store: &Path, name: &str, text: &str) {
+    let tmp = store.parent().unwrap().join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, store.join(name)).unwrap();
+}
+
+/// Builds the store in `dir` through the library with `config` (TOML) and opens its
+/// index; every article must be accepted.
+pub fn build_in_process(dir: &Path, config: &str) -> (Config, Index) {
+    let config = Config::parse(config)
+        .unwrap()
+        .resolve(dir, &SystemdDirs::default());
+    let report =
+        tidings::feeds::publish::build(&config, &indicatif::ProgressBar::hidden()).unwrap();
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let index = open_index(&config.state.path);
+    (config, index)
+}
+
+/// Opens an index its last user has just closed. sled lets go of its file lock only when
+/// its background threads have finished with the closed database, a moment after the
+/// drop.
+pub fn open_index(path: &Path) -> Index {
+    eventually(|| match Index::open(path) {
+        Ok(index) => Ok(index),
+        Err(e @ IndexError::Locked { .. }) => Err(e.to_string()),
+        Err(e) => panic!("{e}"),
+    })
 }
