@@ -3,7 +3,9 @@
 # libxml2-utils (xmllint), systemd (systemd-analyze), newsboat (a real feed reader),
 # postfix (for its smtp-sink), openssl and chromium (headless, for the subscription
 # pages), and PyPI's feedparser and aiosmtpd — then runs
-# formatting, lints and every test. Non-interactive; safe to run again.
+# formatting, lints and every test, and last scripts/systemd-test.sh: the Debian package
+# under a real systemd (docs/operating.md, "Testing the package"; it installs what it
+# needs itself). Non-interactive; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,3 +36,4 @@ done
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
+bash scripts/systemd-test.sh

@@ -19,6 +19,8 @@ const UNIT: &str = include_str!("../systemd/tidings.service");
 const UNIT_NAME: &str = "tidings.service";
 /// The command line the unit runs, as installed (docs/operating.md).
 const EXEC_START: &str = "/usr/bin/tidings --config /etc/tidings/config.toml run";
+/// How `systemctl reload` asks the daemon (DESIGN §6b): no /bin/kill on a minimal Debian.
+const EXEC_RELOAD: &str = "/usr/bin/tidings --config /etc/tidings/config.toml reload";
 /// Highest acceptable overall exposure (systemd-analyze's scale: 0 safe … 10 unsafe).
 const MAX_EXPOSURE: f64 = 2.0;
 
@@ -53,29 +55,33 @@ fn values<'a>(unit: &'a str, key: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// The unit with `ExecStart=` running this build's binary instead of `/usr/bin/tidings`
-/// (which need not exist here), written as `tidings.service` in a fresh folder.
+/// The unit with `ExecStart=` and `ExecReload=` running this build's binary instead of
+/// `/usr/bin/tidings` (which need not exist here), written as `tidings.service` in a fresh
+/// folder.
 fn unit_for_test(unit: &str) -> (TempDir, PathBuf) {
     let binary = env!("CARGO_BIN_EXE_tidings");
     assert!(
         Path::new(binary).is_file(),
         "{binary}: the tidings binary is missing"
     );
-    let installed = format!("ExecStart={EXEC_START}");
-    assert_eq!(
-        unit.lines().filter(|l| *l == installed).count(),
-        1,
-        "the unit must hold exactly one `{installed}` line"
-    );
-    let ours = format!(
-        "ExecStart=\"{binary}\"{}",
-        &EXEC_START["/usr/bin/tidings".len()..]
-    );
-    let rewritten: String = unit
-        .lines()
-        .map(|l| if l == installed { ours.as_str() } else { l })
-        .flat_map(|l| [l, "\n"])
-        .collect();
+    let mut rewritten = unit.to_owned();
+    for (key, command) in [("ExecStart", EXEC_START), ("ExecReload", EXEC_RELOAD)] {
+        let installed = format!("{key}={command}");
+        assert_eq!(
+            unit.lines().filter(|l| *l == installed).count(),
+            1,
+            "the unit must hold exactly one `{installed}` line"
+        );
+        let ours = format!(
+            "{key}=\"{binary}\"{}",
+            &command["/usr/bin/tidings".len()..]
+        );
+        rewritten = rewritten
+            .lines()
+            .map(|l| if l == installed { ours.as_str() } else { l })
+            .flat_map(|l| [l, "\n"])
+            .collect();
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(UNIT_NAME);
     std::fs::write(&path, rewritten).unwrap();
@@ -142,7 +148,7 @@ fn unit_has_the_settings_the_daemon_relies_on() {
         ("Type", "notify"),
         ("NotifyAccess", "main"),
         ("ExecStart", EXEC_START),
-        ("ExecReload", "/bin/kill -HUP $MAINPID"),
+        ("ExecReload", EXEC_RELOAD),
         ("DynamicUser", "yes"),
         ("StateDirectory", "tidings"),
         ("CacheDirectory", "tidings"),
