@@ -107,11 +107,12 @@ for n in (2_500, 5_000, 10_000):
 for n in (5_000, 10_000, 20_000):
     open(f"{out}/blank-run-{n:06d}.txt", "wb").write(page(last_crumb=">甲" + " " * n + "乙"))
 EOF
-    printf '%-28s %10s %10s %12s\n' input bytes seconds max_rss_kb
+    printf '%-28s %10s %10s %12s\n' input bytes cpu_seconds max_rss_kb
     for f in "$dir"/*.txt; do
         local stats
-        stats=$( { /usr/bin/time -f '%e %M' "$(binary article)" -rss_limit_mb=0 -timeout=0 \
-            "$f" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
+        /usr/bin/time -o "$dir/time" -f '%U %M' "$(binary article)" -rss_limit_mb=0 -timeout=0 \
+            "$f" >/dev/null 2>&1 || true
+        stats=$(tail -n 1 "$dir/time")
         # shellcheck disable=SC2086
         printf '%-28s %10s %10s %12s\n' "$(basename "$f")" "$(stat -c %s "$f")" $stats
     done
