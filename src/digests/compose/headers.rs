@@ -2,6 +2,7 @@
 //! wants.
 
 use super::*;
+use base64::Engine as _;
 
 // Headers lettre does not have
 
@@ -81,7 +82,7 @@ pub(super) fn phrase_tokens(name: &str) -> Vec<String> {
 }
 
 pub(super) fn base64(bytes: &[u8]) -> String {
-    crate::digests::token::base64_encode(bytes, crate::digests::token::BASE64_STANDARD, true)
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// `List-Id: tidings <tidings.127.0.0.1>` (RFC 2919): lets filters and clients

@@ -192,22 +192,14 @@ pub fn message_id(subscriber_key: &str, period: &str, domain: &str) -> String {
     h.update(period.as_bytes());
     let hash = h.finalize();
     let right = id_right(domain).unwrap_or_else(|| "localhost".to_string());
-    format!("<digest.{}@{right}>", hex(&hash[..16]))
+    format!("<digest.{}@{right}>", hex::encode(&hash[..16]))
 }
 
 /// The multipart boundary: derived from the Message-ID so the same digest has the
 /// same bytes (lettre's default is random). `=_` never occurs in base64 text.
 fn boundary(message_id: &str) -> String {
     let hash = Sha256::digest(format!("boundary\0{message_id}").as_bytes());
-    format!("=_{}", hex(&hash[..16]))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    format!("=_{}", hex::encode(&hash[..16]))
 }
 
 /// A domain usable as the right side of a message id: ASCII (IDNA-converted), or an

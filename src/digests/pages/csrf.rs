@@ -9,7 +9,7 @@ use super::*;
 pub(super) fn csrf_new(key: &[u8], now: i64) -> String {
     let mut nonce = [0u8; 16];
     fill_random(&mut nonce);
-    let payload = format!("{now}.{}", hex(&nonce));
+    let payload = format!("{now}.{}", hex::encode(nonce));
     let tag = csrf_mac(key, &payload);
     format!("{payload}.{tag}")
 }
@@ -19,7 +19,7 @@ pub(super) fn csrf_mac(key: &[u8], payload: &str) -> String {
     // A domain prefix keeps a form token from ever being mistaken for a link token.
     m.update(b"tidings-csrf\0");
     m.update(payload.as_bytes());
-    hex(&m.finalize().into_bytes())
+    hex::encode(m.finalize().into_bytes())
 }
 
 /// The age in seconds of a well-formed, correctly MACed token, or `None`.
@@ -136,12 +136,4 @@ pub(super) fn fill_random(buf: &mut [u8]) {
             *b = *r;
         }
     }
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
