@@ -309,7 +309,9 @@ mod tests {
         let all: Vec<u8> = (0..=255).collect();
         for n in 0..all.len() {
             assert_eq!(
-                URL_SAFE_NO_PAD.decode(&URL_SAFE_NO_PAD.encode(&all[..n])).unwrap(),
+                URL_SAFE_NO_PAD
+                    .decode(&URL_SAFE_NO_PAD.encode(&all[..n]))
+                    .unwrap(),
                 &all[..n]
             );
         }
@@ -324,7 +326,9 @@ mod tests {
             let t = sign(KEY, Purpose::Manage, email, NOW);
             assert_ne!(t.len() % 4, 0, "{email}: pick an address with unused bits");
             let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-            let last = alphabet.iter().position(|&c| Some(&c) == t.as_bytes().last());
+            let last = alphabet
+                .iter()
+                .position(|&c| Some(&c) == t.as_bytes().last());
             let twin = char::from(alphabet[last.unwrap() | 1]);
             let forged = format!("{}{twin}", &t[..t.len() - 1]);
             assert_ne!(forged, t);
