@@ -300,7 +300,7 @@ mod tests {
             assert_eq!(URL_SAFE_NO_PAD.decode(enc).unwrap(), plain.as_bytes());
         }
         // The URL-safe letters.
-        assert_eq!(URL_SAFE_NO_PAD.encode(&[0xfb, 0xff]), "-_8");
+        assert_eq!(URL_SAFE_NO_PAD.encode([0xfb, 0xff]), "-_8");
         assert_eq!(URL_SAFE_NO_PAD.decode("-_8").unwrap(), [0xfb, 0xff]);
         // Non-canonical trailing bits, impossible lengths, padding, other alphabets.
         for bad in ["Zh", "Zm-", "Z", "Zm9vY", "Zg==", "+/8", "Zm 9v"] {
@@ -310,7 +310,7 @@ mod tests {
         for n in 0..all.len() {
             assert_eq!(
                 URL_SAFE_NO_PAD
-                    .decode(&URL_SAFE_NO_PAD.encode(&all[..n]))
+                    .decode(URL_SAFE_NO_PAD.encode(&all[..n]))
                     .unwrap(),
                 &all[..n]
             );
