@@ -102,7 +102,7 @@ pub fn list_id_of(base_url: &str) -> String {
     format!("digest.{host}")
 }
 
-/// `List-Id: tidings <tidings.127.0.0.1>` (RFC 2919): lets filters and clients
+/// `List-Id: tidings <digest.127.0.0.1>` (RFC 2919): lets filters and clients
 /// recognise the list; the phrase is the site's title.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListId {
