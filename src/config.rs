@@ -360,10 +360,16 @@ impl Config {
     fn check(&mut self) -> Result<(), ConfigError> {
         let base = self.site.base_url.trim().trim_end_matches('/').to_string();
         let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
-        let host = base.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+        // A host the URL parser finds, written right after `//` (a parser reads
+        // `http:///x` as `http://x/`; a reader of the feed may not).
+        let host = url::Url::parse(&base)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let after_scheme = base.split_once("://").map_or("", |(_, rest)| rest);
         if !scheme_ok
             || host.is_empty()
-            || host.starts_with('/')
+            || after_scheme.starts_with(['/', '\\'])
             || base.contains(char::is_whitespace)
         {
             return Err(ConfigError::invalid(
@@ -519,6 +525,33 @@ mod tests {
     fn base_url_loses_its_trailing_slash() {
         let c = Config::parse("[site]\nbase_url = \"https://news.example/\"").unwrap();
         assert_eq!(c.site.base_url, "https://news.example");
+    }
+
+    #[test]
+    fn base_url_needs_a_host() {
+        for good in [
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+            "https://user@news.example:8443/tidings",
+            "https://新聞.例子.广告",
+        ] {
+            let text = format!("[site]\nbase_url = {good:?}");
+            assert!(Config::parse(&text).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://",
+            "http:///news.example",
+            "http://\\news.example",
+            "http://user@",
+            "http://:8080",
+            "http://news.example:port",
+            "http://[::1",
+            "ftp://news.example",
+        ] {
+            let text = format!("[site]\nbase_url = {bad:?}");
+            let err = Config::parse(&text).unwrap_err().to_string();
+            assert!(err.contains("site.base_url"), "{bad}: {err}");
+        }
     }
 
     #[test]

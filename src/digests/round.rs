@@ -120,16 +120,6 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: &Config) -> anyhow::Result<Shared> {
-        let host = config
-            .site
-            .base_url
-            .split("://")
-            .nth(1)
-            .unwrap_or("localhost")
-            .split(['/', ':'])
-            .next()
-            .unwrap_or("localhost")
-            .to_string();
         let from = config.mail.from.trim();
         let from_address = match (from.rfind('<'), from.rfind('>')) {
             (Some(a), Some(b)) if a < b => from[a + 1..b].to_string(),
@@ -139,7 +129,7 @@ impl Shared {
             key: load_or_create_key(&config.digest.secret_file)?,
             site: Site::from_config(config),
             config: config.clone(),
-            list_id: format!("digest.{host}"),
+            list_id: compose::list_id_of(&config.site.base_url),
             from_address,
         })
     }

@@ -2,6 +2,7 @@
 //! wants.
 
 use super::*;
+use base64::Engine as _;
 
 // Headers lettre does not have
 
@@ -81,10 +82,27 @@ pub(super) fn phrase_tokens(name: &str) -> Vec<String> {
 }
 
 pub(super) fn base64(bytes: &[u8]) -> String {
-    crate::digests::token::base64_encode(bytes, crate::digests::token::BASE64_STANDARD, true)
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// `List-Id: tidings <tidings.127.0.0.1>` (RFC 2919): lets filters and clients
+/// The list id of the site at `base_url`: `digest.` and its host (DESIGN §6). RFC 2919 §2
+/// wants a domain name there, so an internationalised one is given in ASCII, and a site
+/// addressed by an IPv6 literal (no dot-atom) falls back to `localhost`, as for a URL
+/// without a host.
+pub fn list_id_of(base_url: &str) -> String {
+    let host = match url::Url::parse(base_url)
+        .ok()
+        .as_ref()
+        .and_then(url::Url::host)
+    {
+        Some(url::Host::Domain(name)) => name.trim_end_matches('.').to_string(),
+        Some(url::Host::Ipv4(address)) => address.to_string(),
+        Some(url::Host::Ipv6(_)) | None => "localhost".to_string(),
+    };
+    format!("digest.{host}")
+}
+
+/// `List-Id: tidings <digest.127.0.0.1>` (RFC 2919): lets filters and clients
 /// recognise the list; the phrase is the site's title.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListId {

@@ -192,22 +192,14 @@ pub fn message_id(subscriber_key: &str, period: &str, domain: &str) -> String {
     h.update(period.as_bytes());
     let hash = h.finalize();
     let right = id_right(domain).unwrap_or_else(|| "localhost".to_string());
-    format!("<digest.{}@{right}>", hex(&hash[..16]))
+    format!("<digest.{}@{right}>", hex::encode(&hash[..16]))
 }
 
 /// The multipart boundary: derived from the Message-ID so the same digest has the
 /// same bytes (lettre's default is random). `=_` never occurs in base64 text.
 fn boundary(message_id: &str) -> String {
     let hash = Sha256::digest(format!("boundary\0{message_id}").as_bytes());
-    format!("=_{}", hex(&hash[..16]))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    format!("=_{}", hex::encode(&hash[..16]))
 }
 
 /// A domain usable as the right side of a message id: ASCII (IDNA-converted), or an
@@ -229,18 +221,10 @@ fn id_right(domain: &str) -> Option<String> {
     ok.then_some(ascii)
 }
 
-/// Host of a URL, without scheme, credentials, port or path.
+/// Host of a URL, without scheme, credentials, port or path: an internationalised name
+/// in ASCII, an IPv6 literal in its brackets (an address literal in a msg-id).
 fn host_of(url: &str) -> Option<String> {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if host_port.starts_with('[') {
-        // An IPv6 literal keeps its brackets (it is an address literal in a msg-id).
-        &host_port[..host_port.find(']')? + 1]
-    } else {
-        host_port.split(':').next()?
-    };
-    (!host.is_empty()).then(|| host.to_string())
+    url::Url::parse(url).ok()?.host_str().map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -441,10 +425,45 @@ mod tests {
             Some("news.example")
         );
         assert_eq!(host_of("http://[::1]:8080/").as_deref(), Some("[::1]"));
+        assert_eq!(host_of("http://[0:0::1]:8080/").as_deref(), Some("[::1]"));
         assert_eq!(
             host_of("http://127.0.0.1:8080").as_deref(),
             Some("127.0.0.1")
         );
+        // Userinfo with an `@` or `:` of its own is not the host.
+        assert_eq!(
+            host_of("https://a%40b:p@ss@news.example/").as_deref(),
+            Some("news.example")
+        );
+        assert_eq!(
+            host_of("https://新聞.例子.广告/").as_deref(),
+            Some("xn--efvv70d.xn--fsqu00a.xn--4rr70v")
+        );
+        assert_eq!(
+            host_of("https://News.Example./").as_deref(),
+            Some("news.example.")
+        );
+        assert_eq!(host_of("not a url"), None);
+    }
+
+    #[test]
+    fn list_id_names_the_sites_host() {
+        for (base_url, id) in [
+            ("http://127.0.0.1:8080", "digest.127.0.0.1"),
+            ("https://news.example", "digest.news.example"),
+            (
+                "https://user:pw@News.Example.:8443/tidings/",
+                "digest.news.example",
+            ),
+            (
+                "https://新聞.例子.广告",
+                "digest.xn--efvv70d.xn--fsqu00a.xn--4rr70v",
+            ),
+            ("http://[::1]:8080", "digest.localhost"),
+            ("not a url", "digest.localhost"),
+        ] {
+            assert_eq!(list_id_of(base_url), id, "{base_url}");
+        }
     }
 
     #[test]

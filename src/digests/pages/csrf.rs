@@ -9,7 +9,7 @@ use super::*;
 pub(super) fn csrf_new(key: &[u8], now: i64) -> String {
     let mut nonce = [0u8; 16];
     fill_random(&mut nonce);
-    let payload = format!("{now}.{}", hex(&nonce));
+    let payload = format!("{now}.{}", hex::encode(nonce));
     let tag = csrf_mac(key, &payload);
     format!("{payload}.{tag}")
 }
@@ -19,7 +19,7 @@ pub(super) fn csrf_mac(key: &[u8], payload: &str) -> String {
     // A domain prefix keeps a form token from ever being mistaken for a link token.
     m.update(b"tidings-csrf\0");
     m.update(payload.as_bytes());
-    hex(&m.finalize().into_bytes())
+    hex::encode(m.finalize().into_bytes())
 }
 
 /// The age in seconds of a well-formed, correctly MACed token, or `None`.
@@ -106,23 +106,43 @@ pub(super) fn csrf_check(
 /// (the daemon may be reached by another name than the public one, e.g. behind a proxy
 /// that keeps `Host`).
 pub(super) fn origin_allowed(web: &Web, headers: &HeaderMap, origin: &str) -> bool {
-    let base_origin = web
-        .base_url
-        .splitn(4, '/')
-        .take(3)
-        .collect::<Vec<_>>()
-        .join("/");
-    if origin.eq_ignore_ascii_case(&base_origin) {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    is_own_origin(&web.base_url, host, origin)
+}
+
+/// Whether the `Origin` header's text names the site at `base_url`, or the `host` the
+/// request was sent to. Origins compare as scheme, host and port (RFC 6454 §5): the
+/// default port is the same as none, hosts compare in ASCII (a browser sends an
+/// internationalised name in its A-label form), IPv6 literals whatever their spelling.
+pub(super) fn is_own_origin(base_url: &str, host: Option<&str>, origin: &str) -> bool {
+    let Some(origin) = serialized_origin(origin) else {
+        return false;
+    };
+    if url::Url::parse(base_url).is_ok_and(|base| base.origin() == origin) {
         return true;
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    !host.is_empty()
-        && origin
-            .split_once("://")
-            .is_some_and(|(_, h)| h.eq_ignore_ascii_case(host))
+    // The request's own host, in the scheme the browser says it used.
+    let url::Origin::Tuple(scheme, ..) = &origin else {
+        return false;
+    };
+    host.filter(|h| !h.contains(['/', '\\', '@', '?', '#']))
+        .and_then(|h| serialized_origin(&format!("{scheme}://{h}")))
+        .is_some_and(|own| own == origin)
+}
+
+/// The origin that `text` serialises (RFC 6454 §6.2: an http(s) scheme, a host, perhaps
+/// a port, nothing else), or `None`: a header with credentials, a path or a query is no
+/// origin a browser sends.
+fn serialized_origin(text: &str) -> Option<url::Origin> {
+    let url = url::Url::parse(text).ok()?;
+    let bare = matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && !text.ends_with('/')
+        && url.query().is_none()
+        && url.fragment().is_none();
+    bare.then(|| url.origin())
 }
 
 pub(super) fn fill_random(buf: &mut [u8]) {
@@ -136,12 +156,4 @@ pub(super) fn fill_random(buf: &mut [u8]) {
             *b = *r;
         }
     }
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }

@@ -205,7 +205,7 @@ pub(super) fn build_mail(
     let domain = from.email.domain().to_string();
     let mut nonce = [0u8; 12];
     fill_random(&mut nonce);
-    let message_id = format!("<subscribe.{}@{domain}>", hex(&nonce));
+    let message_id = format!("<subscribe.{}@{domain}>", hex::encode(nonce));
     let message = Message::builder()
         .from(from)
         .to(to)

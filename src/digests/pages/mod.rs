@@ -328,6 +328,61 @@ mod tests {
     }
 
     #[test]
+    fn origins_compare_as_scheme_host_and_port() {
+        let own = |base: &str, host: Option<&str>, origin: &str| is_own_origin(base, host, origin);
+        let base = "https://news.example/tidings";
+        // The site's own origin, however the base URL or the header spells it.
+        assert!(own(base, None, "https://news.example"));
+        assert!(own(base, None, "https://NEWS.example:443"));
+        assert!(own(
+            "https://news.example:443/",
+            None,
+            "https://news.example"
+        ));
+        assert!(own(
+            "http://user:pw@news.example/",
+            None,
+            "http://news.example"
+        ));
+        // Another scheme, port or host is another origin.
+        assert!(!own(base, None, "http://news.example"));
+        assert!(!own(base, None, "https://news.example:8443"));
+        assert!(!own(base, None, "https://news.example.evil"));
+        assert!(!own(base, None, "https://evil.example"));
+        // Not a serialised origin: credentials, a path, a query, a trailing slash.
+        assert!(!own(base, None, "https://evil.example@news.example"));
+        assert!(!own(base, None, "https://news.example/"));
+        assert!(!own(base, None, "https://news.example/x"));
+        assert!(!own(base, None, "https://news.example?x"));
+        assert!(!own(base, None, ""));
+        assert!(!own(base, None, "news.example"));
+        // IPv6 literals whatever their spelling; internationalised names as A-labels.
+        let v6 = "http://[::1]:8080";
+        assert!(own(v6, None, "http://[0:0:0:0:0:0:0:1]:8080"));
+        assert!(!own(v6, None, "http://[::2]:8080"));
+        assert!(own(
+            "https://新聞.例子.广告",
+            None,
+            "https://xn--efvv70d.xn--fsqu00a.xn--4rr70v"
+        ));
+        // The host the request was sent to (another name than the public one).
+        assert!(own(base, Some("127.0.0.1:8080"), "http://127.0.0.1:8080"));
+        assert!(own(base, Some("[::1]:8080"), "http://[::1]:8080"));
+        assert!(own(base, Some("localhost"), "http://localhost:80"));
+        assert!(!own(base, Some("127.0.0.1:8080"), "http://127.0.0.1:8081"));
+        assert!(!own(base, Some("127.0.0.1:8080"), "http://localhost:8080"));
+        assert!(!own(base, Some(""), "http://localhost"));
+        assert!(!own(base, None, "http://localhost"));
+        // A Host header is a host and port, nothing that could move the origin.
+        assert!(!own(
+            base,
+            Some("evil.example@localhost"),
+            "http://localhost"
+        ));
+        assert!(!own(base, Some("localhost/x"), "http://localhost"));
+    }
+
+    #[test]
     fn lists_split_on_either_width_separator() {
         assert_eq!(
             split_list("重慶市，AI; 長江；一帶一路、 \n x "),

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, FixedOffset, TimeZone};
 use chrono_tz::Tz;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use url::{Position, Url};
 
 use crate::config::{Config, Format};
 use crate::model::article::Block;
@@ -221,16 +222,15 @@ pub fn encode_path(rel: &str) -> String {
 pub fn absolute_url(base: &str, url: &str) -> String {
     const IRI: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'`');
     let url = url.trim();
+    let site = Url::parse(base).ok();
     let abs = if url.starts_with("http://") || url.starts_with("https://") {
         url.to_string()
     } else if let Some(rest) = url.strip_prefix("//") {
-        format!("{}://{rest}", base.split("://").next().unwrap_or("https"))
+        format!("{}://{rest}", site.as_ref().map_or("https", Url::scheme))
     } else if url.starts_with('/') {
-        let origin_end = base
-            .find("://")
-            .map(|i| base[i + 3..].find('/').map_or(base.len(), |j| i + 3 + j))
-            .unwrap_or(base.len());
-        format!("{}{url}", &base[..origin_end])
+        // Scheme, credentials, host and port, as the parser normalises them.
+        let authority = site.as_ref().map_or(base, |s| &s[..Position::BeforePath]);
+        format!("{authority}{url}")
     } else {
         format!("{base}/{url}")
     };

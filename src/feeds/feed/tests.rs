@@ -164,6 +164,34 @@ fn urls_are_absolute_and_encoded() {
         absolute_url("https://a.example", "//cdn.example/i.png"),
         "https://cdn.example/i.png"
     );
+    // The site's scheme and authority as the URL parser reads them: a port kept, the
+    // default one dropped, an IPv6 literal whole, an internationalised host in ASCII.
+    for (base, url, abs) in [
+        (
+            "http://127.0.0.1:8080/news",
+            "/x",
+            "http://127.0.0.1:8080/x",
+        ),
+        ("https://a.example:443/news", "/x", "https://a.example/x"),
+        ("http://[::1]:8080", "/x", "http://[::1]:8080/x"),
+        (
+            "http://user:pw@a.example",
+            "/x",
+            "http://user:pw@a.example/x",
+        ),
+        (
+            "https://例子.广告",
+            "/x",
+            "https://xn--fsqu00a.xn--4rr70v/x",
+        ),
+        (
+            "http://[::1]:8080",
+            "//cdn.example/i.png",
+            "http://cdn.example/i.png",
+        ),
+    ] {
+        assert_eq!(absolute_url(base, url), abs, "{base} {url}");
+    }
     assert_eq!(
         site().feed_url("keyword/重庆市/rss.xml"),
         "https://news.example/feeds/keyword/%E9%87%8D%E5%BA%86%E5%B8%82/rss.xml"
