@@ -157,7 +157,7 @@ http() {
 boot() {
   systemd-nspawn -D "$root" -b --register=no --keep-unit --private-network \
     --console=read-only --link-journal=no --resolv-conf=off --timezone=off \
-    --machine=tidings-test --bind-ro="$debs:/debs" >>"$work/console.log" 2>&1 &
+    --machine="tidings-test-${work##*.}" --bind-ro="$debs:/debs" >>"$work/console.log" 2>&1 &
   echo $! >"$work/nspawn.pid"
   local tries=240
   until find_pid1 >"$work/pid1"; do
@@ -254,8 +254,10 @@ make_base() {
     # out of the whole container (dbus, the service's transient user).
     chmod 0755 "$fresh"
     rm -rf "$fresh"/var/cache/apt/archives/*.deb
-    tar -C "$fresh" -cf "$base.partial" .
-    mv "$base.partial" "$base"
+    # Other checkouts may run this at the same time: each writes its own file, and the
+    # rename makes one of them the cache.
+    tar -C "$fresh" -cf "$base.$$.partial" .
+    mv "$base.$$.partial" "$base"
     rm -rf "$fresh"
   fi
   tar -C "$root" -xf "$base"
