@@ -387,14 +387,33 @@ impl Config {
             file: Some(path.to_owned()),
             text,
         })?;
-        let base = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        // Absolute, so that a daemon's paths mean the same whatever its working folder,
-        // and paths reported by the watcher compare equal to the configured store.
-        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
-        Ok(config.resolve(&base, &SystemdDirs::from_env()))
+        Ok(config.resolve(&base_of(path), &SystemdDirs::from_env()))
+    }
+
+    /// The state folder (where a running daemon's control socket is) of the configuration
+    /// in `path`, even when the file does not parse or check: then its `state.path` if
+    /// that much can be read, else the default — resolved as [`Config::from_file`] would.
+    /// `tidings reload` needs it to reach a daemon that will refuse the file.
+    pub fn state_path_of(path: &Path) -> PathBuf {
+        if let Ok(config) = Config::from_file(path) {
+            return config.state.path;
+        }
+        let written = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .and_then(|table| {
+                let state = table.get("state")?.get("path")?.as_str()?.to_owned();
+                Some(PathBuf::from(state))
+            })
+            .filter(|p| !p.as_os_str().is_empty());
+        let mut config = Config::default();
+        if let Some(state) = written {
+            config.state.path = state;
+        }
+        config
+            .resolve(&base_of(path), &SystemdDirs::from_env())
+            .state
+            .path
     }
 
     fn parse_source(source: Source) -> Result<Config, ConfigError> {
@@ -556,6 +575,17 @@ impl Config {
         }
         problems
     }
+}
+
+/// The folder relative paths of the file at `path` resolve against: its own, made
+/// absolute so that a daemon's paths mean the same whatever its working folder, and paths
+/// reported by the watcher compare equal to the configured store.
+fn base_of(path: &Path) -> PathBuf {
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::path::absolute(base).unwrap_or_else(|_| base.to_owned())
 }
 
 /// An IANA zone name such as `Asia/Shanghai`.

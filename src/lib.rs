@@ -8,6 +8,7 @@ pub mod digests;
 pub mod feeds;
 pub mod fold;
 pub mod model;
+pub mod preflight;
 
 #[cfg(test)]
 mod layering;

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::config::{self, Config, SystemdDirs};
 use crate::feeds::publish;
 use crate::model::control::SubscriberCommand;
+use crate::preflight;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,6 +47,9 @@ pub enum Command {
     /// Preview or send digests
     #[command(subcommand)]
     Digest(DigestArgs),
+    /// Have the running daemon re-read its configuration; exit 0 adopted, 1 refused, 2 no
+    /// daemon running
+    Reload,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,7 +145,16 @@ pub fn run(args: Args) -> ExitCode {
     match execute(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("tidings: {e:#}");
+            // A configuration's problems, one line each (DESIGN §3: each names the file,
+            // line and key).
+            match e.downcast_ref::<config::ConfigError>() {
+                Some(problems) => {
+                    for line in problems.lines() {
+                        eprintln!("tidings: {line}");
+                    }
+                }
+                None => eprintln!("tidings: {e:#}"),
+            }
             ExitCode::from(2)
         }
     }
@@ -166,9 +179,33 @@ fn init_logging() {
     }
 }
 
+/// `tidings reload` (DESIGN §6b): the daemon reads the file and judges it; this only has
+/// to find the daemon's control socket, also when the file no longer parses.
+fn reload(flag: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let state = match config_file(flag) {
+        Some(path) => Config::state_path_of(&path),
+        None => load_config(None)?.state.path,
+    };
+    match crate::daemon::control::request(&state, &crate::model::control::Request::Reload) {
+        Some(answer) => Ok(print_response(&answer.context("control socket")?)),
+        None => {
+            eprintln!(
+                "tidings: no daemon is running on {} (no control socket answers at {})",
+                state.display(),
+                crate::daemon::control::socket_path(&state).display()
+            );
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
 fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    if let Command::Reload = args.command {
+        return reload(args.config.as_deref());
+    }
     let config = load_config(args.config.as_deref())?;
     match args.command {
+        Command::Reload => unreachable!("handled before the configuration is loaded"),
         Command::Run => {
             init_logging();
             let options = crate::daemon::Options {
@@ -241,6 +278,8 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             Ok(print_response(&answer))
         }
         Command::Build { strict } => {
+            // Before anything is opened: a refused build writes nothing.
+            preflight::ensure(&config, preflight::Purpose::Build)?;
             // A running daemon owns the index: hand it the request.
             let request = crate::model::control::Request::Build { strict };
             if let Some(answer) = crate::daemon::control::request(&config.state.path, &request) {
@@ -258,6 +297,7 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Check => {
+            preflight::ensure(&config, preflight::Purpose::Run)?;
             let report = publish::check(&config, &progress_bar())?;
             for r in &report.rejected {
                 eprintln!("rejected: {r}");

@@ -15,6 +15,13 @@ use crate::daemon::publisher::Command;
 use crate::feeds::index::Index;
 use crate::model::control::{Request, Response};
 
+/// A request to re-read the configuration (SIGHUP, or `tidings reload` over the socket);
+/// the outcome goes back on `reply` when someone waits for it: what was done, or why the
+/// file was refused.
+pub struct Reload {
+    pub reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+}
+
 pub fn socket_path(state: &Path) -> PathBuf {
     state.join("control.sock")
 }
@@ -23,6 +30,7 @@ pub fn socket_path(state: &Path) -> PathBuf {
 pub fn listen(
     state: &Path,
     commands: Sender<Command>,
+    reload: tokio::sync::mpsc::Sender<Reload>,
     index: Arc<Index>,
     config: Arc<std::sync::RwLock<Config>>,
     rounds: Arc<tokio::sync::Mutex<()>>,
@@ -48,12 +56,13 @@ pub fn listen(
                 continue;
             }
             let commands = commands.clone();
+            let reload = reload.clone();
             let index = index.clone();
             // The configuration as of this request (reloads replace it).
             let config = config.read().unwrap_or_else(|e| e.into_inner()).clone();
             let rounds = rounds.clone();
             tokio::spawn(async move {
-                if let Err(e) = serve(stream, commands, index, config, rounds).await {
+                if let Err(e) = serve(stream, commands, reload, index, config, rounds).await {
                     tracing::warn!("control socket: {e}");
                 }
             });
@@ -73,6 +82,7 @@ fn rustix_uid() -> u32 {
 async fn serve(
     stream: tokio::net::UnixStream,
     commands: Sender<Command>,
+    reload: tokio::sync::mpsc::Sender<Reload>,
     index: Arc<Index>,
     config: Config,
     rounds: Arc<tokio::sync::Mutex<()>>,
@@ -116,6 +126,22 @@ async fn serve(
                 crate::digests::subscriber::admin::run(&index, &config, request)
             })
             .await?
+        }
+        Ok(Request::Reload) => {
+            let (reply, outcome) = tokio::sync::oneshot::channel();
+            let stopping = || anyhow::anyhow!("the daemon is stopping");
+            reload
+                .send(Reload { reply: Some(reply) })
+                .await
+                .map_err(|_| stopping())?;
+            match outcome.await.map_err(|_| stopping())? {
+                Ok(done) => Response::output(done),
+                // Exit 1: the file was read and refused; the daemon runs on.
+                Err(why) => Response::error(
+                    1,
+                    format!("reload refused, keeping the running configuration: {why}"),
+                ),
+            }
         }
         Err(e) => Response::error(2, format!("bad control request: {e}")),
     };
