@@ -8,6 +8,7 @@
 mod support;
 
 mod build;
+mod cli;
 mod daemon;
 mod digest_mail;
 mod digest_send;

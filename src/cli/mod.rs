@@ -111,13 +111,36 @@ pub fn load_config(flag: Option<&std::path::Path>) -> anyhow::Result<Config> {
     }
 }
 
+/// Writes `text` and a line break to standard output. A reader that has gone (`tidings
+/// … | head`) ends the command quietly with exit 0: it took what it wanted, as a closed
+/// pipe quietly ends Unix tools. Any other failure to write ends it with exit 2.
+fn out(text: &str) {
+    if let Err(e) = write_line(&mut std::io::stdout().lock(), text) {
+        std::process::exit(match e.kind() {
+            std::io::ErrorKind::BrokenPipe => 0,
+            _ => 2,
+        });
+    }
+}
+
+/// [`out`] for standard error, except that a closed stderr is no reason to stop: the
+/// command carries on to its own exit code, which then is all that tells its outcome.
+fn err(text: &str) {
+    let _ = write_line(&mut std::io::stderr().lock(), text);
+}
+
+fn write_line(stream: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
+    writeln!(stream, "{text}")?;
+    stream.flush()
+}
+
 /// Prints what a command answered and turns its code into the exit code.
 fn print_response(answer: &crate::model::control::Response) -> ExitCode {
     for line in &answer.stderr {
-        eprintln!("{line}");
+        err(line);
     }
     if !answer.stdout.is_empty() {
-        println!("{}", answer.stdout);
+        out(&answer.stdout);
     }
     ExitCode::from(answer.code)
 }
@@ -150,10 +173,10 @@ pub fn run(args: Args) -> ExitCode {
             match e.downcast_ref::<config::ConfigError>() {
                 Some(problems) => {
                     for line in problems.lines() {
-                        eprintln!("tidings: {line}");
+                        err(&format!("tidings: {line}"));
                     }
                 }
-                None => eprintln!("tidings: {e:#}"),
+                None => err(&format!("tidings: {e:#}")),
             }
             ExitCode::from(2)
         }
@@ -189,11 +212,11 @@ fn reload(flag: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     match crate::daemon::control::request(&state, &crate::model::control::Request::Reload) {
         Some(answer) => Ok(print_response(&answer.context("control socket")?)),
         None => {
-            eprintln!(
+            err(&format!(
                 "tidings: no daemon is running on {} (no control socket answers at {})",
                 state.display(),
                 crate::daemon::control::socket_path(&state).display()
-            );
+            ));
             Ok(ExitCode::from(2))
         }
     }
@@ -287,9 +310,9 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             }
             let report = publish::build(&config, &progress_bar())?;
             for r in &report.rejected {
-                eprintln!("rejected: {r}");
+                err(&format!("rejected: {r}"));
             }
-            println!("{report}");
+            out(&report.to_string());
             Ok(if strict && !report.rejected.is_empty() {
                 ExitCode::from(1)
             } else {
@@ -300,13 +323,13 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             preflight::ensure(&config, preflight::Purpose::Run)?;
             let report = publish::check(&config, &progress_bar())?;
             for r in &report.rejected {
-                eprintln!("rejected: {r}");
+                err(&format!("rejected: {r}"));
             }
-            println!(
+            out(&format!(
                 "config ok; {} articles ok, {} rejected",
                 report.articles,
                 report.rejected.len()
-            );
+            ));
             Ok(if report.rejected.is_empty() {
                 ExitCode::SUCCESS
             } else {
