@@ -13,6 +13,7 @@ mod daemon;
 mod digest_mail;
 mod digest_send;
 mod http;
+mod journal;
 mod mail;
 mod reload;
 mod round;

@@ -10,6 +10,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+mod journal;
+
 use crate::config::{self, Config, SystemdDirs};
 use crate::feeds::publish;
 use crate::model::control::SubscriberCommand;
@@ -183,22 +185,25 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-/// Logs for the daemon: plain lines on stderr — no colours off a terminal, and no
-/// timestamps under systemd, whose journal adds its own.
+/// Logs for the daemon: plain lines on stderr — no colours off a terminal. Under systemd,
+/// when stderr is the journal's stream, no timestamps (the journal adds its own) and each
+/// line carries its priority (DESIGN §6b).
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let plain = tracing_subscriber::fmt::format().with_target(false);
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false);
-    if journald {
-        builder.without_time().init();
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if journal::stderr_is_journal() {
+        let format = plain.without_time().with_ansi(false);
+        builder.event_format(journal::WithPriority(format)).init();
     } else {
-        builder.init();
+        let terminal = std::io::stderr().is_terminal();
+        builder
+            .event_format(plain.with_ansi(terminal))
+            .with_ansi(terminal)
+            .init();
     }
 }
 
