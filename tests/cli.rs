@@ -26,7 +26,7 @@ const PRINTING: &[&[&str]] = &[
 /// Runs `args` with its standard output (or error) a pipe whose reader is already gone,
 /// so that the first write fails with EPIPE.
 fn with_closed(dir: &Path, args: &[&str], stdout: bool) -> Output {
-    let (reader, writer) = std::io::pipe().unwrap();
+    let (reader, writer) = rustix::pipe::pipe().unwrap();
     drop(reader);
     let mut command = tidings_command(dir);
     command.args(args).stdin(Stdio::null());
