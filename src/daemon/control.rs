@@ -90,7 +90,9 @@ async fn serve(
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     tokio::io::BufReader::new(read).read_line(&mut line).await?;
-    let response = match serde_json::from_str::<Request>(&line) {
+    let request = serde_json::from_str::<Request>(&line);
+    let asked = request.as_ref().ok().map(describe);
+    let response = match request {
         Ok(Request::Build { strict }) => {
             let (tx, rx) = tokio::sync::oneshot::channel();
             commands
@@ -145,10 +147,49 @@ async fn serve(
         }
         Err(e) => Response::error(2, format!("bad control request: {e}")),
     };
+    if let Some(asked) = asked {
+        // DESIGN §6b: one INFO line per command handed over; `build` and `digest send`
+        // with their report (counts only), the others with their exit code.
+        let outcome = match (&response.code, response.stdout.lines().next()) {
+            (0, Some(report)) if asked.starts_with("build") || asked.starts_with("digest send") => {
+                report.to_string()
+            }
+            (0, _) => "done".to_string(),
+            (code, _) => format!("exit {code}"),
+        };
+        tracing::info!("control socket: {asked}: {outcome}");
+    }
     let mut out = serde_json::to_vec(&response)?;
     out.push(b'\n');
     write.write_all(&out).await?;
     Ok(())
+}
+
+/// A request as the INFO line shows it: the command, addresses masked.
+fn describe(request: &Request) -> String {
+    use crate::digests::subscriber::masked;
+    use crate::model::control::SubscriberCommand;
+    match request {
+        Request::Build { strict: false } => "build".into(),
+        Request::Build { strict: true } => "build --strict".into(),
+        Request::Subscriber { request } => match request {
+            SubscriberCommand::Add { email, .. } => format!("subscriber add {}", masked(email)),
+            SubscriberCommand::List => "subscriber list".into(),
+            SubscriberCommand::Remove { email } => format!("subscriber remove {}", masked(email)),
+            SubscriberCommand::Import { name, csv } => {
+                format!("subscriber import {name} ({} lines)", csv.lines().count())
+            }
+            SubscriberCommand::Export => "subscriber export".into(),
+        },
+        Request::Preview { email, html } => format!(
+            "digest preview {}{}",
+            masked(email),
+            if *html { " --html" } else { "" }
+        ),
+        Request::Send { all: false } => "digest send".into(),
+        Request::Send { all: true } => "digest send --now".into(),
+        Request::Reload => "reload".into(),
+    }
 }
 
 /// Sends a request to a running daemon. `None` when none is listening (the caller then

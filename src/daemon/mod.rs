@@ -310,8 +310,9 @@ async fn scheduler_loop(
             .await
             {
                 Ok(report) => {
+                    // A minute with nothing due is no round to speak of.
                     if report.due + report.resumed + report.too_late > 0 {
-                        tracing::info!("{report}");
+                        tracing::info!("digest round: {report}");
                     }
                     metrics.add_digests(report.counts());
                 }
