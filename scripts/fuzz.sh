@@ -101,17 +101,18 @@ out = sys.argv[1]
 def page(crumbs="首頁>黨派·聲音>統一戰線", keywords="重慶市", last_crumb=""):
     return (f"{crumbs}{last_crumb}\n標題\n正文第一段。\n關鍵詞：{keywords}\n").encode()
 for n in (1000, 2000, 4000):
-    open(f"{out}/crumbs-{n}.txt", "wb").write(page(crumbs="首頁>" + ">".join(f"欄目{i}" for i in range(n))))
-for n in (25_000, 50_000, 100_000):
-    open(f"{out}/keywords-{n}.txt", "wb").write(page(keywords=" ".join(f"詞{i}" for i in range(n))))
-for n in (25_000, 50_000, 100_000):
-    open(f"{out}/blank-run-{n}.txt", "wb").write(page(last_crumb=">甲" + " " * n + "乙"))
+    open(f"{out}/crumbs-{n:06d}.txt", "wb").write(page(crumbs="首頁>" + ">".join(f"欄目{i}" for i in range(n))))
+for n in (2_500, 5_000, 10_000):
+    open(f"{out}/keywords-{n:06d}.txt", "wb").write(page(keywords=" ".join(f"詞{i}" for i in range(n))))
+for n in (5_000, 10_000, 20_000):
+    open(f"{out}/blank-run-{n:06d}.txt", "wb").write(page(last_crumb=">甲" + " " * n + "乙"))
 EOF
-    printf '%-28s %10s %10s %12s\n' input bytes seconds max_rss_kb
+    printf '%-28s %10s %10s %12s\n' input bytes cpu_seconds max_rss_kb
     for f in "$dir"/*.txt; do
         local stats
-        stats=$( { /usr/bin/time -f '%e %M' "$(binary article)" -rss_limit_mb=0 -timeout=0 \
-            "$f" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
+        /usr/bin/time -o "$dir/time" -f '%U %M' "$(binary article)" -rss_limit_mb=0 -timeout=0 \
+            "$f" >/dev/null 2>&1 || true
+        stats=$(tail -n 1 "$dir/time")
         # shellcheck disable=SC2086
         printf '%-28s %10s %10s %12s\n' "$(basename "$f")" "$(stat -c %s "$f")" $stats
     done

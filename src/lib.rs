@@ -1,5 +1,77 @@
 //! tidings: turns a news site's article store into RSS, Atom and JSON feeds and email
 //! digests. `main.rs` is a thin shell over [`cli::run`].
+//!
+//! The module map (DESIGN §7). Imports run one way, top-down: cli → daemon → digests →
+//! feeds → model → config/fold; `layering.rs` tests it. PURE modules take `now` and data
+//! and touch no file, clock or network.
+//!
+//! ```text
+//! model                          shared data types, owned by no I/O module
+//!   model::article         PURE  an article as parsed, its index record, file stamps
+//!   model::topic           PURE  a feed's identity (all, section, keyword), its folder name
+//!   model::subscriber      PURE  subscribers and deliveries as the index stores them
+//!   model::control         PURE  the control socket's request and answer
+//! config                   PURE  Config::parse(&str) and its checks; from_file reads the file
+//! fold                     PURE  NFKC + Traditional→Simplified keys
+//! feeds                          the feed side: store → article → index → feed → publish
+//!   feeds::store           I/O   what counts as part of the store; scan it, read a file
+//!   feeds::store::watch    I/O   inotify events debounced into batches of paths
+//!   feeds::article         PURE  Article::parse and ArticleError
+//!   feeds::article::decode PURE  bytes → text: BOM, UTF-8, GB18030 or Big5
+//!   feeds::article::page   PURE  the page export layout (§1a)
+//!   feeds::article::json   PURE  the structured layout (§1b)
+//!   feeds::topic           PURE  which feeds an article belongs to
+//!   feeds::index           I/O   sled: open, look up, dirty feeds, compaction
+//!   feeds::index::catalog  PURE  the in-memory lookups by path, id and feed
+//!   feeds::index::log      I/O   the append-only article log
+//!   feeds::index::batch    I/O   one atomic batch of upserts and removals
+//!   feeds::index::pages    I/O   records kept in pages; the catalog read back
+//!   feeds::index::migrate  I/O   the first index layout turned into the current one
+//!   feeds::index::subscribers I/O subscriber and delivery records
+//!   feeds::feed            PURE  feed documents and items, escaping
+//!   feeds::feed::rss       PURE  RSS 2.0
+//!   feeds::feed::atom      PURE  Atom 1.0
+//!   feeds::feed::json      PURE  JSON Feed 1.1
+//!   feeds::feed::listing   PURE  index.json, opml.xml, index.html
+//!   feeds::publish         I/O   the Indexer (build, check, the daemon's updates) and publish
+//!   feeds::publish::write  I/O   atomic, change-only file writes
+//! digests                        the digest side: subscriber → schedule → compose → mail
+//!   digests::subscriber    PURE  validation; new subscribers
+//!   digests::subscriber::address  PURE  email addresses and subscriber keys
+//!   digests::subscriber::topics   PURE  sections, keywords, terms; matching an article
+//!   digests::subscriber::csv_form PURE  CSV import and export
+//!   digests::subscriber::admin    I/O   `subscriber add|list|remove|import|export`
+//!   digests::schedule      PURE  cron in a zone: next run, due runs
+//!   digests::compose       PURE  a digest mail from subscriber, records and now
+//!   digests::compose::text PURE  the plan of groups, subject, plain-text part, wrapping
+//!   digests::compose::html PURE  the HTML part
+//!   digests::compose::headers PURE List-Id, List-Unsubscribe
+//!   digests::token         PURE  signed links, the key file
+//!   digests::mail          I/O   Transport, Envelope, SendError
+//!   digests::mail::outbox  I/O   one .eml file per message
+//!   digests::mail::smtp    I/O   the SMTP pool (lettre)
+//!   digests::mail::connection I/O one pooled connection, failures, pacing
+//!   digests::round         I/O   a digest round: due → compose → record → send → mark sent
+//!   digests::pages         I/O   the subscription pages: router and responses
+//!   digests::pages::rate_limit PURE per-client limit of the form
+//!   digests::pages::csrf   PURE  double-submit token, Origin checks
+//!   digests::pages::form   PURE  reading, validating and rendering the form
+//!   digests::pages::handlers I/O /subscribe, /confirm, /manage, /unsubscribe
+//! daemon                   I/O   `tidings run`: wires both sides; signals, reload, shutdown
+//!   daemon::publisher      I/O   the publisher thread, the index's one writer
+//!   daemon::http           I/O   axum: feeds and listings, /healthz, /metrics
+//!   daemon::http::article_page   PURE  /articles/{id}
+//!   daemon::http::file_cache     I/O   published files in memory, ETags, gzip
+//!   daemon::control        I/O   the control socket
+//!   daemon::websub         I/O   hub pings with backoff
+//!   daemon::metrics        PURE  Prometheus counters and their text
+//!   daemon::systemd        I/O   sd_notify, the watchdog interval
+//! cli                      I/O   the command line; main.rs calls cli::run
+//! layering (tests only)          imports follow these layers, no cycle
+//! ```
+//!
+//! The corpus generator for tests and benchmarks is the dev-only `tidings-corpus` crate
+//! in `corpus/`.
 
 pub mod cli;
 pub mod config;

@@ -59,16 +59,16 @@ struct Input {
 const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
-const DAYS: [&str; 8] = ["sun", "Mon", "TUE", "wed", "thursday", "fri", "sat", "Sun"];
+const DAYS: [&str; 7] = ["sun", "Mon", "TUE", "wed", "thursday", "fri", "Saturday"];
 
 /// Writes one field within `lo..=hi` and returns the values it stands for.
 fn render(field: &Field, lo: u32, hi: u32, names: Option<&[&str]>) -> (String, u64) {
     let span = hi - lo + 1;
     let value = |v: u8| lo + u32::from(v) % span;
     let write = |v: u32| match names.filter(|_| field.names) {
-        // Weekday 7 has no name of its own beyond a second Sunday.
-        Some(n) => n[(v - lo) as usize].to_string(),
-        None => v.to_string(),
+        // Weekday 7 has no name: `sun` is 0, so `mon-sun` is a reversed range.
+        Some(n) if ((v - lo) as usize) < n.len() => n[(v - lo) as usize].to_string(),
+        _ => v.to_string(),
     };
     let step = |n: u8| u32::from(n) % 60 + 1;
     let mut parts = Vec::new();

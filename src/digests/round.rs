@@ -86,12 +86,11 @@ pub fn load_or_create_key(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         Ok(text) => token::parse_key_file(&text)
             .with_context(|| format!("digest.secret_file {}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            use std::io::{Read, Write};
+            use std::io::Write;
             use std::os::unix::fs::OpenOptionsExt;
             let mut random = [0u8; 32];
-            std::fs::File::open("/dev/urandom")
-                .and_then(|mut f| f.read_exact(&mut random))
-                .context("reading /dev/urandom")?;
+            getrandom::getrandom(&mut random)
+                .map_err(|e| anyhow::anyhow!("getting random bytes for a new key: {e}"))?;
             let key = token::generate_key(random);
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).ok();
@@ -473,7 +472,7 @@ async fn deliver(
         let sends = batch.iter().map(|job| {
             send_with_retry(transport, &job.sub.email, &ctx.from_address, &job.composed)
         });
-        let outcomes = futures_join_all(sends).await;
+        let outcomes = futures_util::future::join_all(sends).await;
         let mut last_error = String::new();
         // Each outcome is recorded as soon as it is known: a crash after this point
         // repeats none of these messages.
@@ -550,35 +549,6 @@ fn record_outcome(
         }
     }
     Ok(())
-}
-
-/// Awaits futures concurrently on the current task (no extra dependency).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(Box::pin(f));
-    }
-    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in set.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().map(|o| o.expect("all ready")).collect()
 }
 
 /// `tidings digest send`: a round with the configured transport; what it prints.

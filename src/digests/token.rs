@@ -1,5 +1,5 @@
 //! Signed, expiring tokens for the links in confirmation mails and digests: `/confirm`,
-//! `/manage` and `/unsubscribe` (DESIGN §5, issue 4).
+//! `/manage` and `/unsubscribe` (DESIGN §5).
 //!
 //! A token carries everything the page needs — the purpose, the subscriber's email key
 //! and the expiry — and an HMAC-SHA256 over them, so the server keeps no table of issued
@@ -15,8 +15,8 @@
 //! alphabet `A–Z a–z 0–9 - _` needs no escaping in a URL, a query string or a form.
 //!
 //! # Key file (`digest.secret_file`)
-//! 64 lowercase hexadecimal characters — 32 bytes from `/dev/urandom` — and a newline;
-//! created with mode 0600 by the daemon on first start ([`generate_key`],
+//! 64 lowercase hexadecimal characters — 32 random bytes from the operating system — and
+//! a newline; created with mode 0600 by the daemon on first start ([`generate_key`],
 //! [`key_file_text`]) and read with [`parse_key_file`]. Replacing it invalidates every
 //! link already sent.
 //!
@@ -128,7 +128,7 @@ fn mac(key: &[u8], payload: &[u8]) -> HmacSha256 {
     m
 }
 
-/// A signing key from 32 random bytes the caller read from `/dev/urandom`. The bytes
+/// A signing key from 32 random bytes the caller got from the operating system. The bytes
 /// are the key: HMAC-SHA256 needs no stretching of a uniformly random 256-bit key.
 pub fn generate_key(random: [u8; KEY_LEN]) -> Vec<u8> {
     random.to_vec()
@@ -149,7 +149,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Reads a key file: 64 hex digits (either case), surrounding whitespace (the final
 /// newline, CRLF) ignored. A key of all zeros is refused: it comes from a broken
-/// generator or a file truncated and padded, never from `/dev/urandom`.
+/// generator or a file truncated and padded, never from the operating system.
 pub fn parse_key_file(text: &str) -> Result<Vec<u8>, TokenError> {
     let hex = text.trim();
     let bad = |msg: String| Err(TokenError::KeyFile(msg));

@@ -1,4 +1,4 @@
-//! Mail transports (DESIGN §4 `[mail]`, §6; issue 4 item 6): I/O at the edge that delivers
+//! Mail transports (DESIGN §4 `[mail]`, §6): I/O at the edge that delivers
 //! messages [`crate::digests::compose`] has already composed. Two transports behind one
 //! [`Transport`]:
 //!

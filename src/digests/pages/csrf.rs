@@ -34,8 +34,9 @@ pub(super) fn csrf_age(key: &[u8], token: &str, now: i64) -> Option<i64> {
     (time <= now + 60).then_some(now - time)
 }
 
+/// Compares secrets in time that does not depend on where they differ.
 pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 pub(super) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -125,11 +126,7 @@ pub(super) fn origin_allowed(web: &Web, headers: &HeaderMap, origin: &str) -> bo
 }
 
 pub(super) fn fill_random(buf: &mut [u8]) {
-    use std::io::Read;
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(buf))
-        .is_err()
-    {
+    if getrandom::getrandom(buf).is_err() {
         // Never reached on Linux; a nonce then still differs per request and per process.
         let seed = format!("{:?}{}", Instant::now(), std::process::id());
         let mut m = HmacSha256::new_from_slice(seed.as_bytes()).expect("any key length");

@@ -1,4 +1,4 @@
-//! The subscription pages of `tidings run` (DESIGN §5, issue 4 item 3): `/subscribe`,
+//! The subscription pages of `tidings run` (DESIGN §5): `/subscribe`,
 //! `/confirm`, `/manage` and `/unsubscribe`.
 //!
 //! Double opt-in: `POST /subscribe` stores a *pending* subscriber and mails a signed,

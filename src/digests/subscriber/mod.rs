@@ -1,5 +1,5 @@
 //! Subscribers: who gets a digest, of what, when — the model, its validation and the
-//! CSV form that `tidings subscriber import|export` reads and writes (DESIGN §3, issue 4).
+//! CSV form that `tidings subscriber import|export` reads and writes (DESIGN §3).
 //!
 //! Pure: no file, clock or network. Callers pass `now` and the index's current arrival
 //! sequence, and store the results themselves.
