@@ -250,3 +250,36 @@ fn check_names_every_key_that_cannot_work() {
     assert!(err.contains("config.toml:7: digest.schedule"), "{err}");
     assert!(err.contains("config.toml:9: store.path"), "{err}");
 }
+
+/// The fuzzer's reproducers for the configuration (fuzz/regressions/config/): each was
+/// accepted and failed later; each is now refused by `check` and at start, naming its key.
+#[test]
+fn the_fuzzers_configuration_findings_are_refused() {
+    let found = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/config");
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(&found).unwrap() {
+        let reproducer = entry.unwrap().path();
+        let text = std::fs::read_to_string(&reproducer).unwrap();
+        let key = if text.contains("schedule") {
+            "digest.schedule"
+        } else {
+            "server.listen"
+        };
+        for command in ["check", "run", "build"] {
+            let dir = site(&text);
+            let out = tidings(dir.path(), &[command]);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{reproducer:?} {command}: {out:?}"
+            );
+            assert!(
+                stderr(&out).contains(&format!("config.toml:2: {key}: ")),
+                "{reproducer:?} {command}: {}",
+                stderr(&out)
+            );
+        }
+        replayed += 1;
+    }
+    assert_eq!(replayed, 2, "reproducers in {found:?}");
+}
