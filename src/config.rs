@@ -19,26 +19,91 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// Syntax errors and unknown keys; toml's message names the line and the key.
-    #[error("{0}")]
-    Syntax(String),
-    /// Either of the above, in a named file.
-    #[error("{}: {inner}", path.display())]
-    InFile {
-        path: PathBuf,
-        inner: Box<ConfigError>,
-    },
-    #[error("`{key}`: {reason}")]
-    Invalid { key: &'static str, reason: String },
+    /// Every problem found, each naming the file, line and key where known.
+    #[error("{}", join(.0))]
+    Invalid(Vec<Problem>),
 }
 
 impl ConfigError {
-    fn invalid(key: &'static str, reason: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            key,
-            reason: reason.into(),
+    /// One line per problem, for a command's output; a read error is one line too.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            ConfigError::Invalid(problems) => problems.iter().map(Problem::to_string).collect(),
+            other => vec![other.to_string()],
         }
     }
+}
+
+fn join(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(Problem::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One thing wrong with a configuration: `config.toml:14: feeds.items: invalid type: …`
+/// (DESIGN §3: errors name the file, line and key). Without a file (the built-in
+/// defaults, or text given to [`Config::parse`]) the line reads `line 14: …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: Option<PathBuf>,
+    pub line: Option<usize>,
+    /// The key's dotted path (`feeds.items`); empty for a syntax error outside any key.
+    pub key: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, "{}:{line}: ", file.display())?,
+            (Some(file), None) => write!(f, "{}: ", file.display())?,
+            (None, Some(line)) => write!(f, "line {line}: ")?,
+            (None, None) => {}
+        }
+        if !self.key.is_empty() {
+            write!(f, "{}: ", self.key)?;
+        }
+        f.write_str(&self.reason)
+    }
+}
+
+/// Where a configuration came from: its file (if any) and text, so that a problem found
+/// after parsing — by [`Config::problem`], in any layer — can still name its line.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub file: Option<PathBuf>,
+    pub text: String,
+}
+
+impl Source {
+    /// The line (1-based) where the dotted `key` is written, if it is.
+    pub fn line_of(&self, key: &str) -> Option<usize> {
+        use toml_edit::TableLike;
+        let doc = toml_edit::ImDocument::parse(self.text.as_str()).ok()?;
+        let mut table: &dyn TableLike = doc.as_table();
+        let mut parts = key.split('.').peekable();
+        let mut span = None;
+        while let Some(part) = parts.next() {
+            let (k, item) = table.get_key_value(part)?;
+            span = k.span().or_else(|| item.span());
+            if parts.peek().is_some() {
+                table = item.as_table_like()?;
+            }
+        }
+        span.map(|s| line_at(&self.text, s.start))
+    }
+}
+
+/// The 1-based line of byte offset `at` in `text`.
+fn line_at(text: &str, at: usize) -> usize {
+    let at = at.min(text.len());
+    text.as_bytes()[..at]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -51,6 +116,9 @@ pub struct Config {
     pub server: Server,
     pub mail: Mail,
     pub digest: Digest,
+    /// Where it was read from (not a key).
+    #[serde(skip)]
+    pub source: Source,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -303,10 +371,10 @@ impl SystemdDirs {
 impl Config {
     /// Parses and checks a configuration text. Paths stay as written.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let mut config: Config =
-            toml::from_str(text).map_err(|e| ConfigError::Syntax(one_line(&e.to_string())))?;
-        config.check()?;
-        Ok(config)
+        Config::parse_source(Source {
+            file: None,
+            text: text.to_owned(),
+        })
     }
 
     /// Reads `path`, parses it and resolves relative paths (see [`Config::resolve`]).
@@ -315,18 +383,70 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        let config = Config::parse(&text).map_err(|e| ConfigError::InFile {
-            path: path.to_owned(),
-            inner: Box::new(e),
+        let config = Config::parse_source(Source {
+            file: Some(path.to_owned()),
+            text,
         })?;
-        let base = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        // Absolute, so that a daemon's paths mean the same whatever its working folder,
-        // and paths reported by the watcher compare equal to the configured store.
-        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
-        Ok(config.resolve(&base, &SystemdDirs::from_env()))
+        Ok(config.resolve(&base_of(path), &SystemdDirs::from_env()))
+    }
+
+    /// The state folder (where a running daemon's control socket is) of the configuration
+    /// in `path`, even when the file does not parse or check: then its `state.path` if
+    /// that much can be read, else the default — resolved as [`Config::from_file`] would.
+    /// `tidings reload` needs it to reach a daemon that will refuse the file.
+    pub fn state_path_of(path: &Path) -> PathBuf {
+        if let Ok(config) = Config::from_file(path) {
+            return config.state.path;
+        }
+        let written = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .and_then(|table| {
+                let state = table.get("state")?.get("path")?.as_str()?.to_owned();
+                Some(PathBuf::from(state))
+            })
+            .filter(|p| !p.as_os_str().is_empty());
+        let mut config = Config::default();
+        if let Some(state) = written {
+            config.state.path = state;
+        }
+        config
+            .resolve(&base_of(path), &SystemdDirs::from_env())
+            .state
+            .path
+    }
+
+    fn parse_source(source: Source) -> Result<Config, ConfigError> {
+        // serde_path_to_error names the key a type error is about; toml's span, its line.
+        let parsed: Result<Config, _> =
+            serde_path_to_error::deserialize(toml::Deserializer::new(&source.text));
+        let mut config = parsed.map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            ConfigError::Invalid(vec![Problem {
+                line: inner.span().map(|s| line_at(&source.text, s.start)),
+                file: source.file.clone(),
+                key: if key == "." { String::new() } else { key },
+                reason: one_line(inner.message()),
+            }])
+        })?;
+        config.source = source;
+        let problems = config.check();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    /// A problem with `key` (dotted), naming this configuration's file and the key's line.
+    pub fn problem(&self, key: &str, reason: impl Into<String>) -> Problem {
+        Problem {
+            file: self.source.file.clone(),
+            line: self.source.line_of(key),
+            key: key.to_owned(),
+            reason: reason.into(),
+        }
     }
 
     /// Makes every relative path anchored: state, outbox and the digest key against the
@@ -357,7 +477,13 @@ impl Config {
         self.site.tz.unwrap_or(chrono_tz::Asia::Shanghai)
     }
 
-    fn check(&mut self) -> Result<(), ConfigError> {
+    /// Every key that can be checked from the text alone; the rest (cron schedules, the
+    /// mail sender's address, files and folders) is `preflight`'s.
+    fn check(&mut self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut bad = |config: &Config, key: &str, reason: String| {
+            problems.push(config.problem(key, reason));
+        };
         let base = self.site.base_url.trim().trim_end_matches('/').to_string();
         let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
         // A host the URL parser finds, written right after `//` (a parser reads
@@ -372,53 +498,100 @@ impl Config {
             || after_scheme.starts_with(['/', '\\'])
             || base.contains(char::is_whitespace)
         {
-            return Err(ConfigError::invalid(
-                "site.base_url",
-                format!("{:?} is not an absolute http(s) URL", self.site.base_url),
-            ));
+            let reason = format!("{:?} is not an absolute http(s) URL", self.site.base_url);
+            bad(self, "site.base_url", reason);
+        } else {
+            self.site.base_url = base;
         }
-        self.site.base_url = base;
-        self.site.tz = Some(
-            parse_zone(&self.site.timezone)
-                .map_err(|reason| ConfigError::invalid("site.timezone", reason))?,
-        );
-        parse_zone(&self.digest.timezone)
-            .map_err(|reason| ConfigError::invalid("digest.timezone", reason))?;
+        match parse_zone(&self.site.timezone) {
+            Ok(tz) => self.site.tz = Some(tz),
+            Err(reason) => bad(self, "site.timezone", reason),
+        }
+        if let Err(reason) = parse_zone(&self.digest.timezone) {
+            bad(self, "digest.timezone", reason);
+        }
         if self.store.max_bytes == 0 {
-            return Err(ConfigError::invalid(
-                "store.max_bytes",
-                "must be at least 1",
-            ));
+            bad(self, "store.max_bytes", "must be at least 1".into());
         }
         if self.feeds.items == 0 {
-            return Err(ConfigError::invalid("feeds.items", "must be at least 1"));
+            bad(self, "feeds.items", "must be at least 1".into());
         }
         if self.feeds.formats.is_empty() {
-            return Err(ConfigError::invalid(
-                "feeds.formats",
-                "name at least one of \"rss\", \"atom\", \"json\"",
-            ));
+            let reason = "name at least one of \"rss\", \"atom\", \"json\"";
+            bad(self, "feeds.formats", reason.into());
         }
         self.feeds.formats.sort();
         self.feeds.formats.dedup();
         let hub = self.feeds.websub_hub.trim();
         if !(hub.is_empty() || hub.starts_with("http://") || hub.starts_with("https://")) {
-            return Err(ConfigError::invalid(
+            bad(
+                self,
                 "feeds.websub_hub",
                 format!("{hub:?} is not an http(s) URL"),
-            ));
+            );
+        }
+        // An address literal: a host name would need a resolver at start-up (and may
+        // resolve to something else at the next one).
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            let reason = format!(
+                "{:?} is not an IP address and port, such as \"127.0.0.1:8080\" or \"[::1]:8080\"",
+                self.server.listen
+            );
+            bad(self, "server.listen", reason);
         }
         for (key, path) in [
             ("store.path", &self.store.path),
             ("state.path", &self.state.path),
             ("feeds.output", &self.feeds.output),
+            ("digest.secret_file", &self.digest.secret_file),
         ] {
             if path.as_os_str().is_empty() {
-                return Err(ConfigError::invalid(key, "must not be empty"));
+                bad(self, key, "must not be empty".into());
             }
         }
-        Ok(())
+        match self.mail.transport {
+            Transport::Outbox if self.mail.outbox.as_os_str().is_empty() => {
+                bad(
+                    self,
+                    "mail.outbox",
+                    "must not be empty with transport = \"outbox\"".into(),
+                );
+            }
+            Transport::Outbox => {}
+            Transport::Smtp => {
+                let smtp = &self.mail.smtp;
+                if smtp.host.trim().is_empty() {
+                    bad(
+                        self,
+                        "mail.smtp.host",
+                        "must not be empty with transport = \"smtp\"".into(),
+                    );
+                }
+                if smtp.port == 0 {
+                    bad(self, "mail.smtp.port", "must be 1 to 65535".into());
+                }
+                if smtp.connections == 0 {
+                    bad(self, "mail.smtp.connections", "must be at least 1".into());
+                }
+                if !smtp.username.is_empty() && smtp.password_file.as_os_str().is_empty() {
+                    let reason = "must name the password's file when mail.smtp.username is set";
+                    bad(self, "mail.smtp.password_file", reason.into());
+                }
+            }
+        }
+        problems
     }
+}
+
+/// The folder relative paths of the file at `path` resolve against: its own, made
+/// absolute so that a daemon's paths mean the same whatever its working folder, and paths
+/// reported by the watcher compare equal to the configured store.
+fn base_of(path: &Path) -> PathBuf {
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::path::absolute(base).unwrap_or_else(|_| base.to_owned())
 }
 
 /// An IANA zone name such as `Asia/Shanghai`.
@@ -519,6 +692,90 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("rdf"), "{err}");
+    }
+
+    #[test]
+    fn a_type_error_names_the_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let text = "[site]\ntitle = \"t\"\n\n[feeds]\nformats = [\"rss\"]\nitems = \"fifty\"\n";
+        std::fs::write(&path, text).unwrap();
+        let err = Config::from_file(&path).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}:6: feeds.items: invalid type: string \"fifty\", expected usize",
+                path.display()
+            )
+        );
+        let err = Config::parse("[mail.smtp]\nport = 99999\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("line 2: mail.smtp.port: "), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_line_too() {
+        let text = "[site]\ntitle = \"t\"\n[server]\n\nlisten = \"nowhere:port\"\n";
+        let err = Config::parse(text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("line 5: server.listen: \"nowhere:port\""),
+            "{err}"
+        );
+        // A dotted key and an inline table are found as well.
+        let err = Config::parse("feeds.items = 0\n").unwrap_err().to_string();
+        assert!(err.starts_with("line 1: feeds.items: must be"), "{err}");
+        let err = Config::parse("\nmail = { smtp = { connections = 0 }, transport = \"smtp\" }")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("line 2: mail.smtp.connections: "), "{err}");
+        // A default at fault has no line.
+        let err = Config::parse("[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("line 4: mail.smtp.host: must not be empty"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = Config::parse("[feeds]\nitems = 0\nformats = []\n[server]\nlisten = \"x\"\n")
+            .unwrap_err();
+        let lines = err.lines();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].starts_with("line 2: feeds.items"), "{lines:?}");
+        assert!(lines[1].starts_with("line 3: feeds.formats"), "{lines:?}");
+        assert!(lines[2].starts_with("line 5: server.listen"), "{lines:?}");
+    }
+
+    #[test]
+    fn listen_takes_address_literals() {
+        for ok in ["127.0.0.1:0", "0.0.0.0:80", "[::1]:8080"] {
+            let text = format!("[server]\nlisten = \"{ok}\"");
+            assert!(Config::parse(&text).is_ok(), "{ok}");
+        }
+        for bad in [
+            "nowhere:port",
+            "127.0.0.1",
+            "localhost:8080",
+            ":80",
+            "127.0.0.1:65536",
+        ] {
+            let text = format!("[server]\nlisten = \"{bad}\"");
+            let err = Config::parse(&text).unwrap_err().to_string();
+            assert!(err.contains("server.listen"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_only_for_smtp() {
+        assert!(Config::parse("[mail.smtp]\nconnections = 0\n").is_ok());
+        let err = Config::parse("[mail]\ntransport = \"smtp\"\n[mail.smtp]\nusername = \"u\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mail.smtp.password_file"), "{err}");
     }
 
     #[test]

@@ -13,8 +13,9 @@ const LAYERS: &[(&str, u8)] = &[
     ("model", 1),
     ("feeds", 2),
     ("digests", 3),
-    ("daemon", 4),
-    ("cli", 5),
+    ("preflight", 4),
+    ("daemon", 5),
+    ("cli", 6),
 ];
 
 /// Every module of the crate (`feeds::store::watch`) with the code of its file,

@@ -1,9 +1,9 @@
 //! tidings: turns a news site's article store into RSS, Atom and JSON feeds and email
 //! digests. `main.rs` is a thin shell over [`cli::run`].
 //!
-//! The module map (DESIGN §7). Imports run one way, top-down: cli → daemon → digests →
-//! feeds → model → config/fold; `layering.rs` tests it. PURE modules take `now` and data
-//! and touch no file, clock or network.
+//! The module map (DESIGN §7). Imports run one way, top-down: cli → daemon → preflight →
+//! digests → feeds → model → config/fold; `layering.rs` tests it. PURE modules take `now`
+//! and data and touch no file, clock or network.
 //!
 //! ```text
 //! model                          shared data types, owned by no I/O module
@@ -12,6 +12,8 @@
 //!   model::subscriber      PURE  subscribers and deliveries as the index stores them
 //!   model::control         PURE  the control socket's request and answer
 //! config                   PURE  Config::parse(&str) and its checks; from_file reads the file
+//! preflight                I/O   can this configuration run: the keys config cannot judge
+//!                                (cron, sender), the folders and secrets; writes nothing
 //! fold                     PURE  NFKC + Traditional→Simplified keys
 //! feeds                          the feed side: store → article → index → feed → publish
 //!   feeds::store           I/O   what counts as part of the store; scan it, read a file
@@ -67,6 +69,7 @@
 //!   daemon::metrics        PURE  Prometheus counters and their text
 //!   daemon::systemd        I/O   sd_notify, the watchdog interval
 //! cli                      I/O   the command line; main.rs calls cli::run
+//!   cli::journal           I/O   journal priorities (`<3>`…); is stderr the journal's stream
 //! layering (tests only)          imports follow these layers, no cycle
 //! ```
 //!
@@ -80,6 +83,7 @@ pub mod digests;
 pub mod feeds;
 pub mod fold;
 pub mod model;
+pub mod preflight;
 
 #[cfg(test)]
 mod layering;

@@ -8,11 +8,14 @@
 mod support;
 
 mod build;
+mod cli;
 mod daemon;
 mod digest_mail;
 mod digest_send;
 mod http;
+mod journal;
 mod mail;
+mod reload;
 mod round;
 mod schedule_round;
 mod subscribers;

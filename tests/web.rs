@@ -451,6 +451,72 @@ fn the_answer_is_the_same_for_a_new_and_an_existing_address() {
     link_in(to_new["text"].as_str().unwrap(), "confirm");
 }
 
+/// DESIGN §6b: subscriptions, confirmations, unsubscribes, commands handed over the
+/// control socket and digest rounds each leave one INFO line, with addresses masked.
+#[test]
+fn an_operators_and_a_readers_actions_each_leave_one_masked_info_line() {
+    let mut d = start_daemon();
+    d.ok(&[
+        "subscriber",
+        "add",
+        "live@example.org",
+        "--keyword",
+        "重慶市",
+    ]);
+    d.wait_log("INFO control socket: subscriber add l***@example.org: done");
+
+    let csrf = csrf_of(&d, "/subscribe");
+    assert_eq!(subscribe(&d, &csrf, "reader@example.org").status, 200);
+    d.wait_log("INFO subscription requested by r***@example.org: pending, confirmation mailed");
+    assert_eq!(subscribe(&d, &csrf, "live@example.org").status, 200);
+    d.wait_log("INFO subscription request for l***@example.org: already active, reminder mailed");
+
+    let mails = eventually(|| match outbox(d.path()) {
+        files if files.len() >= 2 => Ok(files),
+        files => Err(format!("{files:?}")),
+    });
+    let to_reader = mails
+        .iter()
+        .map(|p| read_mail(p))
+        .find(|m| m["to"].as_str().unwrap().contains("reader@"))
+        .unwrap();
+    let confirm = link_in(to_reader["text"].as_str().unwrap(), "confirm");
+    // Following the link is what confirms today (GET).
+    assert_eq!(request("GET", &local(&d, &confirm), &[], None).status, 200);
+    d.wait_log("INFO subscription confirmed: r***@example.org");
+
+    let now = chrono::Utc::now().timestamp();
+    let token = tidings::digests::token::sign(
+        &key(&d),
+        tidings::digests::token::Purpose::Unsubscribe,
+        "reader@example.org",
+        now + 600,
+    );
+    let r = request(
+        "POST",
+        &d.url(&format!("/unsubscribe?token={token}")),
+        &[],
+        Some("List-Unsubscribe=One-Click".into()),
+    );
+    assert_eq!(r.status, 200);
+    d.wait_log("INFO unsubscribed: r***@example.org (one-click)");
+
+    d.ok(&["digest", "send", "--now"]);
+    d.wait_log("INFO control socket: digest send --now: ");
+    d.ok(&["digest", "preview", "live@example.org"]);
+    d.wait_log("INFO control socket: digest preview l***@example.org: done");
+
+    let lines = d.logs(Duration::from_millis(200));
+    for address in ["live@example.org", "reader@example.org"] {
+        for line in lines.iter().filter(|l| l.contains(" INFO ")) {
+            assert!(!line.contains(address), "a full address at INFO: {line}");
+        }
+    }
+    let once = |needle: &str| lines.iter().filter(|l| l.contains(needle)).count();
+    assert_eq!(once("subscription confirmed"), 1, "{lines:#?}");
+    assert_eq!(once("control socket: subscriber add"), 1, "{lines:#?}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Chromium over the DevTools protocol
 

@@ -3,6 +3,7 @@
 
 pub use tidings::article::{Article, Layout};
 pub use tidings::config::{Config, Format};
+pub use tidings::preflight::keys as config_keys;
 pub use tidings::schedule::{due, Cron, Due, ScheduleError};
 pub use tidings::token::{sign, verify, Purpose};
 pub use tidings::topic::{topics_of, Topic};

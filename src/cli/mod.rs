@@ -10,9 +10,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+mod journal;
+
 use crate::config::{self, Config, SystemdDirs};
 use crate::feeds::publish;
 use crate::model::control::SubscriberCommand;
+use crate::preflight;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,6 +49,9 @@ pub enum Command {
     /// Preview or send digests
     #[command(subcommand)]
     Digest(DigestArgs),
+    /// Have the running daemon re-read its configuration; exit 0 adopted, 1 refused, 2 no
+    /// daemon running
+    Reload,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,13 +113,36 @@ pub fn load_config(flag: Option<&std::path::Path>) -> anyhow::Result<Config> {
     }
 }
 
+/// Writes `text` and a line break to standard output. A reader that has gone (`tidings
+/// … | head`) ends the command quietly with exit 0: it took what it wanted, as a closed
+/// pipe quietly ends Unix tools. Any other failure to write ends it with exit 2.
+fn out(text: &str) {
+    if let Err(e) = write_line(&mut std::io::stdout().lock(), text) {
+        std::process::exit(match e.kind() {
+            std::io::ErrorKind::BrokenPipe => 0,
+            _ => 2,
+        });
+    }
+}
+
+/// [`out`] for standard error, except that a closed stderr is no reason to stop: the
+/// command carries on to its own exit code, which then is all that tells its outcome.
+fn err(text: &str) {
+    let _ = write_line(&mut std::io::stderr().lock(), text);
+}
+
+fn write_line(stream: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
+    writeln!(stream, "{text}")?;
+    stream.flush()
+}
+
 /// Prints what a command answered and turns its code into the exit code.
 fn print_response(answer: &crate::model::control::Response) -> ExitCode {
     for line in &answer.stderr {
-        eprintln!("{line}");
+        err(line);
     }
     if !answer.stdout.is_empty() {
-        println!("{}", answer.stdout);
+        out(&answer.stdout);
     }
     ExitCode::from(answer.code)
 }
@@ -141,34 +170,70 @@ pub fn run(args: Args) -> ExitCode {
     match execute(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("tidings: {e:#}");
+            // A configuration's problems, one line each (DESIGN §3: each names the file,
+            // line and key).
+            match e.downcast_ref::<config::ConfigError>() {
+                Some(problems) => {
+                    for line in problems.lines() {
+                        err(&format!("tidings: {line}"));
+                    }
+                }
+                None => err(&format!("tidings: {e:#}")),
+            }
             ExitCode::from(2)
         }
     }
 }
 
-/// Logs for the daemon: plain lines on stderr — no colours off a terminal, and no
-/// timestamps under systemd, whose journal adds its own.
+/// Logs for the daemon: plain lines on stderr — no colours off a terminal. Under systemd,
+/// when stderr is the journal's stream, no timestamps (the journal adds its own) and each
+/// line carries its priority (DESIGN §6b).
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let plain = tracing_subscriber::fmt::format().with_target(false);
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false);
-    if journald {
-        builder.without_time().init();
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if journal::stderr_is_journal() {
+        let format = plain.without_time().with_ansi(false);
+        builder.event_format(journal::WithPriority(format)).init();
     } else {
-        builder.init();
+        let terminal = std::io::stderr().is_terminal();
+        builder
+            .event_format(plain.with_ansi(terminal))
+            .with_ansi(terminal)
+            .init();
+    }
+}
+
+/// `tidings reload` (DESIGN §6b): the daemon reads the file and judges it; this only has
+/// to find the daemon's control socket, also when the file no longer parses.
+fn reload(flag: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let state = match config_file(flag) {
+        Some(path) => Config::state_path_of(&path),
+        None => load_config(None)?.state.path,
+    };
+    match crate::daemon::control::request(&state, &crate::model::control::Request::Reload) {
+        Some(answer) => Ok(print_response(&answer.context("control socket")?)),
+        None => {
+            err(&format!(
+                "tidings: no daemon is running on {} (no control socket answers at {})",
+                state.display(),
+                crate::daemon::control::socket_path(&state).display()
+            ));
+            Ok(ExitCode::from(2))
+        }
     }
 }
 
 fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    if let Command::Reload = args.command {
+        return reload(args.config.as_deref());
+    }
     let config = load_config(args.config.as_deref())?;
     match args.command {
+        Command::Reload => unreachable!("handled before the configuration is loaded"),
         Command::Run => {
             init_logging();
             let options = crate::daemon::Options {
@@ -241,6 +306,8 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             Ok(print_response(&answer))
         }
         Command::Build { strict } => {
+            // Before anything is opened: a refused build writes nothing.
+            preflight::ensure(&config, preflight::Purpose::Build)?;
             // A running daemon owns the index: hand it the request.
             let request = crate::model::control::Request::Build { strict };
             if let Some(answer) = crate::daemon::control::request(&config.state.path, &request) {
@@ -248,9 +315,9 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             }
             let report = publish::build(&config, &progress_bar())?;
             for r in &report.rejected {
-                eprintln!("rejected: {r}");
+                err(&format!("rejected: {r}"));
             }
-            println!("{report}");
+            out(&report.to_string());
             Ok(if strict && !report.rejected.is_empty() {
                 ExitCode::from(1)
             } else {
@@ -258,15 +325,16 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Check => {
+            preflight::ensure(&config, preflight::Purpose::Run)?;
             let report = publish::check(&config, &progress_bar())?;
             for r in &report.rejected {
-                eprintln!("rejected: {r}");
+                err(&format!("rejected: {r}"));
             }
-            println!(
+            out(&format!(
                 "config ok; {} articles ok, {} rejected",
                 report.articles,
                 report.rejected.len()
-            );
+            ));
             Ok(if report.rejected.is_empty() {
                 ExitCode::SUCCESS
             } else {

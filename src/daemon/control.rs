@@ -15,6 +15,13 @@ use crate::daemon::publisher::Command;
 use crate::feeds::index::Index;
 use crate::model::control::{Request, Response};
 
+/// A request to re-read the configuration (SIGHUP, or `tidings reload` over the socket);
+/// the outcome goes back on `reply` when someone waits for it: what was done, or why the
+/// file was refused.
+pub struct Reload {
+    pub reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+}
+
 pub fn socket_path(state: &Path) -> PathBuf {
     state.join("control.sock")
 }
@@ -23,6 +30,7 @@ pub fn socket_path(state: &Path) -> PathBuf {
 pub fn listen(
     state: &Path,
     commands: Sender<Command>,
+    reload: tokio::sync::mpsc::Sender<Reload>,
     index: Arc<Index>,
     config: Arc<std::sync::RwLock<Config>>,
     rounds: Arc<tokio::sync::Mutex<()>>,
@@ -48,12 +56,13 @@ pub fn listen(
                 continue;
             }
             let commands = commands.clone();
+            let reload = reload.clone();
             let index = index.clone();
             // The configuration as of this request (reloads replace it).
             let config = config.read().unwrap_or_else(|e| e.into_inner()).clone();
             let rounds = rounds.clone();
             tokio::spawn(async move {
-                if let Err(e) = serve(stream, commands, index, config, rounds).await {
+                if let Err(e) = serve(stream, commands, reload, index, config, rounds).await {
                     tracing::warn!("control socket: {e}");
                 }
             });
@@ -73,6 +82,7 @@ fn rustix_uid() -> u32 {
 async fn serve(
     stream: tokio::net::UnixStream,
     commands: Sender<Command>,
+    reload: tokio::sync::mpsc::Sender<Reload>,
     index: Arc<Index>,
     config: Config,
     rounds: Arc<tokio::sync::Mutex<()>>,
@@ -80,7 +90,9 @@ async fn serve(
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     tokio::io::BufReader::new(read).read_line(&mut line).await?;
-    let response = match serde_json::from_str::<Request>(&line) {
+    let request = serde_json::from_str::<Request>(&line);
+    let asked = request.as_ref().ok().map(describe);
+    let response = match request {
         Ok(Request::Build { strict }) => {
             let (tx, rx) = tokio::sync::oneshot::channel();
             commands
@@ -117,12 +129,67 @@ async fn serve(
             })
             .await?
         }
+        Ok(Request::Reload) => {
+            let (reply, outcome) = tokio::sync::oneshot::channel();
+            let stopping = || anyhow::anyhow!("the daemon is stopping");
+            reload
+                .send(Reload { reply: Some(reply) })
+                .await
+                .map_err(|_| stopping())?;
+            match outcome.await.map_err(|_| stopping())? {
+                Ok(done) => Response::output(done),
+                // Exit 1: the file was read and refused; the daemon runs on.
+                Err(why) => Response::error(
+                    1,
+                    format!("reload refused, keeping the running configuration: {why}"),
+                ),
+            }
+        }
         Err(e) => Response::error(2, format!("bad control request: {e}")),
     };
+    if let Some(asked) = asked {
+        // DESIGN §6b: one INFO line per command handed over; `build` and `digest send`
+        // with their report (counts only), the others with their exit code.
+        let outcome = match (&response.code, response.stdout.lines().next()) {
+            (0, Some(report)) if asked.starts_with("build") || asked.starts_with("digest send") => {
+                report.to_string()
+            }
+            (0, _) => "done".to_string(),
+            (code, _) => format!("exit {code}"),
+        };
+        tracing::info!("control socket: {asked}: {outcome}");
+    }
     let mut out = serde_json::to_vec(&response)?;
     out.push(b'\n');
     write.write_all(&out).await?;
     Ok(())
+}
+
+/// A request as the INFO line shows it: the command, addresses masked.
+fn describe(request: &Request) -> String {
+    use crate::digests::subscriber::masked;
+    use crate::model::control::SubscriberCommand;
+    match request {
+        Request::Build { strict: false } => "build".into(),
+        Request::Build { strict: true } => "build --strict".into(),
+        Request::Subscriber { request } => match request {
+            SubscriberCommand::Add { email, .. } => format!("subscriber add {}", masked(email)),
+            SubscriberCommand::List => "subscriber list".into(),
+            SubscriberCommand::Remove { email } => format!("subscriber remove {}", masked(email)),
+            SubscriberCommand::Import { name, csv } => {
+                format!("subscriber import {name} ({} lines)", csv.lines().count())
+            }
+            SubscriberCommand::Export => "subscriber export".into(),
+        },
+        Request::Preview { email, html } => format!(
+            "digest preview {}{}",
+            masked(email),
+            if *html { " --html" } else { "" }
+        ),
+        Request::Send { all: false } => "digest send".into(),
+        Request::Send { all: true } => "digest send --now".into(),
+        Request::Reload => "reload".into(),
+    }
 }
 
 /// Sends a request to a running daemon. `None` when none is listening (the caller then

@@ -24,6 +24,7 @@ use sd_notify::NotifyState;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::daemon::control::Reload;
 use crate::daemon::http::HttpState;
 use crate::daemon::metrics::Metrics;
 use crate::daemon::publisher::{publisher_loop, Command};
@@ -32,6 +33,7 @@ use crate::feeds::feed::Site;
 use crate::feeds::index::Index;
 use crate::feeds::publish::BuildReport;
 use crate::feeds::store::watch::{self, Debounce};
+use crate::preflight;
 
 /// How the daemon was started, for reloads.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +45,8 @@ pub struct Options {
 
 /// The daemon with real signals: SIGTERM/SIGINT stop it, SIGHUP reloads.
 pub fn main(options: Options, config: Config) -> anyhow::Result<()> {
+    // Before anything is bound, opened or created: a refused start leaves nothing behind.
+    preflight::ensure(&config, preflight::Purpose::Run)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -58,7 +62,7 @@ pub fn main(options: Options, config: Config) -> anyhow::Result<()> {
         let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
-                if reload_tx.send(()).await.is_err() {
+                if reload_tx.send(Reload { reply: None }).await.is_err() {
                     break;
                 }
             }
@@ -73,13 +77,14 @@ pub fn main(options: Options, config: Config) -> anyhow::Result<()> {
     })
 }
 
-/// Runs until `shutdown` resolves; each message on `reload` re-reads the configuration.
+/// Runs until `shutdown` resolves; each message on `reload` (and each `tidings reload`
+/// over the control socket) re-reads the configuration.
 pub async fn run(
     options: Options,
     config: Config,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
-    mut reload: tokio::sync::mpsc::Receiver<()>,
+    mut reload: tokio::sync::mpsc::Receiver<Reload>,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     notify(&[NotifyState::Status("opening the index")]);
@@ -124,9 +129,11 @@ pub async fn run(
     // Digest rounds, one at a time: the scheduler's and those asked for over the socket.
     let rounds = Arc::new(tokio::sync::Mutex::new(()));
     let shared_config = Arc::new(std::sync::RwLock::new(config.clone()));
+    let (asked_tx, mut asked) = tokio::sync::mpsc::channel::<Reload>(4);
     let (control_path, control) = crate::daemon::control::listen(
         &config.state.path,
         commands.clone(),
+        asked_tx,
         index.clone(),
         shared_config.clone(),
         rounds.clone(),
@@ -169,33 +176,71 @@ pub async fn run(
     let mut config = config;
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
+        let request = tokio::select! {
             _ = &mut shutdown => break,
-            Some(()) = reload.recv() => {
-                notify(&[NotifyState::Reloading]);
-                match reload_config(&options, &config) {
-                    Ok(new) => {
-                        if new.server.listen != config.server.listen {
-                            tracing::warn!("server.listen changed to {}: takes effect at the next restart", new.server.listen);
-                        }
-                        if new.store.path != config.store.path {
-                            watcher = start_watch(&new, options.debounce, &commands)?;
-                        }
-                        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-                        if commands.send(Command::Reload(Box::new(new.clone()), done_tx)).is_ok() {
-                            let _ = done_rx.await;
-                        }
-                        let state = http_state(&new, &index, &metrics);
-                        *current.write().unwrap_or_else(|e| e.into_inner()) = http::router(state);
-                        *shared_config.write().unwrap_or_else(|e| e.into_inner()) = new.clone();
-                        config = new;
-                        tracing::info!("configuration reloaded");
-                    }
-                    Err(e) => tracing::error!("reload refused, keeping the running configuration: {e:#}"),
+            Some(request) = reload.recv() => request,
+            Some(request) = asked.recv() => request,
+        };
+        notify(&[NotifyState::Reloading]);
+        // DESIGN §6b: a configuration that cannot work is refused whole, before any of it
+        // is adopted, and the running one kept.
+        let outcome: Result<String, String> = 'reload: {
+            let Some(path) = &options.config_path else {
+                break 'reload Ok("running on built-in defaults: nothing to reload".into());
+            };
+            let mut new = match Config::from_file(path) {
+                Ok(new) => new,
+                Err(e) => break 'reload Err(e.to_string()),
+            };
+            if new.state.path != config.state.path {
+                // The index and the control socket stay where they are open.
+                tracing::warn!(
+                    "state.path changed to {}: takes effect at the next restart",
+                    new.state.path.display()
+                );
+                new.state.path = config.state.path.clone();
+            }
+            if let Err(e) = preflight::ensure(&new, preflight::Purpose::Run) {
+                break 'reload Err(e.to_string());
+            }
+            if new.store.path != config.store.path {
+                match start_watch(&new, options.debounce, &commands) {
+                    Ok(new_watcher) => watcher = new_watcher,
+                    Err(e) => break 'reload Err(format!("{e:#}")),
                 }
-                notify(&[NotifyState::Ready, NotifyState::Status(&format!("serving http://{address}"))]);
+            }
+            if new.server.listen != config.server.listen {
+                tracing::warn!(
+                    "server.listen changed to {}: takes effect at the next restart",
+                    new.server.listen
+                );
+            }
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+            if commands
+                .send(Command::Reload(Box::new(new.clone()), done_tx))
+                .is_ok()
+            {
+                let _ = done_rx.await;
+            }
+            let state = http_state(&new, &index, &metrics);
+            *current.write().unwrap_or_else(|e| e.into_inner()) = http::router(state);
+            *shared_config.write().unwrap_or_else(|e| e.into_inner()) = new.clone();
+            config = new;
+            Ok(format!("configuration reloaded from {}", path.display()))
+        };
+        match &outcome {
+            Ok(done) => tracing::info!("{done}"),
+            Err(why) => {
+                tracing::error!("reload refused, keeping the running configuration: {why}")
             }
         }
+        if let Some(reply) = request.reply {
+            let _ = reply.send(outcome);
+        }
+        notify(&[
+            NotifyState::Ready,
+            NotifyState::Status(&format!("serving http://{address}")),
+        ]);
     }
 
     notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
@@ -265,8 +310,9 @@ async fn scheduler_loop(
             .await
             {
                 Ok(report) => {
+                    // A minute with nothing due is no round to speak of.
                     if report.due + report.resumed + report.too_late > 0 {
-                        tracing::info!("{report}");
+                        tracing::info!("digest round: {report}");
                     }
                     metrics.add_digests(report.counts());
                 }
@@ -306,14 +352,6 @@ fn swappable(current: Arc<std::sync::RwLock<axum::Router>>) -> axum::Router {
         let router = current.read().unwrap_or_else(|e| e.into_inner()).clone();
         async move { router.oneshot(req).await }
     }))
-}
-
-fn reload_config(options: &Options, running: &Config) -> anyhow::Result<Config> {
-    let Some(path) = &options.config_path else {
-        tracing::info!("running on built-in defaults: nothing to reload");
-        return Ok(running.clone());
-    };
-    Ok(Config::from_file(path)?)
 }
 
 fn start_watch(

@@ -14,6 +14,8 @@ pub enum Request {
     Preview { email: String, html: bool },
     /// `tidings digest send [--now]`.
     Send { all: bool },
+    /// `tidings reload`: re-read the configuration; the answer says whether it was adopted.
+    Reload,
 }
 
 /// What the command prints and its exit code.

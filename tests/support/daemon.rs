@@ -27,7 +27,13 @@ impl Daemon {
     /// `127.0.0.1:0`) and waits until it serves.
     pub fn start_in(dir: TempDir) -> Daemon {
         let mut daemon = Daemon::spawn_in(dir, tidings_command);
-        let line = daemon.wait_log("listening on http://");
+        daemon.base = daemon.serving_at();
+        daemon
+    }
+
+    /// Waits until the daemon serves; its `http://127.0.0.1:PORT`.
+    fn serving_at(&mut self) -> String {
+        let line = self.wait_log("listening on http://");
         let addr = line
             .split("listening on http://")
             .nth(1)
@@ -35,8 +41,7 @@ impl Daemon {
             .split(';')
             .next()
             .unwrap();
-        daemon.base = format!("http://{addr}");
-        daemon
+        format!("http://{addr}")
     }
 
     /// Runs `tidings run` from `command` (the binary on `dir`'s config, which the caller
@@ -66,6 +71,50 @@ impl Daemon {
             seen: Vec::new(),
             base: String::new(),
         }
+    }
+
+    /// [`Daemon::start_in`] with the daemon's stderr a regular file, `log` (which a test
+    /// can name as systemd names the journal's stream), read back as it grows.
+    pub fn start_logging_to(
+        dir: TempDir,
+        log: &Path,
+        command: impl FnOnce(&Path) -> Command,
+    ) -> Daemon {
+        let file = std::fs::File::create(log).unwrap();
+        let child = command(dir.path())
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let (tx, logs) = std::sync::mpsc::channel::<String>();
+        let mut reader = BufReader::new(std::fs::File::open(log).unwrap());
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            loop {
+                match reader.read_line(&mut line) {
+                    // Only whole lines: the daemon may be in the middle of one.
+                    Ok(_) if line.ends_with('\n') => {
+                        let whole = std::mem::take(&mut line);
+                        if tx.send(whole.trim_end_matches('\n').to_string()).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => std::thread::sleep(Duration::from_millis(25)),
+                    Err(_) => break,
+                }
+            }
+        });
+        let mut daemon = Daemon {
+            dir,
+            process: KillOnDrop(child),
+            logs,
+            seen: Vec::new(),
+            base: String::new(),
+        };
+        daemon.base = daemon.serving_at();
+        daemon
     }
 
     /// The site folder.

@@ -2,6 +2,7 @@
 //! they send.
 
 use super::*;
+use crate::digests::subscriber::masked;
 
 // Handlers
 
@@ -80,6 +81,10 @@ pub(super) async fn subscribe_post(State(web): WebState, req: Request) -> Respon
         Some(s) if s.status == Status::Active => {
             // Never downgrade a confirmed subscription on an unconfirmed request; tell the
             // owner instead (they may simply have forgotten).
+            tracing::info!(
+                "subscription request for {}: already active, reminder mailed",
+                masked(&email)
+            );
             already_subscribed_mail(&web, &s.email, &key, now)
         }
         _ => {
@@ -95,6 +100,10 @@ pub(super) async fn subscribe_post(State(web): WebState, req: Request) -> Respon
             if let Err(e) = web.index.put_subscribers(&[sub]) {
                 return server_error("storing a subscriber", e);
             }
+            tracing::info!(
+                "subscription requested by {}: pending, confirmation mailed",
+                masked(&email)
+            );
             confirmation_mail(&web, &email, &key, now)
         }
     };
@@ -237,9 +246,11 @@ pub(super) async fn confirm(State(web): WebState, Query(q): Query<TokenQuery>) -
         // arrived since the form was sent, not since the link was followed.
         sub.status = Status::Active;
         sub.bounces = 0;
+        let who = masked(&sub.email);
         if let Err(e) = web.index.put_subscribers(&[sub]) {
             return server_error("activating a subscriber", e);
         }
+        tracing::info!("subscription confirmed: {who}");
     }
     let manage = link(&web, "manage", Purpose::Manage, &key, now + MANAGE_TTL_SECS);
     let body = format!(
@@ -317,6 +328,7 @@ pub(super) async fn manage_post(State(web): WebState, req: Request) -> Response 
     if let Err(e) = web.index.put_subscribers(std::slice::from_ref(&sub)) {
         return server_error("updating a subscriber", e);
     }
+    tracing::info!("subscription changed: {}", masked(&sub.email));
     let body = render_form(
         &web,
         FormKind::Manage { token: &token },
@@ -378,7 +390,8 @@ pub(super) async fn unsubscribe_post(
                 return server_error("unsubscribing", e);
             }
             tracing::info!(
-                "unsubscribed {key} ({})",
+                "unsubscribed: {} ({})",
+                masked(&key),
                 if one_click { "one-click" } else { "page" }
             );
         }

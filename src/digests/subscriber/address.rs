@@ -195,7 +195,37 @@ pub(super) fn check_labels(ascii: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An address as INFO log lines show it (DESIGN §6b: never a full address at INFO): the
+/// local part's first character and the domain, `a***@example.com`. Anything without an
+/// `@` shows as `***`.
+pub fn masked(email: &str) -> String {
+    let email = email.trim();
+    match email.rsplit_once(['@', '＠']) {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
 /// The identity of a normalised address: all of it lowercased (see the module docs).
 pub fn email_key(normalized: &str) -> String {
     normalized.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked;
+
+    #[test]
+    fn masked_shows_the_first_character_and_the_domain() {
+        assert_eq!(masked("alice@example.com"), "a***@example.com");
+        assert_eq!(masked(" Li.Wei@Example.COM "), "L***@Example.COM");
+        assert_eq!(masked("用户@例子.广告"), "用***@例子.广告");
+        assert_eq!(masked("\"a@b\"@example.org"), "\"***@example.org");
+        assert_eq!(masked("@example.org"), "***@example.org");
+        assert_eq!(masked("no address"), "***");
+        assert_eq!(masked(""), "***");
+    }
 }
