@@ -11,6 +11,7 @@ mod build;
 mod daemon;
 mod digest_mail;
 mod digest_send;
+mod hostile_store;
 mod http;
 mod mail;
 mod round;

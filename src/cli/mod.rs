@@ -247,15 +247,11 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 return Ok(print_response(&answer.context("control socket")?));
             }
             let report = publish::build(&config, &progress_bar())?;
-            for r in &report.rejected {
-                eprintln!("rejected: {r}");
+            for line in report.problem_lines() {
+                eprintln!("{line}");
             }
             println!("{report}");
-            Ok(if strict && !report.rejected.is_empty() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(ExitCode::from(report.exit_code(strict)))
         }
         Command::Check => {
             let report = publish::check(&config, &progress_bar())?;

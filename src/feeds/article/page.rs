@@ -282,19 +282,26 @@ pub(super) fn drop_repeat(crumb: &str) -> &str {
         .unwrap_or(crumb)
 }
 
-/// Keywords split on whitespace, `、`, `，`, `,` (and semicolons), trimmed, empties dropped,
-/// duplicates dropped keeping the first.
+/// Keywords split on whitespace, `、`, `，`, `,` (and semicolons), trimmed, empties dropped
+/// (duplicates are dropped once all are read: [`dedup_keeping_first`]).
 pub(super) fn push_keywords(keywords: &mut Vec<String>, value: &str) {
     for k in value.split(|c: char| is_blank_char(c) || matches!(c, '、' | '，' | ',' | '；' | ';'))
     {
-        push_unique(keywords, trim(k));
+        push_nonempty(keywords, trim(k));
     }
 }
 
-pub(super) fn push_unique(list: &mut Vec<String>, item: &str) {
-    if !item.is_empty() && !list.iter().any(|k| k == item) {
+pub(super) fn push_nonempty(list: &mut Vec<String>, item: &str) {
+    if !item.is_empty() {
         list.push(item.to_string());
     }
+}
+
+/// Drops repeated entries, keeping the first of each, in one pass (a file of a million
+/// keywords costs a million steps, not a million squared).
+pub(super) fn dedup_keeping_first(list: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::with_capacity(list.len());
+    list.retain(|k| seen.insert(k.clone()));
 }
 
 pub(super) fn set_first(slot: &mut Option<String>, value: &str) {

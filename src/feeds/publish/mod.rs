@@ -20,6 +20,8 @@ use crate::feeds::index::{FeedTable, Incoming, Index, IndexError, Outcome};
 use crate::feeds::publish::write::{prune_empty_dirs, remove_file, write_if_changed};
 use crate::feeds::store::{self, StoreFile};
 use crate::model::article::{Article, Stamp};
+use crate::model::escape::{escaped, escaped_path};
+use crate::model::limits::beyond_limits;
 use crate::model::topic::Topic;
 
 /// Files parsed and recorded per index transaction.
@@ -41,8 +43,12 @@ pub struct Rejection {
 }
 
 impl fmt::Display for Rejection {
+    /// Names and reasons are escaped: a file name cannot split or forge a report line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.reason)
+        if !self.path.as_os_str().is_empty() {
+            write!(f, "{}: ", escaped_path(&self.path))?;
+        }
+        write!(f, "{}", escaped(&self.reason))
     }
 }
 
@@ -71,6 +77,9 @@ pub struct PublishReport {
     pub feeds: usize,
     /// Feeds whose files were written or removed (their subscribers' hub is told).
     pub changed: Vec<Topic>,
+    /// Feeds that could not be written, one line each (folder: reason); they stay marked
+    /// for publishing and are tried again by the next publish.
+    pub failed: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -104,6 +113,13 @@ impl fmt::Display for BuildReport {
             self.publish.feeds,
             self.elapsed.as_secs_f64()
         )?;
+        if !self.publish.failed.is_empty() {
+            write!(
+                f,
+                "; {} feeds could not be written",
+                self.publish.failed.len()
+            )?;
+        }
         if let Some((before, after)) = self.compacted {
             let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
             write!(
@@ -116,6 +132,28 @@ impl fmt::Display for BuildReport {
         Ok(())
     }
 }
+
+impl BuildReport {
+    /// One line per problem, for standard error: each file rejected, each feed that could
+    /// not be written.
+    pub fn problem_lines(&self) -> Vec<String> {
+        let rejected = self.rejected.iter().map(|r| format!("rejected: {r}"));
+        let failed = (self.publish.failed.iter()).map(|f| format!("cannot publish: {f}"));
+        rejected.chain(failed).collect()
+    }
+
+    /// `tidings build`'s exit code: 1 when a feed could not be written, or (with
+    /// `--strict`) a file was rejected; else 0.
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        u8::from(!self.publish.failed.is_empty() || (strict && !self.rejected.is_empty()))
+    }
+}
+
+/// The index's meta key that records which limits of one article its records were
+/// checked against, and the version of those limits (raised when a limit is tightened, so
+/// that an index built under looser limits is healed once).
+const LIMITS_META: &str = "limits";
+const LIMITS_VERSION: &[u8] = b"1";
 
 /// Everything about rendering that, when it changes, changes every feed.
 fn render_fingerprint(config: &Config) -> String {
@@ -231,6 +269,7 @@ impl<'a> Indexer<'a> {
     ) -> Result<BuildReport, BuildError> {
         let mut report = BuildReport::default();
         let (files, problems) = scanned.map_err(BuildError::Store)?;
+        self.heal_beyond_limits()?;
         report
             .rejected
             .extend(problems.into_iter().map(|p| Rejection {
@@ -252,6 +291,28 @@ impl<'a> Indexer<'a> {
         )?;
         progress.finish_and_clear();
         self.finish(started, report, true)
+    }
+
+    /// Forgets, once per index, the articles recorded before the limits of one article
+    /// existed that are past them (a breadcrumb of 700 crumbs made 700 nested feed
+    /// folders): their files are then read again like new ones and rejected with the
+    /// limit's line, and their feeds are removed.
+    fn heal_beyond_limits(&self) -> Result<(), BuildError> {
+        if self.index.meta(LIMITS_META)?.as_deref() == Some(LIMITS_VERSION) {
+            return Ok(());
+        }
+        let beyond = self.index.paths_of_articles(|a| {
+            beyond_limits(
+                a.sections.iter().map(String::as_str),
+                a.keywords.iter().map(String::as_str),
+            )
+            .is_some()
+        })?;
+        if !beyond.is_empty() {
+            self.index.apply(&[], &beyond, &|_| false)?;
+        }
+        self.index.set_meta(LIMITS_META, LIMITS_VERSION)?;
+        Ok(())
     }
 
     /// Brings the given store paths (files or folders, absolute) up to date — added,
@@ -485,33 +546,28 @@ pub fn publish(
                 }),
             })
             .collect::<Result<_, IndexError>>()?;
-        let results: Vec<std::io::Result<Published>> = docs
+        let results: Vec<(&Topic, std::io::Result<Published>)> = docs
             .par_iter()
             .map(|(topic, ids)| {
-                let Some(info) = table.get(*topic).filter(|_| !ids.is_empty()) else {
-                    remove_feed(output, topic)?;
-                    return Ok(((*topic).clone(), None, true));
-                };
-                let doc = FeedDoc {
-                    topic,
-                    title: feed::feed_title(site, topic, info.title()),
-                    items: ids.iter().map(|id| &items[id.as_str()]).collect(),
-                };
-                let mut wrote = false;
-                for format in Format::ALL {
-                    let path = output.join(topic.file(format));
-                    if site.formats.contains(&format) {
-                        wrote |= write_if_changed(&path, &feed::render(site, &doc, format))?;
-                    } else {
-                        wrote |= remove_file(&path)?;
-                    }
-                }
-                Ok(((*topic).clone(), Some(doc.updated(site).timestamp()), wrote))
+                (
+                    *topic,
+                    publish_feed(output, site, table, &items, topic, ids),
+                )
             })
             .collect();
         let mut done = Vec::with_capacity(results.len());
-        for result in results {
-            let (topic, updated, wrote) = result.map_err(out_err)?;
+        for (topic, result) in results {
+            let (updated, wrote) = match result {
+                Ok(published) => published,
+                Err(e) => {
+                    // One feed that cannot be written stays dirty, to be tried again by
+                    // the next publish; the others go on (DESIGN §1, "Bad input").
+                    report
+                        .failed
+                        .push(format!("{}: {e}", escaped_path(&output.join(topic.dir()))));
+                    continue;
+                }
+            };
             match (updated.is_some(), wrote) {
                 (false, _) => report.removed += 1,
                 (true, true) => report.written += 1,
@@ -520,7 +576,7 @@ pub fn publish(
             if wrote {
                 report.changed.push(topic.clone());
             }
-            done.push((topic, updated));
+            done.push((topic.clone(), updated));
         }
         index.finish_publish(&done)?;
     }
@@ -560,9 +616,40 @@ fn remove_feed(output: &Path, topic: &Topic) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A feed's publication: its topic, the `updated` time its documents carry (`None`:
-/// removed), and whether any file was written.
-type Published = (Topic, Option<i64>, bool);
+/// A feed's publication: the `updated` time its documents carry (`None`: removed), and
+/// whether any file was written.
+type Published = (Option<i64>, bool);
+
+/// Writes one feed's files from its newest `ids` (or removes them, when it has none left):
+/// the `updated` time its documents carry (`None`: removed) and whether any file changed.
+fn publish_feed(
+    output: &Path,
+    site: &Site,
+    table: &FeedTable,
+    items: &HashMap<&str, Item>,
+    topic: &Topic,
+    ids: &[String],
+) -> std::io::Result<Published> {
+    let Some(info) = table.get(topic).filter(|_| !ids.is_empty()) else {
+        remove_feed(output, topic)?;
+        return Ok((None, true));
+    };
+    let doc = FeedDoc {
+        topic,
+        title: feed::feed_title(site, topic, info.title()),
+        items: ids.iter().map(|id| &items[id.as_str()]).collect(),
+    };
+    let mut wrote = false;
+    for format in Format::ALL {
+        let path = output.join(topic.file(format));
+        if site.formats.contains(&format) {
+            wrote |= write_if_changed(&path, &feed::render(site, &doc, format))?;
+        } else {
+            wrote |= remove_file(&path)?;
+        }
+    }
+    Ok((Some(doc.updated(site).timestamp()), wrote))
+}
 
 /// What `tidings check` found.
 #[derive(Debug, Default)]

@@ -107,7 +107,10 @@ fn debounce_loop<M: From<StoreEvent>>(
                 }
             }
             Ok(Err(e)) => {
-                tracing::warn!("store watch: {e}; rescanning the store");
+                tracing::warn!(
+                    "store watch: {}; rescanning the store",
+                    crate::model::escape::escaped(&e.to_string())
+                );
                 if out.send(StoreEvent::Rescan.into()).is_err() {
                     return;
                 }
