@@ -260,3 +260,65 @@ fn a_feed_that_cannot_be_written_is_reported_and_the_rest_goes_on() {
     assert!(out.status.success(), "{out:?}");
     assert!(dir.path().join("feeds/keyword/北京市/rss.xml").is_file());
 }
+
+/// Makes a chain of `depth` folders named `d` below `dir`, by relative steps (no path
+/// handed to the kernel is longer than PATH_MAX); the bottom folder's path, when it can
+/// be named.
+fn deep_chain(dir: &Path, depth: usize) -> std::path::PathBuf {
+    use std::os::unix::io::{AsRawFd, FromRawFd};
+    let mut at = std::fs::File::open(dir).unwrap();
+    for _ in 0..depth {
+        // SAFETY: mkdirat/openat on a descriptor we own and a NUL-terminated name.
+        unsafe {
+            assert_eq!(libc::mkdirat(at.as_raw_fd(), c"d".as_ptr(), 0o755), 0);
+            let fd = libc::openat(
+                at.as_raw_fd(),
+                c"d".as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            );
+            assert!(fd >= 0, "{}", std::io::Error::last_os_error());
+            at = std::fs::File::from_raw_fd(fd);
+        }
+    }
+    std::iter::once(dir.to_owned())
+        .chain(std::iter::repeat("d".into()).take(depth))
+        .collect()
+}
+
+#[test]
+fn a_chain_of_folders_thousands_deep_is_read_and_watched_without_crashing() {
+    let dir = site(&format!("{CONFIG}[server]\nlisten = \"127.0.0.1:0\"\n"));
+    let store = dir.path().join("articles");
+    put(dir.path(), "top.txt", &article("頂上", "北京市"));
+    // 2,000 levels, just short of the longest path the kernel takes.
+    std::fs::create_dir(store.join("near")).unwrap();
+    let bottom = deep_chain(&store.join("near"), 2000);
+    assert!(
+        bottom.as_os_str().len() < 4090,
+        "{}",
+        bottom.as_os_str().len()
+    );
+    std::fs::write(bottom.join("bottom.txt"), article("谷底", "上海市")).unwrap();
+    // And one that cannot be named at all: one line, and the rest goes on.
+    std::fs::create_dir(store.join("far")).unwrap();
+    deep_chain(&store.join("far"), 2500);
+    for command in ["check", "build"] {
+        let out = tidings(dir.path(), &[command]);
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(u8::from(command == "check").into()),
+            "{command}: {stderr}"
+        );
+        let lines = rejected_lines(&stderr);
+        assert!(
+            lines.len() == 1 && lines[0].contains("File name too long"),
+            "{command}: {stderr}"
+        );
+    }
+    assert!(manifest_keys(dir.path()).contains(&"上海市".to_string()));
+
+    let daemon = crate::support::daemon::Daemon::start_in(dir);
+    std::fs::write(bottom.join("later.txt"), article("更深", "廣州市")).unwrap();
+    daemon.wait_for("/feeds/all/rss.xml", |b| b.contains("更深"));
+}

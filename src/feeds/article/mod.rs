@@ -993,7 +993,7 @@ mod tests {
         assert_eq!(text(&page_with(1, &repeated)).unwrap().keywords, ["重慶市"]);
         let long = "詞".repeat(MAX_KEYWORD_CHARS + 1);
         assert_eq!(
-            beyond(text(&page_with(1, &[long.clone()]))),
+            beyond(text(&page_with(1, std::slice::from_ref(&long)))),
             Beyond::KeywordChars(MAX_KEYWORD_CHARS + 1)
         );
 
