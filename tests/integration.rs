@@ -9,6 +9,7 @@ mod support;
 
 mod build;
 mod daemon;
+mod daemon_store;
 mod digest_mail;
 mod digest_send;
 mod hostile_store;

@@ -11,6 +11,7 @@ pub mod control;
 pub mod http;
 pub mod metrics;
 pub mod publisher;
+pub mod retry;
 pub mod systemd;
 pub mod websub;
 

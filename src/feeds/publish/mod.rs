@@ -19,7 +19,7 @@ use crate::feeds::feed::{self, FeedDoc, Item, Site};
 use crate::feeds::index::{FeedTable, Incoming, Index, IndexError, Outcome};
 use crate::feeds::publish::write::{prune_empty_dirs, remove_file, write_if_changed};
 use crate::feeds::store::{self, StoreFile};
-use crate::model::article::{Article, Stamp};
+use crate::model::article::{Article, FileStamp, Stamp};
 use crate::model::escape::{escaped, escaped_path};
 use crate::model::limits::beyond_limits;
 use crate::model::topic::Topic;
@@ -33,12 +33,15 @@ const LOG_GARBAGE_MIN: u64 = 16 * 1024 * 1024;
 const RENDER_CHUNK: usize = 128;
 
 /// A store file read and parsed, or why it could not be.
-type Parsed = (PathBuf, Result<Incoming, String>);
+type Parsed = (PathBuf, FileStamp, Result<Incoming, String>);
 
 /// A file left out, with the reason: printed as one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub path: PathBuf,
+    /// The version of the file that was rejected (`None`: a part of the store that could
+    /// not be read at all), so that a rejection can be counted once per version.
+    pub stamp: Option<FileStamp>,
     pub reason: String,
 }
 
@@ -274,6 +277,7 @@ impl<'a> Indexer<'a> {
             .rejected
             .extend(problems.into_iter().map(|p| Rejection {
                 path: PathBuf::new(),
+                stamp: None,
                 reason: p,
             }));
         let (changed, removed) = self
@@ -336,6 +340,7 @@ impl<'a> Indexer<'a> {
                         .rejected
                         .extend(problems.into_iter().map(|p| Rejection {
                             path: path.clone(),
+                            stamp: None,
                             reason: p,
                         }));
                     for mut f in found {
@@ -406,6 +411,7 @@ impl<'a> Indexer<'a> {
                 .map(|f| {
                     (
                         f.abs.clone(),
+                        f.stamp,
                         load(f, max_bytes).map(|a| incoming(f, a, &tz)),
                     )
                 })
@@ -437,10 +443,14 @@ impl<'a> Indexer<'a> {
         report: &mut BuildReport,
     ) -> Result<(), BuildError> {
         let mut batch = Vec::with_capacity(parsed.len());
-        for (path, result) in parsed {
+        for (path, stamp, result) in parsed {
             match result {
                 Ok(incoming) => batch.push(incoming),
-                Err(reason) => report.rejected.push(Rejection { path, reason }),
+                Err(reason) => report.rejected.push(Rejection {
+                    path,
+                    stamp: Some(stamp),
+                    reason,
+                }),
             }
         }
         if batch.is_empty() && gone.is_empty() {
@@ -455,6 +465,7 @@ impl<'a> Indexer<'a> {
                 Outcome::Unchanged => {}
                 Outcome::Collision { other } => report.rejected.push(Rejection {
                     path: self.config.store.path.join(&inc.path),
+                    stamp: Some(inc.stamp),
                     reason: format!(
                         "id {:?} is already used by {}",
                         inc.id,
@@ -667,6 +678,7 @@ pub fn check(config: &Config, progress: &ProgressBar) -> Result<CheckReport, Bui
         .rejected
         .extend(problems.into_iter().map(|p| Rejection {
             path: PathBuf::new(),
+            stamp: None,
             reason: p,
         }));
     progress.set_length(files.len() as u64);
@@ -686,6 +698,7 @@ pub fn check(config: &Config, progress: &ProgressBar) -> Result<CheckReport, Bui
             Ok(id) => match seen.get(&id) {
                 Some(first) => report.rejected.push(Rejection {
                     path: file.abs.clone(),
+                    stamp: Some(file.stamp),
                     reason: format!("id {id:?} is already used by {}", first.abs.display()),
                 }),
                 None => {
@@ -695,6 +708,7 @@ pub fn check(config: &Config, progress: &ProgressBar) -> Result<CheckReport, Bui
             },
             Err(reason) => report.rejected.push(Rejection {
                 path: file.abs.clone(),
+                stamp: Some(file.stamp),
                 reason,
             }),
         }
