@@ -78,6 +78,7 @@ pub fn watch<M: From<StoreEvent> + Send + 'static>(
         watcher: watcher.clone(),
         root: root.to_owned(),
         watched: BTreeSet::new(),
+        unwatchable: BTreeSet::new(),
     };
     folders.add_tree(root);
     std::thread::Builder::new()
@@ -92,40 +93,59 @@ struct Folders {
     watcher: Arc<Mutex<RecommendedWatcher>>,
     root: PathBuf,
     watched: BTreeSet<PathBuf>,
+    /// Folders whose watch failed (reported once, not tried again by every listing).
+    unwatchable: BTreeSet<PathBuf>,
 }
 
 impl Folders {
     /// Watches `dir` (unless it is the root, always watched) and every folder below it.
+    ///
+    /// A folder made in one that was listed but not yet watched would be missed by both
+    /// the listing and the events, so the tree is listed again until a listing finds no
+    /// folder that is not watched: from the last listing on, every folder's watch was
+    /// there before it was listed.
     fn add_tree(&mut self, dir: &Path) {
-        let (below, problems) = match super::folders(dir) {
-            Ok(found) => found,
-            // Gone again already: its removal is an event of its own.
-            Err(_) => return,
-        };
-        for problem in problems {
-            tracing::warn!("store watch: {}; not watched", escaped(&problem));
-        }
-        let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
-        let own = (dir != self.root).then(|| dir.to_owned());
-        for folder in own.into_iter().chain(below) {
-            if self.watched.contains(&folder) {
-                continue;
-            }
-            match watcher.watch(&folder, RecursiveMode::NonRecursive) {
-                Ok(()) => {
-                    self.watched.insert(folder);
+        let mut reported = false;
+        loop {
+            let (below, problems) = match super::folders(dir) {
+                Ok(found) => found,
+                // Gone again already: its removal is an event of its own.
+                Err(_) => return,
+            };
+            if !reported {
+                for problem in problems {
+                    tracing::warn!("store watch: {}; not watched", escaped(&problem));
                 }
-                Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => {}
-                Err(e) => {
-                    let limit = matches!(e.kind, notify::ErrorKind::MaxFilesWatch);
-                    tracing::warn!(
-                        "store watch: {}: {}; changes in it are seen at the next rescan",
-                        escaped_path(&folder),
-                        escaped(&e.to_string())
-                    );
-                    if limit {
-                        // Every further folder would fail alike (fs.inotify.max_user_watches).
-                        break;
+                reported = true;
+            }
+            let own = (dir != self.root).then(|| dir.to_owned());
+            let new: Vec<PathBuf> = own
+                .into_iter()
+                .chain(below)
+                .filter(|f| !self.watched.contains(f) && !self.unwatchable.contains(f))
+                .collect();
+            if new.is_empty() {
+                return;
+            }
+            let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+            for folder in new {
+                match watcher.watch(&folder, RecursiveMode::NonRecursive) {
+                    Ok(()) => {
+                        self.watched.insert(folder);
+                    }
+                    Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => {}
+                    Err(e) => {
+                        tracing::warn!(
+                            "store watch: {}: {}; changes in it are seen at the next rescan",
+                            escaped_path(&folder),
+                            escaped(&e.to_string())
+                        );
+                        if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) {
+                            // Every further folder would fail alike
+                            // (fs.inotify.max_user_watches).
+                            return;
+                        }
+                        self.unwatchable.insert(folder);
                     }
                 }
             }
@@ -145,6 +165,13 @@ impl Folders {
             // The kernel drops the watch of a removed folder by itself.
             let _ = watcher.unwatch(&folder);
             self.watched.remove(&folder);
+        }
+        let gone: Vec<PathBuf> = (self.unwatchable.range(dir.to_owned()..))
+            .take_while(|p| p.starts_with(dir))
+            .cloned()
+            .collect();
+        for folder in gone {
+            self.unwatchable.remove(&folder);
         }
     }
 
