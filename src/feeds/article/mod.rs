@@ -1010,4 +1010,60 @@ mod tests {
         );
         assert_eq!(beyond(json(&doc)), Beyond::Keywords(65));
     }
+
+    // The fuzzer's findings (fuzz/regressions/): each reproducer, and the shapes behind
+    // the ones found on the fuzz branch, is rejected by a limit after one pass over it.
+
+    #[test]
+    fn fuzz_reproducers_of_deep_breadcrumbs_are_rejected() {
+        for (bytes, crumbs) in [
+            (
+                &include_bytes!("../../../fuzz/regressions/article/breadcrumb-700-crumbs.txt")[..],
+                700,
+            ),
+            (
+                &include_bytes!("../../../fuzz/regressions/article/breadcrumb-4000-crumbs.txt")[..],
+                4000,
+            ),
+        ] {
+            let result = Article::parse("fuzz", bytes, Layout::Text);
+            assert_eq!(beyond(result), Beyond::SectionDepth(crumbs));
+        }
+    }
+
+    #[test]
+    fn a_megabyte_blank_run_in_the_last_crumb_is_one_pass() {
+        // 40,000 blanks took 15 s when every blank was tried as the middle of a repeat;
+        // a million would take hours.
+        let crumb = format!("甲{}乙", " ".repeat(1_000_000));
+        let page = format!("首頁>黨派·聲音>統一戰線>{crumb}\n標題\n正文。\n");
+        assert_eq!(beyond(text(&page)), Beyond::SectionChars(1_000_002));
+        // A repeat around a long run is still found.
+        let page = format!(
+            "首頁>港澳 台灣{}港澳 台灣\n標題\n正文。\n",
+            "\u{3000}".repeat(1000)
+        );
+        assert_eq!(text(&page).unwrap().sections, ["港澳 台灣"]);
+        assert_eq!(drop_repeat("統一戰線 統一戰線"), "統一戰線");
+        assert_eq!(drop_repeat("港澳 台灣 港澳 台灣"), "港澳 台灣");
+        assert_eq!(drop_repeat("港澳 台灣"), "港澳 台灣");
+        assert_eq!(drop_repeat("甲  乙  甲  乙"), "甲  乙");
+    }
+
+    #[test]
+    fn hundreds_of_thousands_of_keywords_are_one_pass() {
+        // 30,000 distinct keywords took 18 s when each was looked for in the list so far.
+        let keywords: Vec<String> = (0..300_000).map(|n| format!("詞{n}")).collect();
+        let page = format!("首頁>時政\n標題\n正文。\n關鍵詞:{}\n", keywords.join(" "));
+        assert_eq!(beyond(text(&page)), Beyond::Keywords(300_000));
+        let doc = format!(
+            r#"{{"id":"j","title":"t","sections":["s"],"keywords":[{}],"body":["b"]}}"#,
+            keywords
+                .iter()
+                .map(|k| format!("\"{k}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert_eq!(beyond(json(&doc)), Beyond::Keywords(300_000));
+    }
 }
