@@ -314,15 +314,11 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 return Ok(print_response(&answer.context("control socket")?));
             }
             let report = publish::build(&config, &progress_bar())?;
-            for r in &report.rejected {
-                err(&format!("rejected: {r}"));
+            for line in report.problem_lines() {
+                err(&line);
             }
             out(&report.to_string());
-            Ok(if strict && !report.rejected.is_empty() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(ExitCode::from(report.exit_code(strict)))
         }
         Command::Check => {
             preflight::ensure(&config, preflight::Purpose::Run)?;

@@ -101,12 +101,8 @@ async fn serve(
             match rx.await {
                 Ok(Ok(report)) => Response {
                     stdout: report.to_string(),
-                    code: u8::from(strict && !report.rejected.is_empty()),
-                    stderr: report
-                        .rejected
-                        .iter()
-                        .map(|r| format!("rejected: {r}"))
-                        .collect(),
+                    code: report.exit_code(strict),
+                    stderr: report.problem_lines(),
                 },
                 Ok(Err(e)) => Response::error(2, e),
                 Err(_) => anyhow::bail!("the daemon is stopping"),

@@ -16,6 +16,7 @@ mod file_cache;
 use article_page::*;
 use file_cache::*;
 
+use crate::model::escape::{escaped, escaped_path};
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::{self, Read};
@@ -248,7 +249,7 @@ async fn serve_file(
         Ok(Some(entry)) => entry,
         Ok(None) => return not_found(),
         Err(e) => {
-            tracing::error!("serving {}: {e}", app.http.output.join(rel).display());
+            tracing::error!("serving {}: {e}", escaped_path(&app.http.output.join(rel)));
             return server_error();
         }
     };
@@ -281,7 +282,7 @@ async fn serve_file(
         match app.files.gzip(rel, &entry).await {
             Ok(bytes) => bytes,
             Err(e) => {
-                tracing::error!("gzip of {rel}: {e}");
+                tracing::error!("gzip of {}: {e}", escaped(rel));
                 return server_error();
             }
         }

@@ -11,6 +11,7 @@ pub mod control;
 pub mod http;
 pub mod metrics;
 pub mod publisher;
+pub mod retry;
 pub mod systemd;
 pub mod websub;
 
@@ -99,7 +100,11 @@ pub async fn run(
     });
 
     // The publisher thread reconciles the index with the store before anything is served.
+    // The watch starts first: what changes while the reconciliation scans is queued and
+    // applied after it, so nothing that changes after launch is missed (DESIGN §7).
     let (commands, inbox) = std::sync::mpsc::channel::<Command>();
+    notify(&[NotifyState::Status("watching the store")]);
+    let mut watcher = start_watch(&config, options.debounce, &commands)?;
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let publisher = {
         let index = index.clone();
@@ -125,7 +130,6 @@ pub async fn run(
     };
     tracing::info!("start-up: {report}");
 
-    let mut watcher = start_watch(&config, options.debounce, &commands)?;
     // Digest rounds, one at a time: the scheduler's and those asked for over the socket.
     let rounds = Arc::new(tokio::sync::Mutex::new(()));
     let shared_config = Arc::new(std::sync::RwLock::new(config.clone()));

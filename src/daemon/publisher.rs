@@ -12,6 +12,7 @@ use sd_notify::NotifyState;
 
 use crate::config::{Config, Format};
 use crate::daemon::metrics::Metrics;
+use crate::daemon::retry::{Retries, Source};
 use crate::daemon::systemd::{notify, watchdog_interval};
 use crate::daemon::websub;
 use crate::feeds::feed::Site;
@@ -19,10 +20,6 @@ use crate::feeds::index::Index;
 use crate::feeds::publish::{BuildReport, Indexer};
 use crate::feeds::store::watch::StoreEvent;
 
-/// Paths whose file failed to parse are tried again this often (a file may be caught
-/// mid-write by an editor that does not close it), this many times.
-const RETRY_AFTER: Duration = Duration::from_secs(1);
-const RETRIES: u32 = 5;
 /// Requests to the publisher thread.
 pub enum Command {
     /// Bring these store paths up to date.
@@ -63,9 +60,13 @@ pub fn publisher_loop(
     ready: tokio::sync::oneshot::Sender<Result<BuildReport, String>>,
 ) {
     let mut indexer = Indexer::new(index, config);
+    let mut retries = Retries::default();
     let first = indexer.reconcile(&ProgressBar::hidden());
     match &first {
-        Ok(report) => record(metrics, &indexer, report, hub.as_ref()),
+        Ok(report) => {
+            report_rejections(&mut retries, report, &[], Source::Scan, metrics);
+            record(metrics, &indexer, report, hub.as_ref());
+        }
         Err(e) => tracing::error!("start-up reconciliation: {e}"),
     }
     let failed = first.is_err();
@@ -76,7 +77,6 @@ pub fn publisher_loop(
     }
 
     let (tick, watchdog) = tick();
-    let mut retries: Vec<(PathBuf, Instant, u32)> = Vec::new();
     loop {
         let command = inbox.recv_timeout(tick);
         if watchdog {
@@ -101,14 +101,24 @@ pub fn publisher_loop(
                 }
                 paths.sort();
                 paths.dedup();
-                retries.retain(|(p, _, _)| !paths.contains(p));
-                run_update(&mut indexer, &paths, metrics, hub.as_ref(), &mut retries, 0);
+                for path in &paths {
+                    retries.changed(path);
+                }
+                run_update(
+                    &mut indexer,
+                    &paths,
+                    metrics,
+                    hub.as_ref(),
+                    &mut retries,
+                    Source::Change,
+                );
             }
             Ok(Command::Rescan(reply)) => {
                 let result = indexer.reconcile(&ProgressBar::hidden());
                 match &result {
                     Ok(report) => {
                         tracing::info!("rescan: {report}");
+                        report_rejections(&mut retries, report, &[], Source::Scan, metrics);
                         record(metrics, &indexer, report, hub.as_ref());
                     }
                     Err(e) => tracing::error!("rescan: {e}"),
@@ -129,7 +139,10 @@ pub fn publisher_loop(
                     indexer.update(&[])
                 };
                 match &result {
-                    Ok(report) => record(metrics, &indexer, report, hub.as_ref()),
+                    Ok(report) => {
+                        report_rejections(&mut retries, report, &[], Source::Scan, metrics);
+                        record(metrics, &indexer, report, hub.as_ref());
+                    }
                     Err(e) => tracing::error!("publishing after reload: {e}"),
                 }
                 let _ = done.send(());
@@ -138,24 +151,15 @@ pub fn publisher_loop(
             Err(RecvTimeoutError::Timeout) => {}
         }
         // Files that failed to parse, perhaps caught mid-write, are tried again.
-        let now = Instant::now();
-        let due: Vec<(PathBuf, u32)> = retries
-            .iter()
-            .filter(|(_, at, _)| *at <= now)
-            .map(|(p, _, n)| (p.clone(), *n))
-            .collect();
-        if !due.is_empty() {
-            retries.retain(|(_, at, _)| *at > now);
-            for (path, attempt) in due {
-                run_update(
-                    &mut indexer,
-                    &[path],
-                    metrics,
-                    hub.as_ref(),
-                    &mut retries,
-                    attempt,
-                );
-            }
+        for (path, attempt) in retries.take_due(Instant::now()) {
+            run_update(
+                &mut indexer,
+                &[path],
+                metrics,
+                hub.as_ref(),
+                &mut retries,
+                Source::Retry(attempt),
+            );
         }
     }
     if let Err(e) = index.flush() {
@@ -180,25 +184,48 @@ fn run_update(
     paths: &[PathBuf],
     metrics: &Metrics,
     hub: Option<&websub::Publisher>,
-    retries: &mut Vec<(PathBuf, Instant, u32)>,
-    attempt: u32,
+    retries: &mut Retries,
+    source: Source,
 ) {
     match indexer.update(paths) {
         Ok(report) => {
-            for r in &report.rejected {
-                if attempt < RETRIES && paths.contains(&r.path) {
-                    tracing::info!("{r} (will try again)");
-                    retries.push((r.path.clone(), Instant::now() + RETRY_AFTER, attempt + 1));
-                } else {
-                    tracing::warn!("rejected: {r}");
-                }
-            }
+            report_rejections(retries, &report, paths, source, metrics);
             if report.new + report.changed + report.removed > 0 || report.publish.written > 0 {
                 tracing::info!("{report}");
             }
             record(metrics, indexer, &report, hub);
         }
         Err(e) => tracing::error!("updating {} paths: {e}", paths.len()),
+    }
+}
+
+/// Logs (a warning) and counts each rejected file version once, schedules its next
+/// tries, and forgets the `paths` of this round that were not rejected; logs each feed
+/// that could not be written.
+fn report_rejections(
+    retries: &mut Retries,
+    report: &BuildReport,
+    paths: &[PathBuf],
+    source: Source,
+    metrics: &Metrics,
+) {
+    let now = Instant::now();
+    let mut counted = 0;
+    for r in &report.rejected {
+        let verdict = retries.rejected(r, source, now);
+        if let Some(line) = verdict.warn {
+            tracing::warn!("{line}");
+        }
+        counted += u64::from(verdict.count);
+    }
+    metrics.add_rejects(counted);
+    for path in paths {
+        if !report.rejected.iter().any(|r| r.path == *path) {
+            retries.settled(path);
+        }
+    }
+    for failed in &report.publish.failed {
+        tracing::warn!("cannot publish: {failed}");
     }
 }
 
@@ -211,7 +238,6 @@ fn record(
 ) {
     metrics.set_articles(report.articles as u64);
     metrics.set_feeds(indexer.feed_count() as u64);
-    metrics.add_rejects(report.rejected.len() as u64);
     metrics.observe_publish(report.elapsed.as_secs_f64());
     if let Some(hub) = hub {
         let site = Site::from_config(indexer.config());

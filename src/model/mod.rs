@@ -4,5 +4,7 @@
 
 pub mod article;
 pub mod control;
+pub mod escape;
+pub mod limits;
 pub mod subscriber;
 pub mod topic;

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Format;
+use crate::model::limits::MAX_SECTION_DEPTH;
 
 /// A feed's identity. Section segments and keywords are folded (NFKC + T→S).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -13,6 +14,9 @@ pub enum Topic {
     Section(Vec<String>),
     Keyword(String),
 }
+
+/// The longest folder name [`safe_name`] makes, in bytes (long names are cut and hashed).
+pub const MAX_NAME_BYTES: usize = 120;
 
 /// Separates a topic key's parts; folded names never hold control characters.
 const SEP: char = '\u{1f}';
@@ -65,10 +69,18 @@ impl Topic {
 
     /// The feed's folder below `feeds.output`, `/`-separated: `all`,
     /// `section/党派·声音/统一战线`, `keyword/重庆市`. A parent section's folder holds its
-    /// children's folders beside its own files.
+    /// children's folders beside its own files. Every name is at most [`MAX_NAME_BYTES`]
+    /// and a path at most [`MAX_SECTION_DEPTH`] of them, so a folder is valid within
+    /// NAME_MAX (255 bytes) and PATH_MAX (4096) on any filesystem, whatever the names.
     pub fn dir(&self) -> String {
         match self {
             Topic::All => "all".to_string(),
+            // Deeper than an article may be (an index written before the limits of one
+            // article existed): one hashed folder, so the path stays short at any depth.
+            Topic::Section(path) if path.len() > MAX_SECTION_DEPTH => {
+                let hash = xxhash_rust::xxh3::xxh3_64(&self.index_key());
+                format!("section/_deep~{hash:016x}")
+            }
             Topic::Section(path) => {
                 let mut dir = String::from("section");
                 for seg in path {
@@ -91,7 +103,7 @@ impl Topic {
 /// no change stay readable as they are; any name that had to change gets a short hash of
 /// the original appended, so two different names never share a folder.
 pub fn safe_name(name: &str) -> String {
-    const MAX_BYTES: usize = 120;
+    const MAX_BYTES: usize = MAX_NAME_BYTES;
     let mut out: String = name
         .chars()
         .map(|c| match c {
@@ -153,6 +165,31 @@ mod tests {
         let safe = safe_name(&long);
         assert!(safe.len() <= 120, "{}", safe.len());
         assert_ne!(safe_name(&"長".repeat(101)), safe);
+    }
+
+    #[test]
+    fn folders_stay_short_at_any_length_and_depth() {
+        let long = "長".repeat(5000);
+        for topic in [
+            Topic::Keyword(long.clone()),
+            Topic::Section(vec![long.clone(); MAX_SECTION_DEPTH]),
+            Topic::Section(vec!["欄目".to_string(); 700]),
+            Topic::Section(vec![long.clone(); 4000]),
+        ] {
+            let dir = topic.dir();
+            assert!(
+                dir.len() <= 8 + MAX_SECTION_DEPTH * (MAX_NAME_BYTES + 1),
+                "{}",
+                dir.len()
+            );
+            assert!(
+                dir.split('/').all(|name| name.len() <= MAX_NAME_BYTES),
+                "{dir}"
+            );
+        }
+        let deep = |n| Topic::Section(vec!["欄目".to_string(); n]).dir();
+        assert_ne!(deep(700), deep(701));
+        assert_eq!(deep(2), "section/欄目/欄目");
     }
 
     #[test]

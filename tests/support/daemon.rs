@@ -14,7 +14,8 @@ use super::http::{self, Reply};
 use super::{eventually, tidings_command, KillOnDrop};
 
 pub struct Daemon {
-    dir: TempDir,
+    /// Always there but in [`Daemon::into_dir`].
+    dir: Option<TempDir>,
     process: KillOnDrop,
     logs: Receiver<String>,
     /// The log lines received so far.
@@ -65,7 +66,7 @@ impl Daemon {
             }
         });
         Daemon {
-            dir,
+            dir: Some(dir),
             process: KillOnDrop(child),
             logs,
             seen: Vec::new(),
@@ -119,7 +120,12 @@ impl Daemon {
 
     /// The site folder.
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        self.dir.as_ref().expect("the site folder").path()
+    }
+
+    /// The site folder, for another daemon on it; this one is killed if still running.
+    pub fn into_dir(mut self) -> TempDir {
+        self.dir.take().expect("the site folder")
     }
 
     pub fn store(&self) -> PathBuf {

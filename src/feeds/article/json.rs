@@ -106,7 +106,7 @@ pub(super) fn parse_json(text: &str) -> Result<Article> {
     }
     let mut keywords = Vec::new();
     for k in raw.keywords.unwrap_or_default() {
-        push_unique(&mut keywords, &one_line(&k));
+        push_nonempty(&mut keywords, &one_line(&k));
     }
     // One paragraph per line, as in the page export.
     let body = body

@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use crate::model::article::{Article, Block, Layout, Stamp};
+use crate::model::limits::{beyond_limits, Beyond};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use encoding_rs::{Encoding, BIG5, GB18030, UTF_8};
 use serde::Deserialize;
@@ -59,6 +60,9 @@ pub enum ArticleError {
     /// A JSON `id` that is empty or cannot be used in a URL path segment or file name.
     #[error("invalid id {0:?} (must be non-empty, without '/', '\\' or control characters)")]
     InvalidId(String),
+    /// Past one of the limits of one article (docs/articles.md).
+    #[error("past the limits of one article: {0}")]
+    Beyond(Beyond),
 }
 
 type Result<T, E = ArticleError> = std::result::Result<T, E>;
@@ -66,12 +70,24 @@ type Result<T, E = ArticleError> = std::result::Result<T, E>;
 impl Article {
     /// Decodes `bytes` (see [`decode`]) and reads them in `layout`. `id` is the file stem,
     /// used by the Text layout; the JSON layout carries its own `id`.
+    ///
+    /// An article past one of the limits of one article ([`crate::model::limits`]) is
+    /// rejected: each section and keyword is a feed and a folder, so their number and
+    /// length bound what one file can cost to index and publish.
     pub fn parse(id: &str, bytes: &[u8], layout: Layout) -> Result<Article> {
         let text = decode_cow(bytes)?;
-        match layout {
+        let mut article = match layout {
             Layout::Text => parse_text(id, &text),
             Layout::Json => parse_json(&text),
+        }?;
+        dedup_keeping_first(&mut article.keywords);
+        if let Some(beyond) = beyond_limits(
+            article.sections.iter().map(String::as_str),
+            article.keywords.iter().map(String::as_str),
+        ) {
+            return Err(ArticleError::Beyond(beyond));
         }
+        Ok(article)
     }
 }
 
@@ -921,5 +937,133 @@ mod tests {
             .to_string(),
             "invalid date in `published`: \"x\""
         );
+    }
+
+    /// A page export whose breadcrumb holds `crumbs` sections and whose keyword line
+    /// holds `keywords`.
+    fn page_with(crumbs: usize, keywords: &[String]) -> String {
+        let path: Vec<String> = (0..crumbs).map(|n| format!("欄目{n}")).collect();
+        format!(
+            "首頁>{}\n標題\n正文。\n關鍵詞:{}\n",
+            path.join(">"),
+            keywords.join(" ")
+        )
+    }
+
+    fn beyond(result: Result<Article>) -> Beyond {
+        match result {
+            Err(ArticleError::Beyond(b)) => b,
+            other => panic!("expected a limit, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn limits_of_one_article_are_enforced_in_both_layouts() {
+        use crate::model::limits::*;
+        let ok = text(&page_with(MAX_SECTION_DEPTH, &[])).unwrap();
+        assert_eq!(ok.sections.len(), MAX_SECTION_DEPTH);
+        // A breadcrumb of 700 crumbs once made every build fail.
+        let deep = page_with(700, &[]);
+        assert_eq!(beyond(text(&deep)), Beyond::SectionDepth(700));
+        assert_eq!(
+            ArticleError::Beyond(Beyond::SectionDepth(700)).to_string(),
+            "past the limits of one article: 700 sections deep; the limit is 8"
+        );
+        // 4,000 crumbs: rejected after one pass over the line.
+        assert_eq!(
+            beyond(text(&page_with(4000, &[]))),
+            Beyond::SectionDepth(4000)
+        );
+
+        let long = "長".repeat(MAX_SECTION_CHARS + 1);
+        let page = format!("首頁>{long}\n標題\n正文。\n");
+        assert_eq!(
+            beyond(text(&page)),
+            Beyond::SectionChars(MAX_SECTION_CHARS + 1)
+        );
+        // The heading repeat is dropped before the name is measured.
+        let name = "長".repeat(MAX_SECTION_CHARS);
+        let page = format!("首頁>{name} {name}\n標題\n正文。\n");
+        assert_eq!(text(&page).unwrap().sections, [name]);
+
+        let many: Vec<String> = (0..=MAX_KEYWORDS).map(|n| format!("詞{n}")).collect();
+        assert_eq!(beyond(text(&page_with(1, &many))), Beyond::Keywords(65));
+        // Repeats are one keyword, however many.
+        let repeated = vec!["重慶市".to_string(); 100_000];
+        assert_eq!(text(&page_with(1, &repeated)).unwrap().keywords, ["重慶市"]);
+        let long = "詞".repeat(MAX_KEYWORD_CHARS + 1);
+        assert_eq!(
+            beyond(text(&page_with(1, std::slice::from_ref(&long)))),
+            Beyond::KeywordChars(MAX_KEYWORD_CHARS + 1)
+        );
+
+        let sections: Vec<String> = (0..9).map(|n| format!("\"s{n}\"")).collect();
+        let doc = format!(
+            r#"{{"id":"j","title":"t","sections":[{}],"body":["b"]}}"#,
+            sections.join(",")
+        );
+        assert_eq!(beyond(json(&doc)), Beyond::SectionDepth(9));
+        let keywords: Vec<String> = (0..65).map(|n| format!("\"k{n}\"")).collect();
+        let doc = format!(
+            r#"{{"id":"j","title":"t","sections":["s"],"keywords":[{}],"body":["b"]}}"#,
+            keywords.join(",")
+        );
+        assert_eq!(beyond(json(&doc)), Beyond::Keywords(65));
+    }
+
+    // The fuzzer's findings (fuzz/regressions/): each reproducer, and the shapes behind
+    // the ones found on the fuzz branch, is rejected by a limit after one pass over it.
+
+    #[test]
+    fn fuzz_reproducers_of_deep_breadcrumbs_are_rejected() {
+        for (bytes, crumbs) in [
+            (
+                &include_bytes!("../../../fuzz/regressions/article/breadcrumb-700-crumbs.txt")[..],
+                700,
+            ),
+            (
+                &include_bytes!("../../../fuzz/regressions/article/breadcrumb-4000-crumbs.txt")[..],
+                4000,
+            ),
+        ] {
+            let result = Article::parse("fuzz", bytes, Layout::Text);
+            assert_eq!(beyond(result), Beyond::SectionDepth(crumbs));
+        }
+    }
+
+    #[test]
+    fn a_megabyte_blank_run_in_the_last_crumb_is_one_pass() {
+        // 40,000 blanks took 15 s when every blank was tried as the middle of a repeat;
+        // a million would take hours.
+        let crumb = format!("甲{}乙", " ".repeat(1_000_000));
+        let page = format!("首頁>黨派·聲音>統一戰線>{crumb}\n標題\n正文。\n");
+        assert_eq!(beyond(text(&page)), Beyond::SectionChars(1_000_002));
+        // A repeat around a long run is still found.
+        let page = format!(
+            "首頁>港澳 台灣{}港澳 台灣\n標題\n正文。\n",
+            "\u{3000}".repeat(1000)
+        );
+        assert_eq!(text(&page).unwrap().sections, ["港澳 台灣"]);
+        assert_eq!(drop_repeat("統一戰線 統一戰線"), "統一戰線");
+        assert_eq!(drop_repeat("港澳 台灣 港澳 台灣"), "港澳 台灣");
+        assert_eq!(drop_repeat("港澳 台灣"), "港澳 台灣");
+        assert_eq!(drop_repeat("甲  乙  甲  乙"), "甲  乙");
+    }
+
+    #[test]
+    fn hundreds_of_thousands_of_keywords_are_one_pass() {
+        // 30,000 distinct keywords took 18 s when each was looked for in the list so far.
+        let keywords: Vec<String> = (0..300_000).map(|n| format!("詞{n}")).collect();
+        let page = format!("首頁>時政\n標題\n正文。\n關鍵詞:{}\n", keywords.join(" "));
+        assert_eq!(beyond(text(&page)), Beyond::Keywords(300_000));
+        let doc = format!(
+            r#"{{"id":"j","title":"t","sections":["s"],"keywords":[{}],"body":["b"]}}"#,
+            keywords
+                .iter()
+                .map(|k| format!("\"{k}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert_eq!(beyond(json(&doc)), Beyond::Keywords(300_000));
     }
 }

@@ -393,6 +393,20 @@ impl Index {
         })
     }
 
+    /// The store paths of the recorded articles for which `pred` holds (reads every
+    /// article from the log: for one-off passes over the whole index).
+    pub fn paths_of_articles(&self, pred: impl Fn(&Article) -> bool) -> Result<Vec<String>> {
+        let catalog = self.catalog();
+        let log = self.log();
+        let mut paths = Vec::new();
+        for e in catalog.entries() {
+            if pred(&log.read(&e.id, e.blob)?) {
+                paths.push(e.path.to_string());
+            }
+        }
+        Ok(paths)
+    }
+
     pub fn record(&self, id: &str) -> Result<Option<Record>> {
         let catalog = self.catalog();
         catalog

@@ -19,7 +19,9 @@ use crate::feeds::feed::{self, FeedDoc, Item, Site};
 use crate::feeds::index::{FeedTable, Incoming, Index, IndexError, Outcome};
 use crate::feeds::publish::write::{prune_empty_dirs, remove_file, write_if_changed};
 use crate::feeds::store::{self, StoreFile};
-use crate::model::article::{Article, Stamp};
+use crate::model::article::{Article, FileStamp, Stamp};
+use crate::model::escape::{escaped, escaped_path};
+use crate::model::limits::beyond_limits;
 use crate::model::topic::Topic;
 
 /// Files parsed and recorded per index transaction.
@@ -31,18 +33,25 @@ const LOG_GARBAGE_MIN: u64 = 16 * 1024 * 1024;
 const RENDER_CHUNK: usize = 128;
 
 /// A store file read and parsed, or why it could not be.
-type Parsed = (PathBuf, Result<Incoming, String>);
+type Parsed = (PathBuf, FileStamp, Result<Incoming, String>);
 
 /// A file left out, with the reason: printed as one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub path: PathBuf,
+    /// The version of the file that was rejected (`None`: a part of the store that could
+    /// not be read at all), so that a rejection can be counted once per version.
+    pub stamp: Option<FileStamp>,
     pub reason: String,
 }
 
 impl fmt::Display for Rejection {
+    /// Names and reasons are escaped: a file name cannot split or forge a report line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.reason)
+        if !self.path.as_os_str().is_empty() {
+            write!(f, "{}: ", escaped_path(&self.path))?;
+        }
+        write!(f, "{}", escaped(&self.reason))
     }
 }
 
@@ -71,6 +80,9 @@ pub struct PublishReport {
     pub feeds: usize,
     /// Feeds whose files were written or removed (their subscribers' hub is told).
     pub changed: Vec<Topic>,
+    /// Feeds that could not be written, one line each (folder: reason); they stay marked
+    /// for publishing and are tried again by the next publish.
+    pub failed: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -104,6 +116,13 @@ impl fmt::Display for BuildReport {
             self.publish.feeds,
             self.elapsed.as_secs_f64()
         )?;
+        if !self.publish.failed.is_empty() {
+            write!(
+                f,
+                "; {} feeds could not be written",
+                self.publish.failed.len()
+            )?;
+        }
         if let Some((before, after)) = self.compacted {
             let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
             write!(
@@ -116,6 +135,28 @@ impl fmt::Display for BuildReport {
         Ok(())
     }
 }
+
+impl BuildReport {
+    /// One line per problem, for standard error: each file rejected, each feed that could
+    /// not be written.
+    pub fn problem_lines(&self) -> Vec<String> {
+        let rejected = self.rejected.iter().map(|r| format!("rejected: {r}"));
+        let failed = (self.publish.failed.iter()).map(|f| format!("cannot publish: {f}"));
+        rejected.chain(failed).collect()
+    }
+
+    /// `tidings build`'s exit code: 1 when a feed could not be written, or (with
+    /// `--strict`) a file was rejected; else 0.
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        u8::from(!self.publish.failed.is_empty() || (strict && !self.rejected.is_empty()))
+    }
+}
+
+/// The index's meta key that records which limits of one article its records were
+/// checked against, and the version of those limits (raised when a limit is tightened, so
+/// that an index built under looser limits is healed once).
+const LIMITS_META: &str = "limits";
+const LIMITS_VERSION: &[u8] = b"1";
 
 /// Everything about rendering that, when it changes, changes every feed.
 fn render_fingerprint(config: &Config) -> String {
@@ -231,10 +272,12 @@ impl<'a> Indexer<'a> {
     ) -> Result<BuildReport, BuildError> {
         let mut report = BuildReport::default();
         let (files, problems) = scanned.map_err(BuildError::Store)?;
+        self.heal_beyond_limits()?;
         report
             .rejected
             .extend(problems.into_iter().map(|p| Rejection {
                 path: PathBuf::new(),
+                stamp: None,
                 reason: p,
             }));
         let (changed, removed) = self
@@ -252,6 +295,28 @@ impl<'a> Indexer<'a> {
         )?;
         progress.finish_and_clear();
         self.finish(started, report, true)
+    }
+
+    /// Forgets, once per index, the articles recorded before the limits of one article
+    /// existed that are past them (a breadcrumb of 700 crumbs made 700 nested feed
+    /// folders): their files are then read again like new ones and rejected with the
+    /// limit's line, and their feeds are removed.
+    fn heal_beyond_limits(&self) -> Result<(), BuildError> {
+        if self.index.meta(LIMITS_META)?.as_deref() == Some(LIMITS_VERSION) {
+            return Ok(());
+        }
+        let beyond = self.index.paths_of_articles(|a| {
+            beyond_limits(
+                a.sections.iter().map(String::as_str),
+                a.keywords.iter().map(String::as_str),
+            )
+            .is_some()
+        })?;
+        if !beyond.is_empty() {
+            self.index.apply(&[], &beyond, &|_| false)?;
+        }
+        self.index.set_meta(LIMITS_META, LIMITS_VERSION)?;
+        Ok(())
     }
 
     /// Brings the given store paths (files or folders, absolute) up to date — added,
@@ -275,6 +340,7 @@ impl<'a> Indexer<'a> {
                         .rejected
                         .extend(problems.into_iter().map(|p| Rejection {
                             path: path.clone(),
+                            stamp: None,
                             reason: p,
                         }));
                     for mut f in found {
@@ -345,6 +411,7 @@ impl<'a> Indexer<'a> {
                 .map(|f| {
                     (
                         f.abs.clone(),
+                        f.stamp,
                         load(f, max_bytes).map(|a| incoming(f, a, &tz)),
                     )
                 })
@@ -376,10 +443,14 @@ impl<'a> Indexer<'a> {
         report: &mut BuildReport,
     ) -> Result<(), BuildError> {
         let mut batch = Vec::with_capacity(parsed.len());
-        for (path, result) in parsed {
+        for (path, stamp, result) in parsed {
             match result {
                 Ok(incoming) => batch.push(incoming),
-                Err(reason) => report.rejected.push(Rejection { path, reason }),
+                Err(reason) => report.rejected.push(Rejection {
+                    path,
+                    stamp: Some(stamp),
+                    reason,
+                }),
             }
         }
         if batch.is_empty() && gone.is_empty() {
@@ -394,6 +465,7 @@ impl<'a> Indexer<'a> {
                 Outcome::Unchanged => {}
                 Outcome::Collision { other } => report.rejected.push(Rejection {
                     path: self.config.store.path.join(&inc.path),
+                    stamp: Some(inc.stamp),
                     reason: format!(
                         "id {:?} is already used by {}",
                         inc.id,
@@ -485,33 +557,28 @@ pub fn publish(
                 }),
             })
             .collect::<Result<_, IndexError>>()?;
-        let results: Vec<std::io::Result<Published>> = docs
+        let results: Vec<(&Topic, std::io::Result<Published>)> = docs
             .par_iter()
             .map(|(topic, ids)| {
-                let Some(info) = table.get(*topic).filter(|_| !ids.is_empty()) else {
-                    remove_feed(output, topic)?;
-                    return Ok(((*topic).clone(), None, true));
-                };
-                let doc = FeedDoc {
-                    topic,
-                    title: feed::feed_title(site, topic, info.title()),
-                    items: ids.iter().map(|id| &items[id.as_str()]).collect(),
-                };
-                let mut wrote = false;
-                for format in Format::ALL {
-                    let path = output.join(topic.file(format));
-                    if site.formats.contains(&format) {
-                        wrote |= write_if_changed(&path, &feed::render(site, &doc, format))?;
-                    } else {
-                        wrote |= remove_file(&path)?;
-                    }
-                }
-                Ok(((*topic).clone(), Some(doc.updated(site).timestamp()), wrote))
+                (
+                    *topic,
+                    publish_feed(output, site, table, &items, topic, ids),
+                )
             })
             .collect();
         let mut done = Vec::with_capacity(results.len());
-        for result in results {
-            let (topic, updated, wrote) = result.map_err(out_err)?;
+        for (topic, result) in results {
+            let (updated, wrote) = match result {
+                Ok(published) => published,
+                Err(e) => {
+                    // One feed that cannot be written stays dirty, to be tried again by
+                    // the next publish; the others go on (DESIGN §1, "Bad input").
+                    report
+                        .failed
+                        .push(format!("{}: {e}", escaped_path(&output.join(topic.dir()))));
+                    continue;
+                }
+            };
             match (updated.is_some(), wrote) {
                 (false, _) => report.removed += 1,
                 (true, true) => report.written += 1,
@@ -520,7 +587,7 @@ pub fn publish(
             if wrote {
                 report.changed.push(topic.clone());
             }
-            done.push((topic, updated));
+            done.push((topic.clone(), updated));
         }
         index.finish_publish(&done)?;
     }
@@ -560,9 +627,40 @@ fn remove_feed(output: &Path, topic: &Topic) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A feed's publication: its topic, the `updated` time its documents carry (`None`:
-/// removed), and whether any file was written.
-type Published = (Topic, Option<i64>, bool);
+/// A feed's publication: the `updated` time its documents carry (`None`: removed), and
+/// whether any file was written.
+type Published = (Option<i64>, bool);
+
+/// Writes one feed's files from its newest `ids` (or removes them, when it has none left):
+/// the `updated` time its documents carry (`None`: removed) and whether any file changed.
+fn publish_feed(
+    output: &Path,
+    site: &Site,
+    table: &FeedTable,
+    items: &HashMap<&str, Item>,
+    topic: &Topic,
+    ids: &[String],
+) -> std::io::Result<Published> {
+    let Some(info) = table.get(topic).filter(|_| !ids.is_empty()) else {
+        remove_feed(output, topic)?;
+        return Ok((None, true));
+    };
+    let doc = FeedDoc {
+        topic,
+        title: feed::feed_title(site, topic, info.title()),
+        items: ids.iter().map(|id| &items[id.as_str()]).collect(),
+    };
+    let mut wrote = false;
+    for format in Format::ALL {
+        let path = output.join(topic.file(format));
+        if site.formats.contains(&format) {
+            wrote |= write_if_changed(&path, &feed::render(site, &doc, format))?;
+        } else {
+            wrote |= remove_file(&path)?;
+        }
+    }
+    Ok((Some(doc.updated(site).timestamp()), wrote))
+}
 
 /// What `tidings check` found.
 #[derive(Debug, Default)]
@@ -580,6 +678,7 @@ pub fn check(config: &Config, progress: &ProgressBar) -> Result<CheckReport, Bui
         .rejected
         .extend(problems.into_iter().map(|p| Rejection {
             path: PathBuf::new(),
+            stamp: None,
             reason: p,
         }));
     progress.set_length(files.len() as u64);
@@ -599,6 +698,7 @@ pub fn check(config: &Config, progress: &ProgressBar) -> Result<CheckReport, Bui
             Ok(id) => match seen.get(&id) {
                 Some(first) => report.rejected.push(Rejection {
                     path: file.abs.clone(),
+                    stamp: Some(file.stamp),
                     reason: format!("id {id:?} is already used by {}", first.abs.display()),
                 }),
                 None => {
@@ -608,6 +708,7 @@ pub fn check(config: &Config, progress: &ProgressBar) -> Result<CheckReport, Bui
             },
             Err(reason) => report.rejected.push(Rejection {
                 path: file.abs.clone(),
+                stamp: Some(file.stamp),
                 reason,
             }),
         }

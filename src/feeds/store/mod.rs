@@ -104,30 +104,67 @@ pub fn stamp_of(meta: &std::fs::Metadata) -> FileStamp {
 /// Every article file below `root`, sorted by path, and one line for each part of the
 /// tree that could not be read. Hidden entries are skipped; symbolic links are followed
 /// (a link back to a folder above it is reported, not followed).
+///
+/// The tree is walked level by level with a list of folders still to read, never by
+/// recursion: a chain of folders thousands deep costs memory in step with its length, not
+/// the thread's stack (a folder too deep to name, past PATH_MAX, is one reported line).
 pub fn scan(root: &Path) -> std::io::Result<(Vec<StoreFile>, Vec<String>)> {
+    let mut found = walk(root, true)?;
+    found.files.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    Ok((found.files, found.problems))
+}
+
+/// Every folder of the store below `root` (not `root` itself), as [`scan`] reads them —
+/// hidden ones skipped, links followed, loops reported — with a line for each part that
+/// could not be read: what the watcher watches.
+pub fn folders(root: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<String>)> {
+    let found = walk(root, false)?;
+    Ok((found.folders, found.problems))
+}
+
+/// The walk of [`scan`] and [`folders`]: level by level, with the article files stamped
+/// when `files` is set.
+fn walk(root: &Path, files: bool) -> std::io::Result<Found> {
+    use rayon::prelude::*;
     let meta = std::fs::metadata(root).map_err(|e| {
         std::io::Error::new(e.kind(), format!("store.path {}: {e}", root.display()))
     })?;
-    let Found {
-        mut files,
-        problems,
-    } = walk(root, "", &[identity(&meta)]);
-    files.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
-    Ok((files, problems))
+    let mut found = Found::default();
+    let mut level = vec![Folder {
+        path: root.to_owned(),
+        rel: String::new(),
+        ancestors: vec![identity(&meta)],
+    }];
+    while !level.is_empty() {
+        // The folders of one level are read in parallel.
+        let read: Vec<(Found, Vec<Folder>)> = level
+            .into_par_iter()
+            .map(|folder| read_folder(folder, files))
+            .collect();
+        level = Vec::new();
+        for (part, below) in read {
+            found.files.extend(part.files);
+            found.problems.extend(part.problems);
+            found.folders.extend(below.iter().map(|f| f.path.clone()));
+            level.extend(below);
+        }
+    }
+    Ok(found)
 }
 
 #[derive(Default)]
 struct Found {
     files: Vec<StoreFile>,
+    folders: Vec<PathBuf>,
     problems: Vec<String>,
 }
 
-impl Found {
-    fn merge(mut self, other: Found) -> Found {
-        self.files.extend(other.files);
-        self.problems.extend(other.problems);
-        self
-    }
+/// A folder still to read, with the identities of the folders above it (to tell a link
+/// back to one of them).
+struct Folder {
+    path: PathBuf,
+    rel: String,
+    ancestors: Vec<(u64, u64)>,
 }
 
 /// Device and inode: what tells a folder reached again through a link.
@@ -136,17 +173,23 @@ fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
     (meta.dev(), meta.ino())
 }
 
-/// One folder: its files stamped and its subfolders walked, in parallel. Each file is
+/// One folder: its article files stamped (when `stamp_files`), and its subfolders to read
+/// next. Each file is
 /// stat'ed relative to its folder's open descriptor (`DirEntry::metadata`), not by its
 /// full path: on a 100,000-file store the path lookups were most of a scan's time.
-fn walk(dir: &Path, rel: &str, ancestors: &[(u64, u64)]) -> Found {
+fn read_folder(folder: Folder, stamp_files: bool) -> (Found, Vec<Folder>) {
     use rayon::prelude::*;
+    let Folder {
+        path: dir,
+        rel,
+        ancestors,
+    } = folder;
     let mut found = Found::default();
-    let entries = match std::fs::read_dir(dir) {
+    let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) => {
             found.problems.push(format!("{}: {e}", dir.display()));
-            return found;
+            return (found, Vec::new());
         }
     };
     let mut files = Vec::new();
@@ -190,7 +233,7 @@ fn walk(dir: &Path, rel: &str, ancestors: &[(u64, u64)]) -> Found {
         if ty.is_symlink() {
             match std::fs::metadata(entry.path()) {
                 Ok(meta) if meta.is_dir() => dirs.push((entry.path(), child, Some(meta))),
-                Ok(meta) if meta.is_file() => {
+                Ok(meta) if meta.is_file() && stamp_files => {
                     if let Some(layout) = layout_of_name(name) {
                         files.push((entry, child, layout, Some(meta)));
                     }
@@ -202,7 +245,7 @@ fn walk(dir: &Path, rel: &str, ancestors: &[(u64, u64)]) -> Found {
             }
         } else if ty.is_dir() {
             dirs.push((entry.path(), child, None));
-        } else if ty.is_file() {
+        } else if ty.is_file() && stamp_files {
             if let Some(layout) = layout_of_name(name) {
                 files.push((entry, child, layout, None));
             }
@@ -231,34 +274,32 @@ fn walk(dir: &Path, rel: &str, ancestors: &[(u64, u64)]) -> Found {
             Err(p) => found.problems.push(p),
         }
     }
-    let below = dirs
-        .into_par_iter()
-        .map(|(path, rel, followed)| {
-            let meta = match followed.map_or_else(|| std::fs::symlink_metadata(&path), Ok) {
-                Ok(meta) => meta,
-                Err(e) => {
-                    return Found {
-                        problems: vec![format!("{}: {e}", path.display())],
-                        ..Found::default()
-                    }
-                }
-            };
-            let id = identity(&meta);
-            if ancestors.contains(&id) {
-                return Found {
-                    problems: vec![format!(
-                        "{}: links back to a folder above it; not followed",
-                        path.display()
-                    )],
-                    ..Found::default()
-                };
+    let mut below = Vec::with_capacity(dirs.len());
+    for (path, rel, followed) in dirs {
+        let meta = match followed.map_or_else(|| std::fs::symlink_metadata(&path), Ok) {
+            Ok(meta) => meta,
+            Err(e) => {
+                found.problems.push(format!("{}: {e}", path.display()));
+                continue;
             }
-            let mut chain = ancestors.to_vec();
-            chain.push(id);
-            walk(&path, &rel, &chain)
-        })
-        .reduce(Found::default, Found::merge);
-    found.merge(below)
+        };
+        let id = identity(&meta);
+        if ancestors.contains(&id) {
+            found.problems.push(format!(
+                "{}: links back to a folder above it; not followed",
+                path.display()
+            ));
+            continue;
+        }
+        let mut chain = ancestors.clone();
+        chain.push(id);
+        below.push(Folder {
+            path,
+            rel,
+            ancestors: chain,
+        });
+    }
+    (found, below)
 }
 
 /// Reads a file, refusing one over `max` bytes without reading it. The size the scan saw
@@ -332,5 +373,61 @@ mod tests {
         assert_eq!(files[0].abs, store.join("a/1.txt"));
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("a/b/up: links back to a folder above it"));
+    }
+
+    /// Makes a chain of `depth` folders named `d` below `root`, by relative steps, so that
+    /// no path handed to the kernel is longer than PATH_MAX.
+    pub(crate) fn deep_chain(root: &Path, depth: usize) {
+        let mut dir = std::fs::File::open(root).unwrap();
+        for _ in 0..depth {
+            use std::os::unix::io::AsRawFd;
+            let name = c"d";
+            // SAFETY: mkdirat/openat on a descriptor we own and a NUL-terminated name.
+            unsafe {
+                assert_eq!(libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), 0o755), 0);
+                let fd = libc::openat(
+                    dir.as_raw_fd(),
+                    name.as_ptr(),
+                    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                );
+                assert!(fd >= 0, "{}", std::io::Error::last_os_error());
+                dir = std::os::unix::io::FromRawFd::from_raw_fd(fd);
+            }
+        }
+    }
+
+    #[test]
+    fn a_chain_of_folders_thousands_deep_is_walked_without_recursion() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("top.txt"), "x").unwrap();
+        // Near the limit of a path (4096 bytes): every level is read.
+        let near = dir.path().join("near");
+        std::fs::create_dir(&near).unwrap();
+        let levels = (4000 - near.as_os_str().len()) / 2;
+        deep_chain(&near, levels);
+        let bottom: PathBuf = std::iter::once(near.clone())
+            .chain(std::iter::repeat(PathBuf::from("d")).take(levels))
+            .collect();
+        std::fs::write(bottom.join("bottom.txt"), "x").unwrap();
+        // Past it: 3,000 levels, reported in a line and the rest goes on.
+        let far = dir.path().join("far");
+        std::fs::create_dir(&far).unwrap();
+        deep_chain(&far, 3000);
+        // Small stacks: what a recursive walk overflowed.
+        let (files, problems) = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn({
+                let root = dir.path().to_owned();
+                move || scan(&root).unwrap()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        let rels: Vec<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(rels.len(), 2, "{problems:?}");
+        assert!(rels[0].ends_with("/d/bottom.txt"));
+        assert_eq!(rels[1], "top.txt");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("File name too long"), "{problems:?}");
     }
 }

@@ -4,15 +4,17 @@
 //! read half-written); a burst of events is coalesced into one batch, so 1,000 files
 //! copied in at once are published in a few rounds, not 1,000.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind};
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use super::{is_ignored_name, layout_of};
+use crate::model::escape::{escaped, escaped_path};
 
 /// What the watcher reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +49,20 @@ impl Default for Debounce {
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct StoreWatcher {
-    _watcher: RecommendedWatcher,
+    _watcher: Arc<Mutex<RecommendedWatcher>>,
 }
 
-/// Watches `root` recursively and sends debounced batches to `out` until dropped. `out`
-/// takes anything a [`StoreEvent`] converts into, so a consumer receives its own messages
-/// on its own channel.
+/// Watches `root` and every folder below it, and sends debounced batches to `out` until
+/// dropped. `out` takes anything a [`StoreEvent`] converts into, so a consumer receives
+/// its own messages on its own channel.
+///
+/// Every folder gets its own watch, registered here by the store's own walk (no
+/// recursion, hidden folders skipped, links followed as the scan follows them) and, for
+/// folders that appear later, by the debouncer before it hands them on. A folder that
+/// cannot be watched (gone meanwhile, too deep to name) is one warning, not the end of the
+/// watch: notify's recursive mode gave up on the whole store at the first such folder.
+/// Events start queueing as soon as this returns, so a caller that scans the store after
+/// it misses nothing that changes during the scan (DESIGN §7).
 pub fn watch<M: From<StoreEvent> + Send + 'static>(
     root: &Path,
     debounce: Debounce,
@@ -62,12 +72,137 @@ pub fn watch<M: From<StoreEvent> + Send + 'static>(
     let mut watcher = notify::recommended_watcher(move |res| {
         let _ = tx.send(res);
     })?;
-    watcher.watch(root, RecursiveMode::Recursive)?;
+    watcher.watch(root, RecursiveMode::NonRecursive)?;
+    let watcher = Arc::new(Mutex::new(watcher));
+    let mut folders = Folders {
+        watcher: watcher.clone(),
+        root: root.to_owned(),
+        watched: BTreeSet::new(),
+        unwatchable: BTreeSet::new(),
+    };
+    folders.add_tree(root);
     std::thread::Builder::new()
         .name("store-watch".into())
-        .spawn(move || debounce_loop(rx, debounce, out))
+        .spawn(move || debounce_loop(rx, debounce, out, &mut folders))
         .map_err(notify::Error::io)?;
     Ok(StoreWatcher { _watcher: watcher })
+}
+
+/// The folders being watched, each with a watch of its own.
+struct Folders {
+    watcher: Arc<Mutex<RecommendedWatcher>>,
+    root: PathBuf,
+    watched: BTreeSet<PathBuf>,
+    /// Folders whose watch failed (reported once, not tried again by every listing).
+    unwatchable: BTreeSet<PathBuf>,
+}
+
+impl Folders {
+    /// Watches `dir` (unless it is the root, always watched) and every folder below it.
+    ///
+    /// A folder made in one that was listed but not yet watched would be missed by both
+    /// the listing and the events, so the tree is listed again until a listing finds no
+    /// folder that is not watched: from the last listing on, every folder's watch was
+    /// there before it was listed.
+    fn add_tree(&mut self, dir: &Path) {
+        let mut reported = false;
+        loop {
+            let (below, problems) = match super::folders(dir) {
+                Ok(found) => found,
+                // Gone again already: its removal is an event of its own.
+                Err(_) => return,
+            };
+            if !reported {
+                for problem in problems {
+                    tracing::warn!("store watch: {}; not watched", escaped(&problem));
+                }
+                reported = true;
+            }
+            let own = (dir != self.root).then(|| dir.to_owned());
+            let new: Vec<PathBuf> = own
+                .into_iter()
+                .chain(below)
+                .filter(|f| !self.watched.contains(f) && !self.unwatchable.contains(f))
+                .collect();
+            if new.is_empty() {
+                return;
+            }
+            let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+            for folder in new {
+                match watcher.watch(&folder, RecursiveMode::NonRecursive) {
+                    Ok(()) => {
+                        self.watched.insert(folder);
+                    }
+                    Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) => {}
+                    Err(e) => {
+                        tracing::warn!(
+                            "store watch: {}: {}; changes in it are seen at the next rescan",
+                            escaped_path(&folder),
+                            escaped(&e.to_string())
+                        );
+                        if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) {
+                            // Every further folder would fail alike
+                            // (fs.inotify.max_user_watches).
+                            return;
+                        }
+                        self.unwatchable.insert(folder);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops watching `dir` and every folder below it (moved out or removed).
+    fn remove_tree(&mut self, dir: &Path) {
+        let below: Vec<PathBuf> = self
+            .watched
+            .range(dir.to_owned()..)
+            .take_while(|p| p.starts_with(dir))
+            .cloned()
+            .collect();
+        let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+        for folder in below {
+            // The kernel drops the watch of a removed folder by itself.
+            let _ = watcher.unwatch(&folder);
+            self.watched.remove(&folder);
+        }
+        let gone: Vec<PathBuf> = (self.unwatchable.range(dir.to_owned()..))
+            .take_while(|p| p.starts_with(dir))
+            .cloned()
+            .collect();
+        for folder in gone {
+            self.unwatchable.remove(&folder);
+        }
+    }
+
+    /// Keeps the watches in step with an event: folders that appear are watched before
+    /// their path is handed on (so that what is written in them after the scan that
+    /// follows is seen), folders that go are let go of.
+    fn follow(&mut self, event: &Event) {
+        match event.kind {
+            EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
+                for path in &event.paths {
+                    if path.is_dir() && super::relative_path(&self.root, path).is_some() {
+                        self.add_tree(path);
+                    }
+                }
+            }
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)) | EventKind::Remove(_) => {
+                for path in &event.paths {
+                    self.remove_tree(path);
+                }
+            }
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+                if let [from, to] = event.paths.as_slice() {
+                    self.remove_tree(from);
+                    if to.is_dir() && super::relative_path(&self.root, to).is_some() {
+                        self.add_tree(to);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// What is known about one path waiting to be handed on.
@@ -82,6 +217,7 @@ fn debounce_loop<M: From<StoreEvent>>(
     rx: Receiver<notify::Result<Event>>,
     debounce: Debounce,
     out: Sender<M>,
+    folders: &mut Folders,
 ) {
     let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
     let mut batch_started: Option<Instant> = None;
@@ -101,13 +237,17 @@ fn debounce_loop<M: From<StoreEvent>>(
                     }
                     continue;
                 }
+                folders.follow(&event);
                 if record(&mut pending, &event, now) {
                     last_event = now;
                     batch_started.get_or_insert(now);
                 }
             }
             Ok(Err(e)) => {
-                tracing::warn!("store watch: {e}; rescanning the store");
+                tracing::warn!(
+                    "store watch: {}; rescanning the store",
+                    escaped(&e.to_string())
+                );
                 if out.send(StoreEvent::Rescan.into()).is_err() {
                     return;
                 }
@@ -152,6 +292,13 @@ fn debounce_loop<M: From<StoreEvent>>(
 /// Whether a path can matter to the store: an article file, or a folder (which may hold
 /// articles). Editors' swap and backup files, hidden files and other extensions are not.
 fn relevant(path: &Path, kind: &EventKind) -> bool {
+    // Opening and reading a file changes nothing: tidings' own reads of a file it is
+    // about to parse (or try again) would otherwise come back as a change of it, and a
+    // file that fails to parse would be tried again forever.
+    if matches!(kind, EventKind::Access(access) if *access != AccessKind::Close(AccessMode::Write))
+    {
+        return false;
+    }
     if layout_of(path).is_some() {
         return true;
     }
@@ -272,5 +419,75 @@ mod tests {
         std::fs::create_dir(store.join("sub")).unwrap();
         let batch = next_batch(&rx);
         assert!(batch.contains(&store.join("sub")), "{batch:?}");
+    }
+
+    #[test]
+    fn a_chain_of_folders_thousands_deep_is_watched_and_the_watch_goes_on_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let near = dir.path().join("near");
+        std::fs::create_dir(&near).unwrap();
+        let levels = (4000 - near.as_os_str().len()) / 2;
+        super::super::tests::deep_chain(&near, levels);
+        let far = dir.path().join("far");
+        std::fs::create_dir(&far).unwrap();
+        super::super::tests::deep_chain(&far, 3000);
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Small stacks: what a recursive registration would overflow.
+        let w = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn({
+                let root = dir.path().to_owned();
+                move || watch(&root, Debounce::default(), tx).map_err(|e| e.to_string())
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+            .expect("the watch starts whatever the depth");
+        let bottom: PathBuf = std::iter::once(near)
+            .chain(std::iter::repeat(PathBuf::from("d")).take(levels))
+            .collect();
+        std::fs::write(bottom.join("bottom.txt"), "x").unwrap();
+        assert_eq!(next_batch(&rx), vec![bottom.join("bottom.txt")]);
+        std::fs::write(dir.path().join("top.txt"), "x").unwrap();
+        assert_eq!(next_batch(&rx), vec![dir.path().join("top.txt")]);
+        drop(w);
+    }
+
+    #[test]
+    fn reading_a_file_is_no_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        std::fs::write(&path, "x").unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let _w = watch(dir.path(), Debounce::default(), tx).unwrap();
+        for _ in 0..3 {
+            let _ = std::fs::read(&path).unwrap();
+        }
+        // A change after the reads is the first thing reported.
+        std::fs::write(dir.path().join("b.txt"), "y").unwrap();
+        assert_eq!(next_batch(&rx), vec![dir.path().join("b.txt")]);
+    }
+
+    #[test]
+    fn folders_made_or_moved_in_later_are_watched_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let _w = watch(dir.path(), Debounce::default(), tx).unwrap();
+        std::fs::create_dir_all(dir.path().join("new/inner")).unwrap();
+        let batch = next_batch(&rx);
+        assert!(batch.contains(&dir.path().join("new")), "{batch:?}");
+        // Whatever arrives in the next batches, a file written now in the new folder's
+        // own folder is reported.
+        std::fs::write(dir.path().join("new/inner/a.txt"), "x").unwrap();
+        let wanted = dir.path().join("new/inner/a.txt");
+        while !next_batch(&rx).contains(&wanted) {}
+
+        std::fs::create_dir_all(outside.path().join("moved/deep")).unwrap();
+        std::fs::rename(outside.path().join("moved"), dir.path().join("moved")).unwrap();
+        while !next_batch(&rx).contains(&dir.path().join("moved")) {}
+        std::fs::write(dir.path().join("moved/deep/b.txt"), "x").unwrap();
+        let wanted = dir.path().join("moved/deep/b.txt");
+        while !next_batch(&rx).contains(&wanted) {}
     }
 }
