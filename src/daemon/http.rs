@@ -13,6 +13,8 @@
 
 mod article_page;
 mod file_cache;
+/// The article page, for the template benchmark (`examples/bench_pages.rs`).
+pub use article_page::article_page;
 use article_page::*;
 use file_cache::*;
 

@@ -104,7 +104,7 @@ pub(super) fn link_format(site: &Site) -> Format {
 
 /// The article as a page: its section chain and keywords link to their feeds, times are
 /// shown in the site's zone, every text is escaped.
-pub(super) fn article_page(site: &Site, rec: &Record) -> String {
+pub fn article_page(site: &Site, rec: &Record) -> String {
     let a = &rec.article;
     let format = link_format(site);
     let feed_link = |topic: &Topic, label: &str| {
