@@ -224,3 +224,56 @@ pub(super) fn not_found_page(site: &Site) -> String {
 pub(super) fn text(s: &str) -> String {
     escape_html(&xml_clean(s)).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feeds::topic::topics_of;
+    use crate::model::article::{Article, Layout};
+
+    const SEED: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/articles/000_8c7ef1c8e8c43d29.txt"
+    ));
+
+    fn site() -> Site {
+        Site {
+            title: "新聞站 <Test>".into(),
+            base_url: "https://news.example".into(),
+            language: "zh".into(),
+            tz: chrono_tz::Asia::Shanghai,
+            hub: None,
+            formats: Format::ALL.to_vec(),
+        }
+    }
+
+    fn record(article: Article) -> Record {
+        Record {
+            topics: topics_of(&article),
+            path: format!("{}.txt", article.id),
+            article,
+            hash: 0,
+            published: 1_433_463_360,
+            updated: 1_433_463_360,
+            seq: 1,
+        }
+    }
+
+    #[test]
+    fn seed_page() {
+        let a = Article::parse("000_8c7ef1c8e8c43d29", SEED, Layout::Text).unwrap();
+        insta::assert_snapshot!("seed_article_page", article_page(&site(), &record(a)));
+    }
+
+    /// Every optional part, and markup, quotes and control characters in every text.
+    #[test]
+    fn hostile_page() {
+        let json = r#"{"id": "h1", "title": "<script>alert('x')</script> & \"q\"\u001b[31m",
+            "subtitle": "<sub>", "sections": ["A&B", "<i>C</i>"], "keywords": ["k'1", "<k2>"],
+            "editor": "<b>Ed</b>", "author": "O'Brien", "url": "/story?a=1&b=\"2\"",
+            "image": "img.png?x=<y>", "body": ["First <b>para</b> & more.", "Sub head"]}"#;
+        let a = Article::parse("h1", json.as_bytes(), Layout::Json).unwrap();
+        insta::assert_snapshot!("hostile_article_page", article_page(&site(), &record(a)));
+        insta::assert_snapshot!("not_found_page", not_found_page(&site()));
+    }
+}

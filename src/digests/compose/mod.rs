@@ -341,6 +341,7 @@ mod tests {
         );
         insta::assert_snapshot!("seed_text", digest.text);
         insta::assert_snapshot!("seed_headers", headers(&digest.bytes));
+        insta::assert_snapshot!("seed_html", digest.html);
         // Listed once, under the first group; the second says why it is empty.
         assert_eq!(digest.text.matches("把握要求積極作為").count(), 1);
         assert!(digest
