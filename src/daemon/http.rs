@@ -42,7 +42,7 @@ use flate2::Compression;
 
 use crate::config::Format;
 use crate::daemon::metrics::Metrics;
-use crate::feeds::feed::{absolute_url, escape_html, xml_clean, Site};
+use crate::feeds::feed::{absolute_url, xml_clean, Site};
 use crate::feeds::index::Index;
 use crate::model::article::Block;
 use crate::model::article::Record;
