@@ -242,12 +242,14 @@ pub(super) async fn confirm(State(web): WebState, Query(q): Query<TokenQuery>) -
         }
     }
     let manage = link(&web, "manage", Purpose::Manage, &key, now + MANAGE_TTL_SECS);
-    let body = format!(
-        "<p class=\"ok\">訂閱已確認。摘要將按您選擇的時間寄出。</p>\n\
-         <p><a id=\"manage\" href=\"{}\">管理訂閱</a>（修改欄目、關鍵詞或發送時間；請保存此連結或使用摘要郵件底部的連結）</p>",
-        escape_html(&manage)
-    );
-    html(StatusCode::OK, page("訂閱已確認", &body))
+    let body = html! {
+        p.ok { "訂閱已確認。摘要將按您選擇的時間寄出。" }
+        p {
+            a #manage href=(manage) { "管理訂閱" }
+            "（修改欄目、關鍵詞或發送時間；請保存此連結或使用摘要郵件底部的連結）"
+        }
+    };
+    html(StatusCode::OK, page("訂閱已確認", body))
 }
 
 pub(super) async fn manage_page(
@@ -340,15 +342,14 @@ pub(super) async fn unsubscribe_page(
     }
     let (csrf, set) = csrf_for_page(&web, &headers);
     let action = format!("/unsubscribe?token={}", q.token);
-    let body = format!(
-        "<p>確定不再接收摘要郵件嗎？</p>\n\
-         <form method=\"post\" action=\"{}\">\n\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\n\
-         <p><button type=\"submit\" id=\"submit\">退訂</button></p>\n</form>",
-        escape_html(&action),
-        escape_html(&csrf)
-    );
-    form_response(&web, StatusCode::OK, page("退訂", &body), &csrf, set)
+    let body = html! {
+        p { "確定不再接收摘要郵件嗎？" }
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            p { button type="submit" #submit { "退訂" } }
+        }
+    };
+    form_response(&web, StatusCode::OK, page("退訂", body), &csrf, set)
 }
 
 pub(super) async fn unsubscribe_post(

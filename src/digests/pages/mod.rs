@@ -48,6 +48,7 @@ use hmac::{Hmac, Mac};
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::Message;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::Sha256;
 
 use crate::config::{self, Config};
@@ -56,7 +57,6 @@ use crate::digests::subscriber::{
     email_key, normalize_email, validate_schedule, validate_timezone, SubscriberError,
 };
 use crate::digests::token::{self, Purpose};
-use crate::feeds::feed::escape_html;
 use crate::feeds::index::Index;
 use crate::model::subscriber::{Status, Subscriber, Topics};
 use crate::model::topic::Topic;
@@ -181,34 +181,37 @@ fn now_unix() -> i64 {
 // ---------------------------------------------------------------------------------------
 // Responses
 
+/// The pages' style sheet, inline: nothing is loaded from elsewhere.
+const PAGE_STYLE: &str = "\
+body{font-family:system-ui,-apple-system,\"PingFang SC\",\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;max-width:40rem;margin:0 auto;padding:1rem;line-height:1.6;color:#222;background:#fff}
+h1{font-size:1.4rem} fieldset{border:1px solid #ccc;border-radius:6px;margin:0 0 1rem;padding:.5rem .8rem}
+legend{font-weight:bold} label.c{display:inline-block;margin:.15rem .8rem .15rem 0;white-space:nowrap}
+input[type=email],input[type=text],select{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem;border:1px solid #aaa;border-radius:4px}
+button{font-size:1.05rem;padding:.6rem 1.4rem;border:0;border-radius:6px;background:#b22;color:#fff}
+.err{background:#fdecea;border:1px solid #e99;padding:.6rem;border-radius:6px}
+.ok{background:#eaf6ea;border:1px solid #9c9;padding:.6rem;border-radius:6px}
+.hint{color:#666;font-size:.9rem} .kw{max-height:16rem;overflow:auto}
+";
+
 /// A complete page: mobile viewport, inline CSS only, nothing loaded from elsewhere.
-fn page(title: &str, body: &str) -> String {
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="zh">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body{{font-family:system-ui,-apple-system,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:40rem;margin:0 auto;padding:1rem;line-height:1.6;color:#222;background:#fff}}
-h1{{font-size:1.4rem}} fieldset{{border:1px solid #ccc;border-radius:6px;margin:0 0 1rem;padding:.5rem .8rem}}
-legend{{font-weight:bold}} label.c{{display:inline-block;margin:.15rem .8rem .15rem 0;white-space:nowrap}}
-input[type=email],input[type=text],select{{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem;border:1px solid #aaa;border-radius:4px}}
-button{{font-size:1.05rem;padding:.6rem 1.4rem;border:0;border-radius:6px;background:#b22;color:#fff}}
-.err{{background:#fdecea;border:1px solid #e99;padding:.6rem;border-radius:6px}}
-.ok{{background:#eaf6ea;border:1px solid #9c9;padding:.6rem;border-radius:6px}}
-.hint{{color:#666;font-size:.9rem}} .kw{{max-height:16rem;overflow:auto}}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-{body}
-</body>
-</html>
-"#,
-        title = escape_html(title)
-    )
+/// Every text spliced into `body` and the title is escaped by maud.
+fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE) "\n"
+        html lang="zh" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(PAGE_STYLE)) }
+            }
+            body {
+                h1 { (title) }
+                (body)
+            }
+        }
+    }
+    .into_string()
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -258,11 +261,11 @@ fn secure_headers(h: &mut HeaderMap) {
 }
 
 fn message_page(status: StatusCode, title: &str, class: &str, message: &str) -> Response {
-    let body = format!(
-        "<p class=\"{class}\">{}</p>\n<p><a href=\"/subscribe\">訂閱頁</a></p>",
-        escape_html(message)
-    );
-    html(status, page(title, &body))
+    let body = html! {
+        p class=(class) { (message) }
+        p { a href="/subscribe" { "訂閱頁" } }
+    };
+    html(status, page(title, body))
 }
 
 /// One answer for every bad link — expired, forged, for another page, or naming an
