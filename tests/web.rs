@@ -92,6 +92,7 @@ print(json.dumps({
     'text': body.get_content() if body is not None else '',
     'list_unsubscribe': str(m['list-unsubscribe'] or ''),
     'list_unsubscribe_post': str(m['list-unsubscribe-post'] or ''),
+    'mime_version': str(m['mime-version'] or ''),
 }))
 "#;
     python_json(script, path)
@@ -449,6 +450,105 @@ fn the_answer_is_the_same_for_a_new_and_an_existing_address() {
     link_in(to_old["text"].as_str().unwrap(), "manage");
     assert!(!to_old["text"].as_str().unwrap().contains("/confirm?"));
     link_in(to_new["text"].as_str().unwrap(), "confirm");
+    // RFC 2045: every message says it is MIME.
+    for m in [to_old, to_new] {
+        assert_eq!(m["mime_version"], "1.0", "{m}");
+    }
+}
+
+#[test]
+fn opening_a_link_changes_nothing_until_its_button_is_pressed() {
+    let d = start_daemon();
+    let csrf = csrf_of(&d, "/subscribe");
+    let r = subscribe(&d, &csrf, "scanned@example.org");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mails = new_mail(&d, &[]);
+    let confirm = link_in(read_mail(&mails[0])["text"].as_str().unwrap(), "confirm");
+    let token = confirm.split("token=").nth(1).unwrap().to_string();
+
+    // A mail scanner (or the reader) opens the link, as often as it likes: a page with
+    // a button that posts the token, and the address stays pending.
+    for _ in 0..3 {
+        let page = request("GET", &local(&d, &confirm), &[], None);
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page
+            .body
+            .contains("<form method=\"post\" action=\"/confirm\">"));
+        assert!(page
+            .body
+            .contains(&format!("name=\"token\" value=\"{token}\"")));
+        assert!(!page.body.contains("scanned@"), "the page names nobody");
+    }
+    assert_eq!(
+        status_of(&d, "scanned@example.org").as_deref(),
+        Some("pending")
+    );
+
+    // Posts that are not the button: a token that is not this one, and the right token
+    // sent by another site's page.
+    let post = |token: &str, headers: &[(&str, &str)]| {
+        request(
+            "POST",
+            &d.url("/confirm"),
+            headers,
+            Some(form(&[("token", token)])),
+        )
+    };
+    let r = post(&format!("{token}x"), &[]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = post("", &[]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    for h in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let r = post(&token, &[h]);
+        assert_eq!(r.status, 403, "{h:?}: {}", r.body);
+    }
+    assert_eq!(
+        status_of(&d, "scanned@example.org").as_deref(),
+        Some("pending")
+    );
+
+    // The button: the signed token is the proof, no form cookie is needed (a fresh
+    // browser, or one that keeps no cookies). Pressed twice, the same answer.
+    let origin = d.base().to_string();
+    let first = post(
+        &token,
+        &[("origin", &origin), ("sec-fetch-site", "same-origin")],
+    );
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(first.body.contains("訂閱已確認"), "{}", first.body);
+    assert_eq!(
+        status_of(&d, "scanned@example.org").as_deref(),
+        Some("active")
+    );
+    let again = post(&token, &[]);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(again.body.contains("訂閱已確認"));
+
+    // The unsubscribe link likewise only shows its button.
+    let now = chrono::Utc::now().timestamp();
+    let unsubscribe = tidings::digests::token::sign(
+        &key(&d),
+        tidings::digests::token::Purpose::Unsubscribe,
+        "scanned@example.org",
+        now + 600,
+    );
+    for _ in 0..3 {
+        let page = request(
+            "GET",
+            &d.url(&format!("/unsubscribe?token={unsubscribe}")),
+            &[],
+            None,
+        );
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("id=\"submit\""), "{}", page.body);
+    }
+    assert_eq!(
+        status_of(&d, "scanned@example.org").as_deref(),
+        Some("active")
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -666,8 +766,16 @@ fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_cl
         mail["subject"].as_str().unwrap().contains("請確認訂閱"),
         "{mail}"
     );
+    assert_eq!(mail["mime_version"], "1.0", "{mail}");
     let confirm = link_in(mail["text"].as_str().unwrap(), "confirm");
     b.goto(&local(&d, &confirm));
+    // Opening the link shows a button and changes nothing; pressing it confirms.
+    b.wait("!!document.querySelector('#submit')");
+    assert_eq!(
+        status_of(&d, "reader@example.org").as_deref(),
+        Some("pending")
+    );
+    b.eval("document.querySelector('#submit').click()").unwrap();
     b.wait("document.body.innerText.includes('訂閱已確認')");
     assert_eq!(
         status_of(&d, "reader@example.org").as_deref(),

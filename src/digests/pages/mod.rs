@@ -2,8 +2,9 @@
 //! `/confirm`, `/manage` and `/unsubscribe`.
 //!
 //! Double opt-in: `POST /subscribe` stores a *pending* subscriber and mails a signed,
-//! 48-hour confirmation link ([`token`]); only `/confirm` makes it active. `/manage` and
-//! `/unsubscribe` act on whoever holds a signed link, so no page ever needs a password —
+//! 48-hour confirmation link ([`token`]); only the button on `/confirm` (a POST) makes it
+//! active: no GET changes anything, since mail scanners open every link (DESIGN §5).
+//! `/manage` and `/unsubscribe` act on whoever holds a signed link, so no page ever needs a password —
 //! and no page ever says whether an address is known: `/subscribe` answers "check your
 //! inbox" in every case (an already active subscriber gets a "manage here" mail instead of
 //! a confirmation, and is not downgraded), and `/unsubscribe` answers the same for an
@@ -13,9 +14,10 @@
 //! random nonce and a timestamp, MACed with the link key, sent both as a `SameSite=Strict`
 //! cookie and as a hidden field. A POST must carry both, equal, correctly MACed and younger
 //! than two hours; an `Origin` or `Sec-Fetch-Site` header, when the browser sends one,
-//! must say the request comes from this site. The RFC 8058 one-click unsubscribe is the
-//! one exception: mail providers POST it from their servers with neither cookie nor field,
-//! and the signed URL token is the authority there.
+//! must say the request comes from this site. Two posts carry a signed link token
+//! instead, which is the authority there: the RFC 8058 one-click unsubscribe, which mail
+//! providers POST from their servers with neither cookie nor field, and the confirmation
+//! button (see `handlers::confirm_post` for why).
 //!
 //! `POST /subscribe` is rate-limited per client address (an IPv6 client per /64), in
 //! memory: it sends mail to an address anybody can type, so it must not become a way to
@@ -45,8 +47,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use hmac::{Hmac, Mac};
-use lettre::message::header::ContentType;
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, SinglePart};
 use lettre::Message;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::Sha256;
@@ -164,7 +165,7 @@ impl Web {
 pub fn router(web: Arc<Web>) -> Router {
     Router::new()
         .route("/subscribe", get(subscribe_page).post(subscribe_post))
-        .route("/confirm", get(confirm))
+        .route("/confirm", get(confirm_page).post(confirm_post))
         .route("/manage", get(manage_page).post(manage_post))
         .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe_post))
         // axum's default is 2 MB; the form has at most a few hundred short fields.
