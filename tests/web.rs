@@ -264,6 +264,77 @@ fn forms_without_a_matching_token_or_from_another_site_are_refused() {
 }
 
 #[test]
+fn keywords_typed_without_javascript_are_folded_and_the_search_script_is_served() {
+    let d = start_daemon();
+    let page = request("GET", &d.url("/subscribe"), &[], None);
+    // The field is a plain text field; the script that makes it a search box over
+    // `/keywords` is the site's own, allowed by the page's policy.
+    assert!(
+        page.body.contains("name=\"more_keywords\""),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("<script src=\"/subscribe.js\" defer></script>"));
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(policy.contains("connect-src 'self'"), "{policy}");
+    let script = request("GET", &d.url("/subscribe.js"), &[], None);
+    assert_eq!(script.status, 200);
+    assert_eq!(
+        script.header("content-type").as_deref(),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(script.body.contains("/keywords?q="), "{}", script.body);
+
+    // Without the script: keywords typed by hand, in either script and with any of the
+    // separators, one the site has never used among them.
+    let csrf = csrf_of(&d, "/subscribe");
+    let r = request(
+        "POST",
+        &d.url("/subscribe"),
+        &[("cookie", &csrf.cookie)],
+        Some(form(&[
+            ("csrf", &csrf.token),
+            ("email", "typist@example.org"),
+            ("more_keywords", "重庆市、 基層統戰工作,尚無此詞"),
+            ("preset", "@hourly"),
+            ("tz", "UTC"),
+        ])),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let list = d.ok(&["subscriber", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.starts_with("typist@example.org\t"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        line.starts_with("typist@example.org\tpending\t@hourly\tUTC\t"),
+        "{line}"
+    );
+    for keyword in ["重庆市", "基層統戰工作", "尚無此詞"] {
+        assert!(line.contains(keyword), "{keyword} missing: {line}");
+    }
+
+    // The manage page shows them again: the site's as checkboxes, the others in the
+    // text field, folded.
+    let key = key(&d);
+    let manage = tidings::digests::token::sign(
+        &key,
+        tidings::digests::token::Purpose::Manage,
+        "typist@example.org",
+        chrono::Utc::now().timestamp() + 600,
+    );
+    let page = request("GET", &d.url(&format!("/manage?token={manage}")), &[], None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("value=\"尚无此词\""), "{}", page.body);
+    assert!(page
+        .body
+        .contains("value=\"重庆市\" checked> 重慶市 (1)</label>"));
+}
+
+#[test]
 fn subscribing_is_rate_limited_per_client() {
     let d = start_daemon();
     let csrf = csrf_of(&d, "/subscribe");
@@ -737,6 +808,8 @@ fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_cl
     b.goto(&d.url("/subscribe"));
     b.wait("!!document.querySelector('#email')");
     assert_eq!(b.eval("document.documentElement.lang").unwrap(), "zh");
+    // The keyword search script runs under the page's policy.
+    b.wait("document.querySelector('#more_keywords').dataset.search === 'on'");
     let filled = b
         .eval(
             "(() => {

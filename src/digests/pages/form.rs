@@ -280,10 +280,15 @@ pub(super) fn render_form(
                         ))
                     }
                 }
+                // A search box with the script (`keyword_search.js`), a list typed by
+                // hand without it: either way the server folds what it gets.
                 p {
                     label for="more_keywords" { "其他關鍵詞（以逗號分隔）" }
-                    input type="text" #more_keywords name="more_keywords" value=(more);
+                    input type="text" #more_keywords name="more_keywords" value=(more)
+                        aria-controls="keyword_matches";
                 }
+                ul #keyword_matches aria-live="polite" hidden {}
+                p.hint { "任何關鍵詞都可填寫，繁簡均可。" }
             }
             fieldset {
                 legend { label for="terms" { "詞語" } }
@@ -322,6 +327,7 @@ pub(super) fn render_form(
         @if let FormKind::Subscribe = kind {
             p.hint { "提交後我們會寄出一封確認郵件；點擊其中的連結後訂閱才會生效。" }
         }
+        script src=(KEYWORD_SEARCH_PATH) defer {}
     };
     page(&title, body)
 }

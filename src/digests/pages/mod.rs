@@ -168,6 +168,7 @@ pub fn router(web: Arc<Web>) -> Router {
         .route("/confirm", get(confirm_page).post(confirm_post))
         .route("/manage", get(manage_page).post(manage_post))
         .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe_post))
+        .route(KEYWORD_SEARCH_PATH, get(keyword_search_script))
         // axum's default is 2 MB; the form has at most a few hundred short fields.
         .layer(DefaultBodyLimit::max(FORM_MAX_BYTES))
         .with_state(web)
@@ -192,7 +193,13 @@ button{font-size:1.05rem;padding:.6rem 1.4rem;border:0;border-radius:6px;backgro
 .err{background:#fdecea;border:1px solid #e99;padding:.6rem;border-radius:6px}
 .ok{background:#eaf6ea;border:1px solid #9c9;padding:.6rem;border-radius:6px}
 .hint{color:#666;font-size:.9rem} .kw{max-height:16rem;overflow:auto}
+#keyword_matches{list-style:none;margin:.2rem 0;padding:0}
+#keyword_matches button{font-size:.95rem;padding:.3rem .7rem;margin:.15rem .3rem .15rem 0;background:#eee;color:#222}
 ";
+
+/// The script that makes the form's keyword field a search box over `/keywords`.
+const KEYWORD_SEARCH_PATH: &str = "/subscribe.js";
+const KEYWORD_SEARCH_JS: &str = include_str!("keyword_search.js");
 
 /// A complete page: mobile viewport, inline CSS only, nothing loaded from elsewhere.
 /// Every text spliced into `body` and the title is escaped by maud.
@@ -256,9 +263,28 @@ fn secure_headers(h: &mut HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
+}
+
+/// The form's script: the same bytes for everyone, so cacheable, unlike the pages.
+async fn keyword_search_script() -> Response {
+    let mut res = Response::new(Body::from(KEYWORD_SEARCH_JS));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
 }
 
 fn message_page(status: StatusCode, title: &str, class: &str, message: &str) -> Response {
