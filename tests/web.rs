@@ -283,7 +283,7 @@ fn keywords_typed_without_javascript_are_folded_and_the_search_script_is_served(
     let script = request("GET", &d.url("/subscribe.js"), &[], None);
     assert_eq!(script.status, 200);
     assert_eq!(
-        script.header("content-type").as_deref(),
+        script.header("content-type"),
         Some("text/javascript; charset=utf-8")
     );
     assert!(script.body.contains("/keywords?q="), "{}", script.body);
