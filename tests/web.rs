@@ -92,6 +92,7 @@ print(json.dumps({
     'text': body.get_content() if body is not None else '',
     'list_unsubscribe': str(m['list-unsubscribe'] or ''),
     'list_unsubscribe_post': str(m['list-unsubscribe-post'] or ''),
+    'mime_version': str(m['mime-version'] or ''),
 }))
 "#;
     python_json(script, path)
@@ -260,6 +261,77 @@ fn forms_without_a_matching_token_or_from_another_site_are_refused() {
     );
     assert_eq!(r.status, 400);
     assert!(r.body.contains("電子郵件："), "{}", r.body);
+}
+
+#[test]
+fn keywords_typed_without_javascript_are_folded_and_the_search_script_is_served() {
+    let d = start_daemon();
+    let page = request("GET", &d.url("/subscribe"), &[], None);
+    // The field is a plain text field; the script that makes it a search box over
+    // `/keywords` is the site's own, allowed by the page's policy.
+    assert!(
+        page.body.contains("name=\"more_keywords\""),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("<script src=\"/subscribe.js\" defer></script>"));
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(policy.contains("connect-src 'self'"), "{policy}");
+    let script = request("GET", &d.url("/subscribe.js"), &[], None);
+    assert_eq!(script.status, 200);
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(script.body.contains("/keywords?q="), "{}", script.body);
+
+    // Without the script: keywords typed by hand, in either script and with any of the
+    // separators, one the site has never used among them.
+    let csrf = csrf_of(&d, "/subscribe");
+    let r = request(
+        "POST",
+        &d.url("/subscribe"),
+        &[("cookie", &csrf.cookie)],
+        Some(form(&[
+            ("csrf", &csrf.token),
+            ("email", "typist@example.org"),
+            ("more_keywords", "重庆市、 基層統戰工作,尚無此詞"),
+            ("preset", "@hourly"),
+            ("tz", "UTC"),
+        ])),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let list = d.ok(&["subscriber", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.starts_with("typist@example.org\t"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        line.starts_with("typist@example.org\tpending\t@hourly\tUTC\t"),
+        "{line}"
+    );
+    for keyword in ["重庆市", "基層統戰工作", "尚無此詞"] {
+        assert!(line.contains(keyword), "{keyword} missing: {line}");
+    }
+
+    // The manage page shows them again: the site's as checkboxes, the others in the
+    // text field, folded.
+    let key = key(&d);
+    let manage = tidings::digests::token::sign(
+        &key,
+        tidings::digests::token::Purpose::Manage,
+        "typist@example.org",
+        chrono::Utc::now().timestamp() + 600,
+    );
+    let page = request("GET", &d.url(&format!("/manage?token={manage}")), &[], None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("value=\"尚无此词\""), "{}", page.body);
+    assert!(page
+        .body
+        .contains("value=\"重庆市\" checked> 重慶市 (1)</label>"));
 }
 
 #[test]
@@ -449,6 +521,105 @@ fn the_answer_is_the_same_for_a_new_and_an_existing_address() {
     link_in(to_old["text"].as_str().unwrap(), "manage");
     assert!(!to_old["text"].as_str().unwrap().contains("/confirm?"));
     link_in(to_new["text"].as_str().unwrap(), "confirm");
+    // RFC 2045: every message says it is MIME.
+    for m in [to_old, to_new] {
+        assert_eq!(m["mime_version"], "1.0", "{m}");
+    }
+}
+
+#[test]
+fn opening_a_link_changes_nothing_until_its_button_is_pressed() {
+    let d = start_daemon();
+    let csrf = csrf_of(&d, "/subscribe");
+    let r = subscribe(&d, &csrf, "scanned@example.org");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mails = new_mail(&d, &[]);
+    let confirm = link_in(read_mail(&mails[0])["text"].as_str().unwrap(), "confirm");
+    let token = confirm.split("token=").nth(1).unwrap().to_string();
+
+    // A mail scanner (or the reader) opens the link, as often as it likes: a page with
+    // a button that posts the token, and the address stays pending.
+    for _ in 0..3 {
+        let page = request("GET", &local(&d, &confirm), &[], None);
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page
+            .body
+            .contains("<form method=\"post\" action=\"/confirm\">"));
+        assert!(page
+            .body
+            .contains(&format!("name=\"token\" value=\"{token}\"")));
+        assert!(!page.body.contains("scanned@"), "the page names nobody");
+    }
+    assert_eq!(
+        status_of(&d, "scanned@example.org").as_deref(),
+        Some("pending")
+    );
+
+    // Posts that are not the button: a token that is not this one, and the right token
+    // sent by another site's page.
+    let post = |token: &str, headers: &[(&str, &str)]| {
+        request(
+            "POST",
+            &d.url("/confirm"),
+            headers,
+            Some(form(&[("token", token)])),
+        )
+    };
+    let r = post(&format!("{token}x"), &[]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = post("", &[]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    for h in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let r = post(&token, &[h]);
+        assert_eq!(r.status, 403, "{h:?}: {}", r.body);
+    }
+    assert_eq!(
+        status_of(&d, "scanned@example.org").as_deref(),
+        Some("pending")
+    );
+
+    // The button: the signed token is the proof, no form cookie is needed (a fresh
+    // browser, or one that keeps no cookies). Pressed twice, the same answer.
+    let origin = d.base().to_string();
+    let first = post(
+        &token,
+        &[("origin", &origin), ("sec-fetch-site", "same-origin")],
+    );
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(first.body.contains("訂閱已確認"), "{}", first.body);
+    assert_eq!(
+        status_of(&d, "scanned@example.org").as_deref(),
+        Some("active")
+    );
+    let again = post(&token, &[]);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(again.body.contains("訂閱已確認"));
+
+    // The unsubscribe link likewise only shows its button.
+    let now = chrono::Utc::now().timestamp();
+    let unsubscribe = tidings::digests::token::sign(
+        &key(&d),
+        tidings::digests::token::Purpose::Unsubscribe,
+        "scanned@example.org",
+        now + 600,
+    );
+    for _ in 0..3 {
+        let page = request(
+            "GET",
+            &d.url(&format!("/unsubscribe?token={unsubscribe}")),
+            &[],
+            None,
+        );
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("id=\"submit\""), "{}", page.body);
+    }
+    assert_eq!(
+        status_of(&d, "scanned@example.org").as_deref(),
+        Some("active")
+    );
 }
 
 /// DESIGN §6b: subscriptions, confirmations, unsubscribes, commands handed over the
@@ -703,6 +874,8 @@ fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_cl
     b.goto(&d.url("/subscribe"));
     b.wait("!!document.querySelector('#email')");
     assert_eq!(b.eval("document.documentElement.lang").unwrap(), "zh");
+    // The keyword search script runs under the page's policy.
+    b.wait("document.querySelector('#more_keywords').dataset.search === 'on'");
     let filled = b
         .eval(
             "(() => {
@@ -732,8 +905,16 @@ fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_cl
         mail["subject"].as_str().unwrap().contains("請確認訂閱"),
         "{mail}"
     );
+    assert_eq!(mail["mime_version"], "1.0", "{mail}");
     let confirm = link_in(mail["text"].as_str().unwrap(), "confirm");
     b.goto(&local(&d, &confirm));
+    // Opening the link shows a button and changes nothing; pressing it confirms.
+    b.wait("!!document.querySelector('#submit')");
+    assert_eq!(
+        status_of(&d, "reader@example.org").as_deref(),
+        Some("pending")
+    );
+    b.eval("document.querySelector('#submit').click()").unwrap();
     b.wait("document.body.innerText.includes('訂閱已確認')");
     assert_eq!(
         status_of(&d, "reader@example.org").as_deref(),

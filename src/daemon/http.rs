@@ -13,6 +13,8 @@
 
 mod article_page;
 mod file_cache;
+/// The article page, for the template benchmark (`examples/bench_pages.rs`).
+pub use article_page::article_page;
 use article_page::*;
 use file_cache::*;
 
@@ -41,7 +43,7 @@ use flate2::Compression;
 
 use crate::config::Format;
 use crate::daemon::metrics::Metrics;
-use crate::feeds::feed::{absolute_url, escape_html, xml_clean, Site};
+use crate::feeds::feed::{absolute_url, xml_clean, Site};
 use crate::feeds::index::Index;
 use crate::model::article::Block;
 use crate::model::article::Record;

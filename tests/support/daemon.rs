@@ -108,7 +108,7 @@ impl Daemon {
             }
         });
         let mut daemon = Daemon {
-            dir,
+            dir: Some(dir),
             process: KillOnDrop(child),
             logs,
             seen: Vec::new(),

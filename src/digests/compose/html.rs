@@ -1,5 +1,7 @@
 //! The HTML part of a digest, with inline styles.
 
+use maud::{html, DOCTYPE};
+
 use super::*;
 
 // Inline styles: Gmail and many webmail clients drop or rewrite <style> blocks, so
@@ -26,6 +28,8 @@ pub(super) const S_FOOT: &str = "margin:32px 0 0;padding-top:12px;border-top:1px
 font-size:13px;line-height:1.6;color:#57606a;";
 pub(super) const S_FOOT_LINK: &str = "color:#57606a;";
 
+/// The HTML part: every text spliced in is escaped by maud (titles and summaries were
+/// cleaned of control characters when the plan was made).
 pub(super) fn html_body(
     input: &DigestInput,
     plan: &[Section],
@@ -33,65 +37,62 @@ pub(super) fn html_body(
     address: &str,
     subject: &str,
 ) -> String {
-    let e = |s: &str| escape_html(s).into_owned();
     let site = input.site;
     let lang = clean_line(&site.language);
     let lang = if lang.is_empty() { "zh" } else { lang.as_str() };
-    let mut h = String::with_capacity(2048 + count * 1200);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-<title>{}</title>\n</head>\n<body style=\"{S_BODY}\">\n<div style=\"{S_WRAP}\">\n\
-<h1 style=\"{S_H1}\">{} · {}摘要</h1>\n<p style=\"{S_LEAD}\">{} · 共 {count} 篇新文章</p>\n",
-        e(lang),
-        e(subject),
-        e(&clean_line(&site.title)),
-        e(&clean_line(input.schedule_name)),
-        e(&clean_line(input.period)),
-    );
-    for section in plan {
-        let _ = write!(h, "<h2 style=\"{S_H2}\">{}", e(&section.label));
-        if !section.entries.is_empty() {
-            let n = section.entries.len();
-            let _ = write!(h, " <span style=\"{S_COUNT}\">{n} 篇</span>");
-        }
-        h.push_str("</h2>\n");
-        for item in &section.entries {
-            let _ = write!(
-                h,
-                "<div style=\"{S_ITEM}\">\n<h3 style=\"{S_H3}\"><a href=\"{}\" style=\"{S_LINK}\">{}</a></h3>\n",
-                e(&item.url),
-                e(&item.title)
-            );
-            let meta: Vec<&str> = [item.section.as_deref(), item.time.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect();
-            if !meta.is_empty() {
-                let _ = writeln!(h, "<p style=\"{S_META}\">{}</p>", e(&meta.join(" · ")));
+    html! {
+        (DOCTYPE) "\n"
+        html lang=(lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (subject) }
             }
-            if !item.summary.is_empty() && item.summary != item.title {
-                let _ = writeln!(h, "<p style=\"{S_SUMMARY}\">{}</p>", e(&item.summary));
+            body style=(S_BODY) {
+                div style=(S_WRAP) {
+                    h1 style=(S_H1) {
+                        (clean_line(&site.title)) " · " (clean_line(input.schedule_name)) "摘要"
+                    }
+                    p style=(S_LEAD) { (clean_line(input.period)) " · 共 " (count) " 篇新文章" }
+                    @for section in plan {
+                        h2 style=(S_H2) {
+                            (section.label)
+                            @if !section.entries.is_empty() {
+                                " " span style=(S_COUNT) { (section.entries.len()) " 篇" }
+                            }
+                        }
+                        @for item in &section.entries {
+                            div style=(S_ITEM) {
+                                h3 style=(S_H3) {
+                                    a href=(item.url) style=(S_LINK) { (item.title) }
+                                }
+                                @let meta: Vec<&str> = [item.section.as_deref(), item.time.as_deref()]
+                                    .into_iter()
+                                    .flatten()
+                                    .collect();
+                                @if !meta.is_empty() {
+                                    p style=(S_META) { (meta.join(" · ")) }
+                                }
+                                @if !item.summary.is_empty() && item.summary != item.title {
+                                    p style=(S_SUMMARY) { (item.summary) }
+                                }
+                            }
+                        }
+                        @if section.repeated > 0 {
+                            p style=(S_NOTE) { (repeated_note(section)) }
+                        }
+                    }
+                    div style=(S_FOOT) {
+                        p style="margin:0 0 8px;" { (reason(input, plan, address)) }
+                        p style="margin:0;" {
+                            a href=(input.manage_url) style=(S_FOOT_LINK) { "管理訂閱" }
+                            " · "
+                            a href=(input.unsubscribe_url) style=(S_FOOT_LINK) { "取消訂閱" }
+                        }
+                    }
+                }
             }
-            h.push_str("</div>\n");
-        }
-        if section.repeated > 0 {
-            let _ = writeln!(
-                h,
-                "<p style=\"{S_NOTE}\">{}</p>",
-                e(&repeated_note(section))
-            );
         }
     }
-    let _ = write!(
-        h,
-        "<div style=\"{S_FOOT}\">\n<p style=\"margin:0 0 8px;\">{}</p>\n<p style=\"margin:0;\">\
-<a href=\"{}\" style=\"{S_FOOT_LINK}\">管理訂閱</a> · \
-<a href=\"{}\" style=\"{S_FOOT_LINK}\">取消訂閱</a></p>\n</div>\n</div>\n</body>\n</html>\n",
-        e(&reason(input, plan, address)),
-        e(input.manage_url),
-        e(input.unsubscribe_url),
-    );
-    h
+    .into_string()
 }

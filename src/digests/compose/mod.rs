@@ -31,7 +31,7 @@ use lettre::Message;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use sha2::{Digest as _, Sha256};
 
-use crate::feeds::feed::{escape_html, summary_of, xml_clean, Site};
+use crate::feeds::feed::{summary_of, xml_clean, Site};
 use crate::model::article::Record;
 
 /// One subscribed section or keyword and the new articles it matched.
@@ -325,6 +325,7 @@ mod tests {
         );
         insta::assert_snapshot!("seed_text", digest.text);
         insta::assert_snapshot!("seed_headers", headers(&digest.bytes));
+        insta::assert_snapshot!("seed_html", digest.html.replace("><", ">\n<"));
         // Listed once, under the first group; the second says why it is empty.
         assert_eq!(digest.text.matches("把握要求積極作為").count(), 1);
         assert!(digest

@@ -76,6 +76,22 @@ pub(super) fn csrf_check(
     headers: &HeaderMap,
     field: Option<&str>,
 ) -> Result<(), &'static str> {
+    same_site_check(web, headers)?;
+    let cookie = cookie_value(headers, CSRF_COOKIE).ok_or("no form cookie")?;
+    let field = field.ok_or("no form token")?;
+    if !constant_time_eq(cookie.as_bytes(), field.as_bytes()) {
+        return Err("form token differs from the cookie");
+    }
+    match csrf_age(&web.key, field, now_unix()) {
+        Some(age) if age < CSRF_MAX_AGE_SECS => Ok(()),
+        Some(_) => Err("form token expired"),
+        None => Err("form token forged or malformed"),
+    }
+}
+
+/// Why a POST is refused because the browser says another site sent it; `Ok` when it
+/// says nothing (a mail client, a script) or says this site.
+pub(super) fn same_site_check(web: &Web, headers: &HeaderMap) -> Result<(), &'static str> {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         // "none": typed or bookmarked — not a cross-site form.
         if !matches!(site, "same-origin" | "none") {
@@ -90,16 +106,7 @@ pub(super) fn csrf_check(
             return Err("Origin is another site");
         }
     }
-    let cookie = cookie_value(headers, CSRF_COOKIE).ok_or("no form cookie")?;
-    let field = field.ok_or("no form token")?;
-    if !constant_time_eq(cookie.as_bytes(), field.as_bytes()) {
-        return Err("form token differs from the cookie");
-    }
-    match csrf_age(&web.key, field, now_unix()) {
-        Some(age) if age < CSRF_MAX_AGE_SECS => Ok(()),
-        Some(_) => Err("form token expired"),
-        None => Err("form token forged or malformed"),
-    }
+    Ok(())
 }
 
 /// The site's own origin: that of `site.base_url`, or the one the request was sent to

@@ -151,46 +151,10 @@ pub(super) fn render_form(
     notice: Option<&str>,
 ) -> String {
     let table = web.index.feed_table();
-    let mut b = String::new();
-    if let Some(e) = error {
-        let _ = writeln!(b, "<p class=\"err\" role=\"alert\">{}</p>", escape_html(e));
-    }
-    if let Some(n) = notice {
-        let _ = writeln!(b, "<p class=\"ok\" role=\"status\">{}</p>", escape_html(n));
-    }
-    let action = match kind {
-        FormKind::Subscribe => "/subscribe",
-        FormKind::Manage { .. } => "/manage",
-    };
-    let _ = writeln!(b, "<form method=\"post\" action=\"{action}\">");
-    let _ = writeln!(
-        b,
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        escape_html(csrf)
-    );
-    match kind {
-        FormKind::Subscribe => {
-            let _ = writeln!(
-                b,
-                "<fieldset><legend><label for=\"email\">電子郵件</label></legend>\
-                 <input type=\"email\" id=\"email\" name=\"email\" required autocomplete=\"email\" value=\"{}\"></fieldset>",
-                escape_html(&filled.email)
-            );
-        }
-        FormKind::Manage { token } => {
-            let _ = writeln!(
-                b,
-                "<input type=\"hidden\" name=\"token\" value=\"{}\">\
-                 <p>訂閱地址：<strong>{}</strong></p>",
-                escape_html(token),
-                escape_html(&filled.email)
-            );
-        }
-    }
 
-    // Sections: every node of the site's section tree, named by its display titles.
-    let _ = writeln!(b, "<fieldset><legend>欄目</legend>");
-    let mut shown_sections = Vec::new();
+    // Sections: every node of the site's section tree, named by its display titles;
+    // (value, label, checked).
+    let mut sections = Vec::new();
     for topic in table.keys() {
         let Topic::Section(path) = topic else {
             continue;
@@ -201,30 +165,14 @@ pub(super) fn render_form(
             .map(|i| i.title().to_string())
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| path.join(" > "));
-        checkbox(
-            &mut b,
-            "section",
-            &path.join(" > "),
-            &label,
-            filled.sections.contains(path),
-        );
-        shown_sections.push(path.clone());
+        sections.push((path, label, filled.sections.contains(path)));
     }
     // A subscriber's section the site no longer has stays listed (and checked).
-    for path in filled
+    let gone: Vec<&Vec<String>> = filled
         .sections
         .iter()
-        .filter(|p| !shown_sections.contains(p))
-    {
-        checkbox(
-            &mut b,
-            "section",
-            &path.join(" > "),
-            &path.join(" > "),
-            true,
-        );
-    }
-    let _ = writeln!(b, "</fieldset>");
+        .filter(|p| !sections.iter().any(|(shown, _, _)| shown == p))
+        .collect();
 
     // Keywords: the most used as checkboxes, any other typed.
     let mut kws: Vec<(&String, u64, &str)> = table
@@ -236,18 +184,12 @@ pub(super) fn render_form(
         .collect();
     kws.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     kws.truncate(KEYWORD_CHOICES);
-    let _ = writeln!(b, "<fieldset><legend>關鍵詞</legend><div class=\"kw\">");
-    for (k, count, title) in &kws {
-        let label = format!(
-            "{} ({count})",
-            if title.is_empty() { k.as_str() } else { title }
-        );
-        let checked = filled
+    let keyword_checked = |k: &String| {
+        filled
             .keywords
             .iter()
-            .any(|f| f == *k || crate::fold::fold(f.trim()) == **k);
-        checkbox(&mut b, "keyword", k, &label, checked);
-    }
+            .any(|f| f == k || crate::fold::fold(f.trim()) == *k)
+    };
     let mut more = filled.more_keywords.clone();
     let offered: Vec<&String> = kws.iter().map(|(k, _, _)| *k).collect();
     let extra: Vec<&String> = filled
@@ -269,46 +211,12 @@ pub(super) fn render_form(
             format!("{more}，{joined}")
         };
     }
-    let _ = writeln!(
-        b,
-        "</div><p><label for=\"more_keywords\">其他關鍵詞（以逗號分隔）</label>\
-         <input type=\"text\" id=\"more_keywords\" name=\"more_keywords\" value=\"{}\"></p></fieldset>",
-        escape_html(&more)
-    );
-    let _ = writeln!(
-        b,
-        "<fieldset><legend><label for=\"terms\">詞語</label></legend>\
-         <input type=\"text\" id=\"terms\" name=\"terms\" value=\"{}\">\
-         <p class=\"hint\">在標題和正文中搜尋的詞語，以逗號分隔；繁簡均可。</p></fieldset>",
-        escape_html(&filled.terms)
-    );
 
-    // Schedule.
     let preset = if filled.preset.is_empty() {
         PRESETS[0].0
     } else {
         filled.preset.as_str()
     };
-    let _ = writeln!(b, "<fieldset><legend>發送時間</legend>");
-    for (i, (value, label)) in PRESETS.iter().enumerate() {
-        let _ = writeln!(
-            b,
-            "<label class=\"c\"><input type=\"radio\" name=\"preset\" id=\"preset{i}\" value=\"{}\"{}> {}</label>",
-            escape_html(value),
-            if *value == preset { " checked" } else { "" },
-            escape_html(label)
-        );
-    }
-    let _ = writeln!(
-        b,
-        "<label class=\"c\"><input type=\"radio\" name=\"preset\" id=\"preset_custom\" value=\"custom\"{}> 自訂</label>\
-         <p><label for=\"cron\">自訂 cron（分 時 日 月 週，例如 <code>30 7 * * 1-5</code>）</label>\
-         <input type=\"text\" id=\"cron\" name=\"cron\" value=\"{}\"></p></fieldset>",
-        if preset == "custom" { " checked" } else { "" },
-        escape_html(&filled.cron)
-    );
-
-    // Zone.
     let tz = if filled.tz.is_empty() {
         web.default_tz.as_str()
     } else {
@@ -320,48 +228,117 @@ pub(super) fn render_form(
             zones.insert(0, z);
         }
     }
-    let _ = writeln!(
-        b,
-        "<fieldset><legend><label for=\"tz\">時區</label></legend><select id=\"tz\" name=\"tz\">"
-    );
-    for z in zones {
-        let _ = writeln!(
-            b,
-            "<option value=\"{0}\"{1}>{0}</option>",
-            escape_html(z),
-            if z == tz { " selected" } else { "" }
-        );
-    }
-    let _ = writeln!(b, "</select></fieldset>");
-    let button = match kind {
-        FormKind::Subscribe => "訂閱",
-        FormKind::Manage { .. } => "保存",
+    let (action, button, title) = match kind {
+        FormKind::Subscribe => (
+            "/subscribe",
+            "訂閱",
+            format!("訂閱「{}」摘要", web.site_title),
+        ),
+        FormKind::Manage { .. } => ("/manage", "保存", format!("管理「{}」訂閱", web.site_title)),
     };
-    let _ = writeln!(
-        b,
-        "<p><button type=\"submit\" id=\"submit\">{button}</button></p>\n</form>"
-    );
-    if let FormKind::Subscribe = kind {
-        let _ = writeln!(
-            b,
-            "<p class=\"hint\">提交後我們會寄出一封確認郵件；點擊其中的連結後訂閱才會生效。</p>"
-        );
-    }
-    let title = match kind {
-        FormKind::Subscribe => format!("訂閱「{}」摘要", web.site_title),
-        FormKind::Manage { .. } => format!("管理「{}」訂閱", web.site_title),
+
+    let body = html! {
+        @if let Some(e) = error {
+            p.err role="alert" { (e) }
+        }
+        @if let Some(n) = notice {
+            p.ok role="status" { (n) }
+        }
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            @match kind {
+                FormKind::Subscribe => {
+                    fieldset {
+                        legend { label for="email" { "電子郵件" } }
+                        input type="email" #email name="email" required autocomplete="email"
+                            value=(filled.email);
+                    }
+                }
+                FormKind::Manage { token } => {
+                    input type="hidden" name="token" value=(token);
+                    p { "訂閱地址：" strong { (filled.email) } }
+                }
+            }
+            fieldset {
+                legend { "欄目" }
+                @for (path, label, checked) in &sections {
+                    (checkbox("section", &path.join(" > "), label, *checked))
+                }
+                @for path in &gone {
+                    (checkbox("section", &path.join(" > "), &path.join(" > "), true))
+                }
+            }
+            fieldset {
+                legend { "關鍵詞" }
+                div.kw {
+                    @for (k, count, title) in &kws {
+                        (checkbox(
+                            "keyword",
+                            k,
+                            &format!("{} ({count})", if title.is_empty() { k.as_str() } else { title }),
+                            keyword_checked(k),
+                        ))
+                    }
+                }
+                // A search box with the script (`keyword_search.js`), a list typed by
+                // hand without it: either way the server folds what it gets.
+                p {
+                    label for="more_keywords" { "其他關鍵詞（以逗號分隔）" }
+                    input type="text" #more_keywords name="more_keywords" value=(more)
+                        aria-controls="keyword_matches";
+                }
+                ul #keyword_matches aria-live="polite" hidden {}
+                p.hint { "任何關鍵詞都可填寫，繁簡均可。" }
+            }
+            fieldset {
+                legend { label for="terms" { "詞語" } }
+                input type="text" #terms name="terms" value=(filled.terms);
+                p.hint { "在標題和正文中搜尋的詞語，以逗號分隔；繁簡均可。" }
+            }
+            fieldset {
+                legend { "發送時間" }
+                @for (i, (value, label)) in PRESETS.iter().enumerate() {
+                    label.c {
+                        input type="radio" name="preset" id=(format!("preset{i}")) value=(value)
+                            checked[*value == preset];
+                        " " (label)
+                    }
+                }
+                label.c {
+                    input type="radio" name="preset" #preset_custom value="custom"
+                        checked[preset == "custom"];
+                    " 自訂"
+                }
+                p {
+                    label for="cron" { "自訂 cron（分 時 日 月 週，例如 " code { "30 7 * * 1-5" } "）" }
+                    input type="text" #cron name="cron" value=(filled.cron);
+                }
+            }
+            fieldset {
+                legend { label for="tz" { "時區" } }
+                select #tz name="tz" {
+                    @for z in &zones {
+                        option value=(z) selected[*z == tz] { (z) }
+                    }
+                }
+            }
+            p { button type="submit" #submit { (button) } }
+        }
+        @if let FormKind::Subscribe = kind {
+            p.hint { "提交後我們會寄出一封確認郵件；點擊其中的連結後訂閱才會生效。" }
+        }
+        script src=(KEYWORD_SEARCH_PATH) defer {}
     };
-    page(&title, &b)
+    page(&title, body)
 }
 
-pub(super) fn checkbox(b: &mut String, name: &str, value: &str, label: &str, checked: bool) {
-    let _ = writeln!(
-        b,
-        "<label class=\"c\"><input type=\"checkbox\" name=\"{name}\" value=\"{}\"{}> {}</label>",
-        escape_html(value),
-        if checked { " checked" } else { "" },
-        escape_html(label)
-    );
+pub(super) fn checkbox(name: &str, value: &str, label: &str, checked: bool) -> Markup {
+    html! {
+        label.c {
+            input type="checkbox" name=(name) value=(value) checked[checked];
+            " " (label)
+        }
+    }
 }
 
 /// A form page, with the CSRF cookie set when the token is new.

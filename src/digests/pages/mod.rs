@@ -2,8 +2,9 @@
 //! `/confirm`, `/manage` and `/unsubscribe`.
 //!
 //! Double opt-in: `POST /subscribe` stores a *pending* subscriber and mails a signed,
-//! 48-hour confirmation link ([`token`]); only `/confirm` makes it active. `/manage` and
-//! `/unsubscribe` act on whoever holds a signed link, so no page ever needs a password —
+//! 48-hour confirmation link ([`token`]); only the button on `/confirm` (a POST) makes it
+//! active: no GET changes anything, since mail scanners open every link (DESIGN §5).
+//! `/manage` and `/unsubscribe` act on whoever holds a signed link, so no page ever needs a password —
 //! and no page ever says whether an address is known: `/subscribe` answers "check your
 //! inbox" in every case (an already active subscriber gets a "manage here" mail instead of
 //! a confirmation, and is not downgraded), and `/unsubscribe` answers the same for an
@@ -13,9 +14,10 @@
 //! random nonce and a timestamp, MACed with the link key, sent both as a `SameSite=Strict`
 //! cookie and as a hidden field. A POST must carry both, equal, correctly MACed and younger
 //! than two hours; an `Origin` or `Sec-Fetch-Site` header, when the browser sends one,
-//! must say the request comes from this site. The RFC 8058 one-click unsubscribe is the
-//! one exception: mail providers POST it from their servers with neither cookie nor field,
-//! and the signed URL token is the authority there.
+//! must say the request comes from this site. Two posts carry a signed link token
+//! instead, which is the authority there: the RFC 8058 one-click unsubscribe, which mail
+//! providers POST from their servers with neither cookie nor field, and the confirmation
+//! button (see `handlers::confirm_post` for why).
 //!
 //! `POST /subscribe` is rate-limited per client address (an IPv6 client per /64), in
 //! memory: it sends mail to an address anybody can type, so it must not become a way to
@@ -32,7 +34,6 @@ use handlers::*;
 use rate_limit::*;
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -45,9 +46,9 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use hmac::{Hmac, Mac};
-use lettre::message::header::ContentType;
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, SinglePart};
 use lettre::Message;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::Sha256;
 
 use crate::config::{self, Config};
@@ -56,7 +57,6 @@ use crate::digests::subscriber::{
     email_key, normalize_email, validate_schedule, validate_timezone, SubscriberError,
 };
 use crate::digests::token::{self, Purpose};
-use crate::feeds::feed::escape_html;
 use crate::feeds::index::Index;
 use crate::model::subscriber::{Status, Subscriber, Topics};
 use crate::model::topic::Topic;
@@ -164,9 +164,10 @@ impl Web {
 pub fn router(web: Arc<Web>) -> Router {
     Router::new()
         .route("/subscribe", get(subscribe_page).post(subscribe_post))
-        .route("/confirm", get(confirm))
+        .route("/confirm", get(confirm_page).post(confirm_post))
         .route("/manage", get(manage_page).post(manage_post))
         .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe_post))
+        .route(KEYWORD_SEARCH_PATH, get(keyword_search_script))
         // axum's default is 2 MB; the form has at most a few hundred short fields.
         .layer(DefaultBodyLimit::max(FORM_MAX_BYTES))
         .with_state(web)
@@ -181,34 +182,43 @@ fn now_unix() -> i64 {
 // ---------------------------------------------------------------------------------------
 // Responses
 
+/// The pages' style sheet, inline: nothing is loaded from elsewhere.
+const PAGE_STYLE: &str = "\
+body{font-family:system-ui,-apple-system,\"PingFang SC\",\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;max-width:40rem;margin:0 auto;padding:1rem;line-height:1.6;color:#222;background:#fff}
+h1{font-size:1.4rem} fieldset{border:1px solid #ccc;border-radius:6px;margin:0 0 1rem;padding:.5rem .8rem}
+legend{font-weight:bold} label.c{display:inline-block;margin:.15rem .8rem .15rem 0;white-space:nowrap}
+input[type=email],input[type=text],select{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem;border:1px solid #aaa;border-radius:4px}
+button{font-size:1.05rem;padding:.6rem 1.4rem;border:0;border-radius:6px;background:#b22;color:#fff}
+.err{background:#fdecea;border:1px solid #e99;padding:.6rem;border-radius:6px}
+.ok{background:#eaf6ea;border:1px solid #9c9;padding:.6rem;border-radius:6px}
+.hint{color:#666;font-size:.9rem} .kw{max-height:16rem;overflow:auto}
+#keyword_matches{list-style:none;margin:.2rem 0;padding:0}
+#keyword_matches button{font-size:.95rem;padding:.3rem .7rem;margin:.15rem .3rem .15rem 0;background:#eee;color:#222}
+";
+
+/// The script that makes the form's keyword field a search box over `/keywords`.
+const KEYWORD_SEARCH_PATH: &str = "/subscribe.js";
+const KEYWORD_SEARCH_JS: &str = include_str!("keyword_search.js");
+
 /// A complete page: mobile viewport, inline CSS only, nothing loaded from elsewhere.
-fn page(title: &str, body: &str) -> String {
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="zh">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body{{font-family:system-ui,-apple-system,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:40rem;margin:0 auto;padding:1rem;line-height:1.6;color:#222;background:#fff}}
-h1{{font-size:1.4rem}} fieldset{{border:1px solid #ccc;border-radius:6px;margin:0 0 1rem;padding:.5rem .8rem}}
-legend{{font-weight:bold}} label.c{{display:inline-block;margin:.15rem .8rem .15rem 0;white-space:nowrap}}
-input[type=email],input[type=text],select{{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem;border:1px solid #aaa;border-radius:4px}}
-button{{font-size:1.05rem;padding:.6rem 1.4rem;border:0;border-radius:6px;background:#b22;color:#fff}}
-.err{{background:#fdecea;border:1px solid #e99;padding:.6rem;border-radius:6px}}
-.ok{{background:#eaf6ea;border:1px solid #9c9;padding:.6rem;border-radius:6px}}
-.hint{{color:#666;font-size:.9rem}} .kw{{max-height:16rem;overflow:auto}}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-{body}
-</body>
-</html>
-"#,
-        title = escape_html(title)
-    )
+/// Every text spliced into `body` and the title is escaped by maud.
+fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE) "\n"
+        html lang="zh" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(PAGE_STYLE)) }
+            }
+            body {
+                h1 { (title) }
+                (body)
+            }
+        }
+    }
+    .into_string()
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -252,17 +262,36 @@ fn secure_headers(h: &mut HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
 }
 
-fn message_page(status: StatusCode, title: &str, class: &str, message: &str) -> Response {
-    let body = format!(
-        "<p class=\"{class}\">{}</p>\n<p><a href=\"/subscribe\">訂閱頁</a></p>",
-        escape_html(message)
+/// The form's script: the same bytes for everyone, so cacheable, unlike the pages.
+async fn keyword_search_script() -> Response {
+    let mut res = Response::new(Body::from(KEYWORD_SEARCH_JS));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
     );
-    html(status, page(title, &body))
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+fn message_page(status: StatusCode, title: &str, class: &str, message: &str) -> Response {
+    let body = html! {
+        p class=(class) { (message) }
+        p { a href="/subscribe" { "訂閱頁" } }
+    };
+    html(status, page(title, body))
 }
 
 /// One answer for every bad link — expired, forged, for another page, or naming an
