@@ -72,6 +72,7 @@ impl Server {
             output: config.feeds.output.clone(),
             index: Arc::new(index),
             site: Site::from_config(&config),
+            items_per_feed: config.feeds.items,
             cache_max_age: config.server.cache_max_age,
             metrics: metrics.clone(),
             web: None,

@@ -72,10 +72,7 @@ fn unit_for_test(unit: &str) -> (TempDir, PathBuf) {
             1,
             "the unit must hold exactly one `{installed}` line"
         );
-        let ours = format!(
-            "{key}=\"{binary}\"{}",
-            &command["/usr/bin/tidings".len()..]
-        );
+        let ours = format!("{key}=\"{binary}\"{}", &command["/usr/bin/tidings".len()..]);
         rewritten = rewritten
             .lines()
             .map(|l| if l == installed { ours.as_str() } else { l })

@@ -1013,7 +1013,7 @@ fn newsroom_leaves(top: usize, child: usize) -> Vec<Pair> {
         .map(|s| s.children.len())
         .sum::<usize>()
         + child;
-    let count = if serial % 3 == 0 { 4 } else { 3 };
+    let count = if serial.is_multiple_of(3) { 4 } else { 3 };
     (0..count)
         .map(|k| SECTION_LEAVES[(serial + k) % SECTION_LEAVES.len()])
         .collect()

@@ -81,10 +81,14 @@ async fn serve(
     let mut line = String::new();
     tokio::io::BufReader::new(read).read_line(&mut line).await?;
     let response = match serde_json::from_str::<Request>(&line) {
-        Ok(Request::Build { strict }) => {
+        Ok(Request::Build { strict, all_feeds }) => {
             let (tx, rx) = tokio::sync::oneshot::channel();
+            let command = match all_feeds {
+                true => Command::WriteAllFeeds(tx),
+                false => Command::Rescan(Some(tx)),
+            };
             commands
-                .send(Command::Rescan(Some(tx)))
+                .send(command)
                 .map_err(|_| anyhow::anyhow!("the daemon is stopping"))?;
             match rx.await {
                 Ok(Ok(report)) => Response {

@@ -29,6 +29,8 @@ pub enum Command {
     Paths(Vec<PathBuf>),
     /// Scan the whole store (start-up, lost events, `tidings build` via the control socket).
     Rescan(Option<tokio::sync::oneshot::Sender<Result<BuildReport, String>>>),
+    /// A rescan that writes every feed's files (`tidings build --all-feeds`).
+    WriteAllFeeds(tokio::sync::oneshot::Sender<Result<BuildReport, String>>),
     /// Adopt a new configuration and publish with it.
     Reload(Box<Config>, tokio::sync::oneshot::Sender<()>),
     Stop,
@@ -104,6 +106,16 @@ pub fn publisher_loop(
                 retries.retain(|(p, _, _)| !paths.contains(p));
                 run_update(&mut indexer, &paths, metrics, hub.as_ref(), &mut retries, 0);
             }
+            Ok(Command::WriteAllFeeds(reply)) => {
+                indexer.all_feeds = true;
+                let result = indexer.reconcile(&ProgressBar::hidden());
+                indexer.all_feeds = false;
+                match &result {
+                    Ok(report) => record(metrics, &indexer, report, hub.as_ref()),
+                    Err(e) => tracing::error!("rescan: {e}"),
+                }
+                let _ = reply.send(result.map_err(|e| e.to_string()));
+            }
             Ok(Command::Rescan(reply)) => {
                 let result = indexer.reconcile(&ProgressBar::hidden());
                 match &result {
@@ -135,7 +147,12 @@ pub fn publisher_loop(
                 let _ = done.send(());
             }
             Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                // Idle: the listing as large as the vocabulary catches up.
+                if let Err(e) = indexer.refresh_keyword_list(Instant::now()) {
+                    tracing::error!("writing opml-keywords.xml: {e}");
+                }
+            }
         }
         // Files that failed to parse, perhaps caught mid-write, are tried again.
         let now = Instant::now();

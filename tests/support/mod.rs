@@ -259,7 +259,7 @@ pub fn build_in_process(dir: &Path, config: &str) -> (Config, Index) {
         .unwrap()
         .resolve(dir, &SystemdDirs::default());
     let report =
-        tidings::feeds::publish::build(&config, &indicatif::ProgressBar::hidden()).unwrap();
+        tidings::feeds::publish::build(&config, false, &indicatif::ProgressBar::hidden()).unwrap();
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     let index = open_index(&config.state.path);
     (config, index)
