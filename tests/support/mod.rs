@@ -275,3 +275,18 @@ pub fn open_index(path: &Path) -> Index {
         Err(e) => panic!("{e}"),
     })
 }
+
+/// Every feed the manifest lists (DESIGN §2): those of `index.json` and of each page it
+/// links, in order, as `read` returns a file by its path relative to `feeds.output`.
+pub fn manifest_feeds(mut read: impl FnMut(&str) -> Vec<u8>) -> Vec<Value> {
+    let first: Value = serde_json::from_slice(&read("index.json")).expect("index.json is JSON");
+    let mut feeds = first["feeds"].as_array().expect("a feeds list").clone();
+    for page in first["pages"].as_array().expect("a pages list") {
+        let page = page.as_str().expect("a page path");
+        let listed: Value = serde_json::from_slice(&read(page)).expect("a page is JSON");
+        let listed = listed["feeds"].as_array().expect("a page lists feeds");
+        assert!(!listed.is_empty(), "{page} lists no feed");
+        feeds.extend(listed.iter().cloned());
+    }
+    feeds
+}
