@@ -546,56 +546,6 @@ fn check_reports_without_writing() {
     assert!(!site.path("state").exists() && !site.feeds().exists());
 }
 
-/// What a feed must hold, computed from the generator's own record of the corpus.
-fn expectations(
-    articles: &[tidings_corpus::GeneratedArticle],
-    items: usize,
-) -> BTreeMap<String, Vec<String>> {
-    use tidings::feeds::topic::fold_name;
-    let mut feeds: BTreeMap<String, Vec<(i64, &str, &str)>> = BTreeMap::new();
-    for a in articles {
-        let published = a.published.map(|p| p.timestamp()).unwrap_or_else(|| {
-            a.mtime
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_secs() as i64
-        });
-        let mut dirs = vec!["all".to_string()];
-        let mut path = String::from("section");
-        for s in &a.sections {
-            path.push('/');
-            path.push_str(&tidings::model::topic::safe_name(&fold_name(s)));
-            dirs.push(path.clone());
-        }
-        let mut kws = BTreeSet::new();
-        for k in &a.keywords {
-            kws.insert(format!(
-                "keyword/{}",
-                tidings::model::topic::safe_name(&fold_name(k))
-            ));
-        }
-        dirs.extend(kws);
-        for d in dirs {
-            feeds
-                .entry(d)
-                .or_default()
-                .push((published, &a.id, &a.title));
-        }
-    }
-    feeds
-        .into_iter()
-        .map(|(dir, mut entries)| {
-            entries.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-            let titles = entries
-                .into_iter()
-                .take(items)
-                .map(|e| e.2.to_string())
-                .collect();
-            (dir, titles)
-        })
-        .collect()
-}
-
 #[test]
 fn a_generated_corpus_reads_back_in_real_clients() {
     let xmllint = program("xmllint", support::INSTALL_XMLLINT);
@@ -617,7 +567,7 @@ fn a_generated_corpus_reads_back_in_real_clients() {
         out.stdout
     );
 
-    let expected = expectations(&generated, 50);
+    let expected = support::expectations(&generated, 50);
     let feeds = site.manifest();
     assert_eq!(
         feeds.len(),

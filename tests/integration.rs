@@ -13,6 +13,7 @@ mod digest_mail;
 mod digest_send;
 mod http;
 mod mail;
+mod newsroom;
 mod round;
 mod schedule_round;
 mod subscribers;
