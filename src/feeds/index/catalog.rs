@@ -554,6 +554,53 @@ mod tests {
         assert_eq!(table[&kw].title(), "重慶市");
     }
 
+    /// The top-keyword order, the prefix lookup, the manifest pages and the live feed
+    /// count follow every insert and removal without a scan of the feeds.
+    #[test]
+    fn the_vocabulary_follows_each_article() {
+        let mut cat = Catalog::default();
+        let kw = |k: &str| Topic::Keyword(k.into());
+        let mut slots = Vec::new();
+        for (id, kws) in [
+            ("a", &["重庆市", "上海市"][..]),
+            ("b", &["重庆市"][..]),
+            ("c", &["重庆", "上海市"][..]),
+            ("d", &["重庆市"][..]),
+        ] {
+            let mut topics = vec![(Topic::All, "")];
+            topics.extend(kws.iter().map(|k| (kw(k), *k)));
+            let e = entry_for(&mut cat, id, 1, &topics);
+            slots.push(cat.insert(e));
+        }
+        cat.settle();
+        let names = |cat: &Catalog, numbers: Vec<u32>| -> Vec<String> {
+            numbers
+                .into_iter()
+                .map(|f| cat.feed(f).topic.manifest_key())
+                .collect()
+        };
+        let top = cat.vocabulary.top(10).collect();
+        assert_eq!(names(&cat, top), ["重庆市", "上海市", "重庆"]);
+        let found = cat.vocabulary.with_prefix("重庆").collect();
+        assert_eq!(names(&cat, found), ["重庆", "重庆市"]);
+        assert_eq!(cat.feed_count(), 4);
+        let page = kw("重庆").manifest_page().unwrap();
+        assert!(cat.vocabulary.live_pages().any(|p| p == page));
+        let version = cat.feed(cat.feed_number(&kw("上海市")).unwrap()).version;
+        // b, c and d leave: 重庆 has no article left, 上海市 now leads.
+        cat.remove(slots[2]);
+        cat.remove(slots[1]);
+        cat.remove(slots[3]);
+        cat.settle();
+        let top = cat.vocabulary.top(10).collect();
+        assert_eq!(names(&cat, top), ["上海市", "重庆市"]);
+        assert_eq!(cat.feed_count(), 3);
+        assert_ne!(
+            cat.feed(cat.feed_number(&kw("上海市")).unwrap()).version,
+            version
+        );
+    }
+
     #[test]
     fn a_new_path_replaces_the_old_in_the_lookup() {
         let mut cat = Catalog::default();
