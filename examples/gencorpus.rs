@@ -1,16 +1,21 @@
 //! Writes a synthetic article store for benchmarks and manual testing:
-//! `cargo run --release --example gencorpus -- --articles 100000 --out /tmp/corpus [--seed 7] [--utf8-only]`.
-//! Prints how many files and bytes were written and how long it took.
+//! `cargo run --release --example gencorpus -- --articles 100000 --out /tmp/corpus [--seed 7] [--utf8-only] [--newsroom]`.
+//! Prints how many files and bytes were written, how long it took, and the vocabulary:
+//! distinct keywords (as written and folded, i.e. keyword feeds) and section nodes.
+//!
+//! `--newsroom` draws keywords and sections as a real newsroom's archive does (DESIGN §2
+//! "A real newsroom's vocabulary"); without it, the toy vocabulary of the older benchmarks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use tidings_corpus::{generate, CorpusSpec};
+use tidings::fold::fold;
+use tidings_corpus::{generate, CorpusMode, CorpusSpec};
 
 const USAGE: &str =
-    "usage: gencorpus --articles N --out DIR [--seed S] [--utf8-only] [--json-permille P] [--date-line-permille P]";
+    "usage: gencorpus --articles N --out DIR [--seed S] [--utf8-only] [--json-permille P] [--date-line-permille P] [--newsroom]";
 
 fn main() -> ExitCode {
     match run() {
@@ -37,6 +42,7 @@ fn run() -> Result<(), String> {
                 spec.date_line_permille = number(&value("--date-line-permille")?)? as u32
             }
             "--utf8-only" => spec.utf8_only = true,
+            "--newsroom" => spec.mode = CorpusMode::Newsroom,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -74,6 +80,34 @@ fn run() -> Result<(), String> {
     );
     let mix: Vec<String> = encodings.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("encodings: {}", mix.join(", "));
+
+    let written: HashSet<&str> = articles
+        .iter()
+        .flat_map(|a| a.keywords.iter().map(String::as_str))
+        .collect();
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    for keyword in &written {
+        uses.entry(fold(keyword)).or_default();
+    }
+    for a in &articles {
+        for keyword in &a.keywords {
+            *uses.get_mut(&fold(keyword)).expect("folded above") += 1;
+        }
+    }
+    let rare = uses.values().filter(|&&n| n <= 3).count();
+    let top = uses.values().copied().max().unwrap_or(0);
+    let sections: HashSet<String> = articles
+        .iter()
+        .flat_map(|a| (1..=a.sections.len()).map(|d| fold(&a.sections[..d].join("/"))))
+        .collect();
+    println!(
+        "keywords: {} written forms, {} after folding ({} on 1-3 articles, the most used on {}); {} section nodes",
+        written.len(),
+        uses.len(),
+        rare,
+        top,
+        sections.len()
+    );
     Ok(())
 }
 

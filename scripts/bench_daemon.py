@@ -2,16 +2,24 @@
 """Benchmarks of `tidings run` (issue 3), reproducing the BENCHMARKS.md figures:
 
     python3 scripts/bench_daemon.py [--sizes 1000 100000] [--events 200]
+                                    [--corpus toy|newsroom] [--store DIR]
 
-For each store size: starts the release daemon on a generated store, then
+For each store size (`--corpus newsroom`: the vocabulary of DESIGN §2 "A real newsroom's
+vocabulary"; `--store`: a store generated before, of the one size given): starts the
+release daemon on the store, then
 (a) 200 times renames a new article into the store and measures the time until every
-    affected feed file (all, its section chain, its keyword; RSS, Atom and JSON) holds it
-    — debounce included — and reports p50/p99;
-(c) reads the daemon's resident memory once idle.
+    affected feed (all and its section chain as files, its keyword over HTTP, which
+    renders keyword feeds on request; RSS, Atom and JSON) holds it — debounce
+    included — and reports p50/p99, and the daemon's peak resident memory meanwhile;
+(c) reads the daemon's resident memory once idle;
+(d) the first GET of 1,000 keyword feeds of the long tail (one article each, as the
+    manifest lists them), each rendered on request: p50/p99; and the sizes of `/`,
+    `/opml.xml` and `/index.json` as served.
 At the largest size also (b) loads a 50-item feed over loopback with wrk (Debian's wrk):
 requests/s as 200 (identity and gzip) and as 304.
 """
 import argparse, json, os, re, shutil, signal, statistics, subprocess, sys, time
+import urllib.error, urllib.parse, urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,11 +50,19 @@ def rss_kib(pid):
             return int(line.split()[1])
 
 
-def latency(work, store, events):
+def http_get(addr, rel):
+    """GET of `/feeds/REL` (or of a path starting with `/`): the body."""
+    path = rel if rel.startswith("/") else "/feeds/" + urllib.parse.quote(rel)
+    with urllib.request.urlopen(f"http://{addr}{path}", timeout=10) as res:
+        return res.read()
+
+
+def latency(work, store, events, addr, pid):
     feeds = work / "feeds"
     outside = work / "incoming"
     outside.mkdir(exist_ok=True)
     samples = []
+    peak_rss = 0
     files = ["all/{}", "section/时政/{}", "section/时政/高层动态/{}", "keyword/北京市/{}"]
     for i in range(events):
         title = f"延遲測試文章第{i}號"
@@ -59,22 +75,48 @@ def latency(work, store, events):
         pending = set(targets)
         while pending:
             for t in list(pending):
+                rel = str(t.relative_to(feeds))
                 try:
-                    if title in t.read_text():
+                    text = (http_get(addr, rel).decode() if rel.startswith("keyword/")
+                            else t.read_text())
+                    if title in text:
                         pending.discard(t)
-                except FileNotFoundError:
+                except (FileNotFoundError, urllib.error.HTTPError):
                     pass
             if time.monotonic() - start > 10:
                 sys.exit(f"event {i}: not published in 10 s: {pending}")
             if pending:
                 time.sleep(0.001)
         samples.append(time.monotonic() - start)
+        peak_rss = max(peak_rss, rss_kib(pid))
         time.sleep(0.1)
     cleanup(store, events)
     samples.sort()
     return {"p50_ms": round(1000 * statistics.median(samples), 1),
             "p99_ms": round(1000 * samples[int(len(samples) * 0.99) - 1], 1),
-            "max_ms": round(1000 * samples[-1], 1)}
+            "max_ms": round(1000 * samples[-1], 1),
+            "peak_rss_mib_during": round(peak_rss / 1024, 1)}
+
+
+def tail_first_get(work, addr, count=1000):
+    """First GETs of keyword feeds holding one article (rendered on request)."""
+    feeds = work / "feeds"
+    tail = []
+    for page in sorted((feeds / "index").glob("*.json")):
+        for f in json.loads(page.read_text())["feeds"]:
+            if f["items"] == 1:
+                tail.append(f["files"]["rss"])
+    tail = tail[:: max(1, len(tail) // count)][:count]
+    samples = []
+    for rel in tail:
+        start = time.monotonic()
+        body = http_get(addr, rel)
+        samples.append(time.monotonic() - start)
+        assert body.startswith(b"<?xml"), rel
+    samples.sort()
+    return {"feeds": len(samples), "p50_ms": round(1000 * statistics.median(samples), 2),
+            "p99_ms": round(1000 * samples[int(len(samples) * 0.99) - 1], 2),
+            "max_ms": round(1000 * samples[-1], 2)}
 
 
 def cleanup(store, events):
@@ -100,18 +142,23 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 100000])
     ap.add_argument("--events", type=int, default=200)
     ap.add_argument("--dir", default="/tmp/tidings-bench")
+    ap.add_argument("--corpus", choices=("toy", "newsroom"), default="toy")
+    ap.add_argument("--store", help="an article store generated before (one --sizes value)")
+    ap.add_argument("--no-wrk", action="store_true", help="skip (b)")
     args = ap.parse_args()
-    if not shutil.which("wrk"):
+    if not args.no_wrk and not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk")
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "tidings", "--example", "gencorpus"],
                    cwd=ROOT, check=True)
     results = {}
     for size in args.sizes:
-        work = Path(args.dir) / f"daemon-{size}"
-        store = Path(args.dir) / f"store-{size}"
+        suffix = "" if args.corpus == "toy" else f"-{args.corpus}"
+        work = Path(args.dir) / f"daemon-{size}{suffix}"
+        store = Path(args.store) if args.store else Path(args.dir) / f"store-{size}{suffix}"
         if not store.exists():
+            mode = ["--newsroom"] if args.corpus == "newsroom" else []
             subprocess.run([ROOT / "target/release/examples/gencorpus", "--articles", str(size),
-                            "--out", str(store)], check=True, stdout=subprocess.DEVNULL)
+                            "--out", str(store)] + mode, check=True, stdout=subprocess.DEVNULL)
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         t = time.monotonic()
@@ -120,10 +167,13 @@ def main():
         try:
             time.sleep(2)
             r = {"startup_s_cold_index": round(startup, 2), "idle_rss_mib": round(rss_kib(proc.pid) / 1024, 1)}
-            r["rename_to_published"] = latency(work, store, args.events)
+            r["rename_to_published"] = latency(work, store, args.events, addr, proc.pid)
             time.sleep(2)
             r["idle_rss_mib_after_events"] = round(rss_kib(proc.pid) / 1024, 1)
-            if size == max(args.sizes):
+            r["tail_feed_first_get"] = tail_first_get(work, addr)
+            r["served_listing_bytes"] = {p: len(http_get(addr, p)) for p in ("/", "/opml.xml", "/index.json")}
+            r["rss_mib_after_tail_gets"] = round(rss_kib(proc.pid) / 1024, 1)
+            if size == max(args.sizes) and not args.no_wrk:
                 url = f"http://{addr}/feeds/all/rss.xml"
                 etag = subprocess.run(["curl", "-sI", url], capture_output=True, text=True).stdout
                 etag = re.search(r"(?i)etag: (\S+)", etag).group(1)

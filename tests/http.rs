@@ -58,13 +58,13 @@ impl Server {
         put_seed(dir.path());
         let hostile = dir.path().join(format!("articles/{HOSTILE_ID}.json"));
         std::fs::write(hostile, HOSTILE).unwrap();
-        let (config, index) = build_in_process(
-            dir.path(),
-            &format!(
-                "[site]\ntitle = \"Test <News>\"\nbase_url = \"https://news.example\"\n\
-                 [server]\ncache_max_age = 120\n{extra}"
-            ),
+        let text = format!(
+            "[site]\ntitle = \"Test <News>\"\nbase_url = \"https://news.example\"\n\
+             [server]\ncache_max_age = 120\n{extra}"
         );
+        // Also as `config.toml`, for a test that runs the binary on the same site.
+        std::fs::write(dir.path().join("config.toml"), &text).unwrap();
+        let (config, index) = build_in_process(dir.path(), &text);
         assert_eq!(index.article_count(), 2);
 
         let metrics = Arc::new(Metrics::default());
@@ -72,6 +72,7 @@ impl Server {
             output: config.feeds.output.clone(),
             index: Arc::new(index),
             site: Site::from_config(&config),
+            items_per_feed: config.feeds.items,
             cache_max_age: config.server.cache_max_age,
             metrics: metrics.clone(),
             web: None,
@@ -138,13 +139,15 @@ impl Server {
         )
     }
 
-    async fn stop(mut self) {
+    /// Stops the server; returns its folder, for a test to go on with.
+    async fn stop(mut self) -> TempDir {
         self.shutdown.take().unwrap().send(()).unwrap();
         let finished =
             tokio::time::timeout(std::time::Duration::from_secs(5), self.task.take().unwrap())
                 .await
                 .expect("the server stops after shutdown");
         finished.unwrap().unwrap();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 }
 
@@ -217,9 +220,26 @@ async fn files_have_their_content_types_and_validators() {
         home.body,
         std::fs::read(server.output().join("index.html")).unwrap()
     );
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&server.get("/index.json", &[]).await.body).unwrap();
-    assert!(manifest["feeds"].as_array().unwrap().len() >= 4);
+    let mut pages = std::collections::HashMap::new();
+    for rel in ["index.json".to_string()].into_iter().chain(
+        serde_json::from_slice::<serde_json::Value>(&server.get("/index.json", &[]).await.body)
+            .unwrap()["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string()),
+    ) {
+        let path = match rel.as_str() {
+            "index.json" => "/index.json".to_string(),
+            page => format!("/feeds/{page}"),
+        };
+        let reply = server.get(&path, &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(reply.header(header::CONTENT_TYPE), "application/json");
+        pages.insert(rel, reply.body);
+    }
+    let feeds = support::manifest_feeds(|rel| pages[rel].clone());
+    assert!(feeds.len() >= 4);
     server.stop().await;
 }
 
@@ -314,8 +334,15 @@ async fn a_changed_file_is_served_with_a_new_etag() {
     let reply = server.get(path, &[("if-none-match", &new_etag)]).await;
     assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
 
+    // Without its file, the feed is rendered from the index: the bytes it had, and so
+    // the entity tag it had.
     std::fs::remove_file(&file).unwrap();
-    assert_eq!(server.get(path, &[]).await.status, StatusCode::NOT_FOUND);
+    let rendered = server.get(path, &[]).await;
+    assert_eq!(rendered.status, StatusCode::OK);
+    assert_eq!(rendered.body, before.body);
+    assert_eq!(rendered.header(header::ETAG), old_etag);
+    let gone = "/feeds/all/atom.xml.bak";
+    assert_eq!(server.get(gone, &[]).await.status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
 
@@ -412,11 +439,20 @@ async fn percent_encoded_chinese_paths_are_served() {
         reply.header(header::CONTENT_TYPE),
         "application/rss+xml; charset=utf-8"
     );
+    // Rendered on request, it is the file `--all-feeds` writes, byte for byte (once the
+    // server's index has let go of its lock).
+    let dir = server.stop().await;
+    support::eventually(|| {
+        let out = support::tidings(dir.path(), &["build", "--all-feeds"]);
+        match out.status.success() {
+            true => Ok(()),
+            false => Err(support::text(&out.stderr)),
+        }
+    });
     assert_eq!(
         reply.body,
-        std::fs::read(server.output().join("keyword/重庆市/rss.xml")).unwrap()
+        std::fs::read(dir.path().join("feeds/keyword/重庆市/rss.xml")).unwrap()
     );
-    server.stop().await;
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ mod hostile_store;
 mod http;
 mod journal;
 mod mail;
+mod newsroom;
 mod reload;
 mod round;
 mod schedule_round;

@@ -3,6 +3,10 @@
 //! or Simplified Chinese, in UTF-8/UTF-16/GB18030/Big5 with LF or CRLF, plus a few
 //! structured JSON files (§1b). The same [`CorpusSpec`] always yields the same bytes
 //! and modification times. No `rand`: a splitmix64 generator lives in this module.
+//!
+//! Two vocabularies ([`CorpusMode`]): the toy one (300-odd hand-written keywords, two-level
+//! sections) and a newsroom's (DESIGN §2 "A real newsroom's vocabulary": tens of thousands
+//! of keywords growing with the archive, a three-level section tree).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -13,11 +17,31 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Timelike};
 use rayon::prelude::*;
 
-/// What to generate. Build with [`CorpusSpec::new`] or struct update over `Default`.
+/// Which keyword vocabulary and section tree the articles draw from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CorpusMode {
+    /// 300-odd hand-written keywords (Zipf over a fixed list, 0–5 per article, each in the
+    /// article's script) and 41 section nodes two levels deep.
+    #[default]
+    Toy,
+    /// A real newsroom's archive (DESIGN §2 "A real newsroom's vocabulary"): the vocabulary
+    /// grows with the archive by Heaps' law — about 60,000 distinct keywords (after
+    /// folding) at 100,000 articles, 160,000 at 500,000 — with 3–6 keywords per article,
+    /// a Zipf-like spread (a few keywords on thousands of articles, most on 1–3), 15 % of
+    /// keyword occurrences typed in Simplified whatever the article's script, and 151
+    /// section nodes three levels deep. Titles, bodies, encodings and times are drawn
+    /// exactly as in [`CorpusMode::Toy`], so article sizes match it.
+    Newsroom,
+}
+
+/// What to generate. Build with [`CorpusSpec::new`], [`CorpusSpec::newsroom`] or struct
+/// update over `Default`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorpusSpec {
     /// Number of files.
     pub articles: usize,
+    /// Keyword vocabulary and section tree (default [`CorpusMode::Toy`]).
+    pub mode: CorpusMode,
     /// Everything derives from this.
     pub seed: u64,
     /// Share of articles written in Traditional script, per mille (default 500).
@@ -41,6 +65,7 @@ impl Default for CorpusSpec {
     fn default() -> Self {
         CorpusSpec {
             articles: 300,
+            mode: CorpusMode::Toy,
             seed: 7,
             traditional_permille: 500,
             json_permille: 20,
@@ -60,6 +85,14 @@ impl CorpusSpec {
             articles,
             seed,
             ..Self::default()
+        }
+    }
+
+    /// Default knobs with the newsroom vocabulary ([`CorpusMode::Newsroom`]).
+    pub fn newsroom(articles: usize, seed: u64) -> Self {
+        CorpusSpec {
+            mode: CorpusMode::Newsroom,
+            ..Self::new(articles, seed)
         }
     }
 }
@@ -113,9 +146,11 @@ pub struct GeneratedArticle {
     pub subtitle: Option<String>,
     /// The `原標題` line's value; present exactly when `subtitle` is.
     pub original_title: Option<String>,
-    /// Section path, home crumb and repeated heading dropped; 1 or 2 levels.
+    /// Section path, home crumb and repeated heading dropped; 1 or 2 levels (toy mode),
+    /// 1 to 3 (newsroom mode).
     pub sections: Vec<String>,
-    /// As written, distinct, in order; may be empty (then there is no keyword line).
+    /// As written, distinct after folding, in order; may be empty (then there is no keyword
+    /// line). In newsroom mode each one's script is drawn on its own, not the article's.
     pub keywords: Vec<String>,
     pub editor: Option<String>,
     /// Modification time set on the file; distinct seconds across the corpus.
@@ -329,6 +364,8 @@ struct Plan<'a> {
     step: u64,
     perm_a: u64,
     perm_b: u64,
+    /// Newsroom mode only: which keyword each article carries.
+    newsroom: Option<KeywordPlan>,
 }
 
 impl<'a> Plan<'a> {
@@ -345,12 +382,15 @@ impl<'a> Plan<'a> {
             perm_a += 1;
         }
         let perm_b = rng.below(n);
+        let newsroom =
+            (spec.mode == CorpusMode::Newsroom).then(|| KeywordPlan::new(spec.articles, spec.seed));
         Plan {
             spec,
             start,
             step,
             perm_a: perm_a % n,
             perm_b,
+            newsroom,
         }
     }
 
@@ -411,6 +451,18 @@ impl<'a> Plan<'a> {
             .iter()
             .map(|&k| t(vocab.words[k], trad).to_string())
             .collect();
+        // Newsroom mode replaces the toy choices above from a stream of its own, so every
+        // other draw — title, body, encoding — stays the toy corpus's.
+        let (sections, keywords) = match &self.newsroom {
+            Some(plan) => {
+                let mut own = Rng::new(mix(spec.seed ^ NEWSROOM_STREAM, i as u64));
+                (
+                    newsroom_sections(&mut own, trad),
+                    plan.keywords(i, &mut own),
+                )
+            }
+            None => (sections, keywords),
+        };
         let editor = rng
             .chance(850)
             .then(|| t(rng.pick(EDITORS), trad).to_string());
@@ -706,6 +758,560 @@ fn gen_sentence(rng: &mut Rng, trad: bool, out: &mut String) -> usize {
     n += push(out, "。");
     n
 }
+
+// ---------------------------------------------------------------------------------------
+// Newsroom mode (DESIGN §2 "A real newsroom's vocabulary").
+
+/// Salt of the per-article stream that picks newsroom sections and keyword scripts.
+const NEWSROOM_STREAM: u64 = 0x6E65_7773_726F_6F6D;
+/// Distinct keywords (after folding) at 100,000 articles.
+const HEAPS_AT_100K: f64 = 60_000.0;
+/// Distinct keywords at 500,000 articles; with [`HEAPS_AT_100K`] this fixes the exponent.
+const HEAPS_AT_500K: f64 = 160_000.0;
+/// Keywords per article, drawn uniformly.
+const NEWSROOM_KEYWORDS: (usize, usize) = (3, 6);
+/// Share of keyword occurrences drawn from the toy vocabulary's Zipf head, per mille.
+const NEWSROOM_HEAD_PERMILLE: u32 = 25;
+/// Share of keyword occurrences typed in Simplified, per mille.
+const NEWSROOM_SIMPLIFIED_PERMILLE: u32 = 150;
+
+/// Heaps' law over keyword occurrences: the expected number of distinct keywords among
+/// the first `occurrences`, `V = K · (N / 100,000)^β` with `N` counted in articles.
+fn heaps(occurrences: f64) -> f64 {
+    let beta = (HEAPS_AT_500K / HEAPS_AT_100K).ln() / 5f64.ln();
+    let mean = (NEWSROOM_KEYWORDS.0 + NEWSROOM_KEYWORDS.1) as f64 / 2.0;
+    HEAPS_AT_100K * (occurrences / (100_000.0 * mean)).powf(beta)
+}
+
+/// The keyword concepts of every article, drawn in one sequential pass (Simon's model with
+/// a Heaps-law innovation rate, plus a Zipf head): occurrence `j` is a new keyword with
+/// probability `heaps(j + 1) − heaps(j)`; else, with [`NEWSROOM_HEAD_PERMILLE`], one of the
+/// toy vocabulary's real words drawn by its Zipf weights (重慶市 most often), so the head is
+/// steep as in a real archive; else it repeats a uniformly chosen earlier occurrence, which
+/// picks a keyword in proportion to its use so far — rich get richer, hence the long tail
+/// with most keywords used once or twice. Concepts below the toy vocabulary's length are
+/// its words, the rest are numbered in order of appearance; the text of concept `c` is
+/// [`newsroom_keyword`]. Article `i`'s plan does not depend on how many articles follow.
+struct KeywordPlan {
+    /// Article `i` holds `concepts[starts[i]..starts[i + 1]]`.
+    starts: Vec<u32>,
+    concepts: Vec<u32>,
+    /// Distinct concepts in the whole plan.
+    #[cfg_attr(not(test), allow(dead_code))] // read by the statistics tests
+    distinct: u32,
+}
+
+impl KeywordPlan {
+    fn new(articles: usize, seed: u64) -> Self {
+        let vocab = vocabulary();
+        let mut rng = Rng::new(mix(seed, u64::MAX - 1));
+        let mut starts = Vec::with_capacity(articles + 1);
+        let mut concepts: Vec<u32> = Vec::with_capacity(articles * 9 / 2);
+        let mut head_used = vec![false; vocab.words.len()];
+        let mut next_new = vocab.words.len() as u32;
+        for _ in 0..articles {
+            let first = concepts.len();
+            starts.push(first as u32);
+            for _ in 0..rng.range(NEWSROOM_KEYWORDS.0, NEWSROOM_KEYWORDS.1) {
+                let j = concepts.len();
+                let fresh = heaps(j as f64 + 1.0) - heaps(j as f64);
+                let mut pick = None;
+                if rng.unit() >= fresh {
+                    // An article names a keyword once: redraw one it already holds.
+                    for _ in 0..8 {
+                        let c = if rng.chance(NEWSROOM_HEAD_PERMILLE) {
+                            vocab.sample(&mut rng) as u32
+                        } else {
+                            concepts[rng.below(j as u64) as usize]
+                        };
+                        if !concepts[first..].contains(&c) {
+                            pick = Some(c);
+                            break;
+                        }
+                    }
+                }
+                let c = pick.unwrap_or_else(|| {
+                    next_new += 1;
+                    next_new - 1
+                });
+                if let Some(used) = head_used.get_mut(c as usize) {
+                    *used = true;
+                }
+                concepts.push(c);
+            }
+        }
+        starts.push(concepts.len() as u32);
+        let head = head_used.iter().filter(|&&u| u).count() as u32;
+        KeywordPlan {
+            starts,
+            concepts,
+            distinct: head + next_new - vocab.words.len() as u32,
+        }
+    }
+
+    fn concepts_of(&self, article: usize) -> &[u32] {
+        &self.concepts[self.starts[article] as usize..self.starts[article + 1] as usize]
+    }
+
+    /// Article `i`'s keywords as written, each Simplified with
+    /// [`NEWSROOM_SIMPLIFIED_PERMILLE`], else Traditional.
+    fn keywords(&self, article: usize, rng: &mut Rng) -> Vec<String> {
+        self.concepts_of(article)
+            .iter()
+            .map(|&c| {
+                let (trad, simp) = newsroom_keyword(c);
+                if rng.chance(NEWSROOM_SIMPLIFIED_PERMILLE) {
+                    simp
+                } else {
+                    trad
+                }
+            })
+            .collect()
+    }
+}
+
+/// The (Traditional, Simplified) text of keyword concept `c`, distinct for every `c` even
+/// after folding. The first few hundred are the toy vocabulary's real words (the head of
+/// [`KeywordPlan`]); after them come synthetic names of the kinds a newsroom tags:
+/// people (40 %), places and organisations (30 %), and numbered events (30 %), each kind
+/// walked in a scrambled order so neighbours do not share a prefix.
+fn newsroom_keyword(c: u32) -> (String, String) {
+    let words = &vocabulary().words;
+    if let Some(&(trad, simp)) = words.get(c as usize) {
+        return (trad.to_string(), simp.to_string());
+    }
+    let s = c as u64 - words.len() as u64;
+    let (round, bucket) = (s / 10, s % 10);
+    let (trad, simp) = match bucket {
+        0..=3 => person_name(round * 4 + bucket),
+        4..=6 => organisation_name(round * 3 + bucket - 4),
+        _ => event_name(round * 3 + bucket - 7),
+    };
+    // A few synthetic names are real words of the toy list (江北區): mark them apart. No
+    // synthetic name starts with 新, so the marked one is new too.
+    static REAL: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    let real = REAL.get_or_init(|| words.iter().map(|p| p.1).collect());
+    if real.contains(simp.as_str()) {
+        (format!("新{trad}"), format!("新{simp}"))
+    } else {
+        (trad, simp)
+    }
+}
+
+/// `k`-th of `universe` names in a scrambled order, and how many times the universe was
+/// exhausted before it (then the name carries that count, to stay distinct).
+fn scramble(k: u64, universe: u64) -> (u64, u64) {
+    let mut a = (universe as f64 * 0.618_033_988_7) as u64 | 1;
+    while gcd(a, universe) != 1 {
+        a += 2;
+    }
+    (
+        ((k % universe) as u128 * a as u128 % universe as u128) as u64,
+        k / universe,
+    )
+}
+
+fn with_lap(mut name: (String, String), lap: u64) -> (String, String) {
+    if lap > 0 {
+        name.0.push_str(&lap.to_string());
+        name.1.push_str(&lap.to_string());
+    }
+    name
+}
+
+/// Surname and a two-character given name: 王國華 / 王国华.
+fn person_name(k: u64) -> (String, String) {
+    let (s, g) = (SURNAMES.len() as u64, GIVEN_NAMES.len() as u64);
+    let (k, lap) = scramble(k, s * g * g);
+    let parts = [
+        SURNAMES[(k % s) as usize],
+        GIVEN_NAMES[(k / s % g) as usize],
+        GIVEN_NAMES[(k / s / g) as usize],
+    ];
+    with_lap(join(&parts), lap)
+}
+
+/// Two place syllables and a kind: 東安縣, 興華開發區, 寶泉集團.
+fn organisation_name(k: u64) -> (String, String) {
+    let (p, o) = (
+        PLACE_SYLLABLES.len() as u64,
+        ORGANISATION_KINDS.len() as u64,
+    );
+    let (k, lap) = scramble(k, p * p * o);
+    let parts = [
+        PLACE_SYLLABLES[(k % p) as usize],
+        PLACE_SYLLABLES[(k / p % p) as usize],
+        ORGANISATION_KINDS[(k / p / p) as usize],
+    ];
+    with_lap(join(&parts), lap)
+}
+
+/// A numbered event: 第十二屆長寧論壇 / 第十二届长宁论坛.
+fn event_name(k: u64) -> (String, String) {
+    const EDITIONS: u64 = 30;
+    let (p, e) = (PLACE_SYLLABLES.len() as u64, EVENT_KINDS.len() as u64);
+    let (k, lap) = scramble(k, EDITIONS * p * p * e);
+    let edition = chinese_number(k % EDITIONS + 1);
+    let k = k / EDITIONS;
+    let (trad, simp) = join(&[
+        PLACE_SYLLABLES[(k % p) as usize],
+        PLACE_SYLLABLES[(k / p % p) as usize],
+        EVENT_KINDS[(k / p / p) as usize],
+    ]);
+    with_lap(
+        (
+            format!("第{edition}屆{trad}"),
+            format!("第{edition}届{simp}"),
+        ),
+        lap,
+    )
+}
+
+fn join(parts: &[Pair]) -> (String, String) {
+    (
+        parts.iter().map(|p| p.0).collect(),
+        parts.iter().map(|p| p.1).collect(),
+    )
+}
+
+/// 1 → 一, 12 → 十二, 30 → 三十 (the same in both scripts).
+fn chinese_number(n: u64) -> String {
+    const DIGITS: [&str; 10] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    let (tens, ones) = ((n / 10) as usize, (n % 10) as usize);
+    match tens {
+        0 => DIGITS[ones].to_string(),
+        1 => format!("十{}", DIGITS[ones]),
+        _ => format!("{}十{}", DIGITS[tens], DIGITS[ones]),
+    }
+}
+
+/// A newsroom section path: one of [`SECTIONS`], then (90 %) one of its children, then
+/// (70 % of all) one of that child's [`newsroom_leaves`].
+fn newsroom_sections(rng: &mut Rng, trad: bool) -> Vec<String> {
+    let top = rng.below(SECTIONS.len() as u64) as usize;
+    let section = &SECTIONS[top];
+    let mut path = vec![t(section.name, trad).to_string()];
+    if rng.chance(100) {
+        return path;
+    }
+    let child = rng.below(section.children.len() as u64) as usize;
+    path.push(t(section.children[child], trad).to_string());
+    if rng.chance(222) {
+        return path;
+    }
+    let leaves = newsroom_leaves(top, child);
+    path.push(t(rng.pick(&leaves), trad).to_string());
+    path
+}
+
+/// The third level under child `child` of top section `top`: three or four of
+/// [`SECTION_LEAVES`], a different run for each child, so the tree has
+/// 8 + 33 + 110 = 151 nodes.
+fn newsroom_leaves(top: usize, child: usize) -> Vec<Pair> {
+    let serial: usize = SECTIONS[..top]
+        .iter()
+        .map(|s| s.children.len())
+        .sum::<usize>()
+        + child;
+    let count = if serial.is_multiple_of(3) { 4 } else { 3 };
+    (0..count)
+        .map(|k| SECTION_LEAVES[(serial + k) % SECTION_LEAVES.len()])
+        .collect()
+}
+
+/// Third-level section names, reused under every second-level section.
+const SECTION_LEAVES: &[Pair] = &[
+    ("要聞", "要闻"),
+    ("動態", "动态"),
+    ("評論", "评论"),
+    ("專題", "专题"),
+    ("圖片", "图片"),
+    ("訪談", "访谈"),
+    ("綜述", "综述"),
+    ("數據", "数据"),
+];
+
+/// One character each; none of them ends an organisation or event kind.
+const SURNAMES: &[Pair] = &[
+    ("王", "王"),
+    ("李", "李"),
+    ("張", "张"),
+    ("劉", "刘"),
+    ("陳", "陈"),
+    ("楊", "杨"),
+    ("趙", "赵"),
+    ("黃", "黄"),
+    ("周", "周"),
+    ("吳", "吴"),
+    ("徐", "徐"),
+    ("孫", "孙"),
+    ("胡", "胡"),
+    ("朱", "朱"),
+    ("高", "高"),
+    ("林", "林"),
+    ("何", "何"),
+    ("郭", "郭"),
+    ("馬", "马"),
+    ("羅", "罗"),
+    ("梁", "梁"),
+    ("宋", "宋"),
+    ("鄭", "郑"),
+    ("謝", "谢"),
+    ("韓", "韩"),
+    ("唐", "唐"),
+    ("馮", "冯"),
+    ("董", "董"),
+    ("程", "程"),
+    ("曹", "曹"),
+    ("袁", "袁"),
+    ("鄧", "邓"),
+    ("許", "许"),
+    ("傅", "傅"),
+    ("沈", "沈"),
+    ("曾", "曾"),
+    ("彭", "彭"),
+    ("呂", "吕"),
+    ("蘇", "苏"),
+    ("盧", "卢"),
+    ("蔣", "蒋"),
+    ("蔡", "蔡"),
+    ("賈", "贾"),
+    ("丁", "丁"),
+    ("魏", "魏"),
+    ("薛", "薛"),
+    ("閻", "阎"),
+    ("潘", "潘"),
+    ("杜", "杜"),
+    ("戴", "戴"),
+    ("夏", "夏"),
+    ("汪", "汪"),
+    ("田", "田"),
+    ("任", "任"),
+    ("姜", "姜"),
+    ("方", "方"),
+    ("石", "石"),
+    ("姚", "姚"),
+    ("譚", "谭"),
+    ("廖", "廖"),
+    ("鄒", "邹"),
+    ("熊", "熊"),
+    ("陸", "陆"),
+    ("郝", "郝"),
+    ("孔", "孔"),
+    ("白", "白"),
+    ("崔", "崔"),
+    ("康", "康"),
+    ("邱", "邱"),
+    ("秦", "秦"),
+    ("史", "史"),
+    ("顧", "顾"),
+    ("侯", "侯"),
+    ("邵", "邵"),
+    ("孟", "孟"),
+    ("段", "段"),
+    ("雷", "雷"),
+    ("錢", "钱"),
+    ("湯", "汤"),
+    ("尹", "尹"),
+    ("黎", "黎"),
+    ("易", "易"),
+    ("常", "常"),
+    ("武", "武"),
+    ("喬", "乔"),
+    ("賀", "贺"),
+    ("賴", "赖"),
+    ("龔", "龚"),
+];
+
+/// One character each; none of them ends an organisation or event kind.
+const GIVEN_NAMES: &[Pair] = &[
+    ("偉", "伟"),
+    ("華", "华"),
+    ("國", "国"),
+    ("強", "强"),
+    ("軍", "军"),
+    ("麗", "丽"),
+    ("靜", "静"),
+    ("敏", "敏"),
+    ("傑", "杰"),
+    ("濤", "涛"),
+    ("鵬", "鹏"),
+    ("輝", "辉"),
+    ("龍", "龙"),
+    ("鳳", "凤"),
+    ("燕", "燕"),
+    ("紅", "红"),
+    ("明", "明"),
+    ("平", "平"),
+    ("寧", "宁"),
+    ("興", "兴"),
+    ("榮", "荣"),
+    ("順", "顺"),
+    ("慶", "庆"),
+    ("德", "德"),
+    ("成", "成"),
+    ("志", "志"),
+    ("勇", "勇"),
+    ("斌", "斌"),
+    ("琳", "琳"),
+    ("婷", "婷"),
+    ("雪", "雪"),
+    ("梅", "梅"),
+    ("蘭", "兰"),
+    ("芳", "芳"),
+    ("玲", "玲"),
+    ("娟", "娟"),
+    ("霞", "霞"),
+    ("穎", "颖"),
+    ("嬌", "娇"),
+    ("樂", "乐"),
+    ("歡", "欢"),
+    ("曉", "晓"),
+    ("東", "东"),
+    ("亮", "亮"),
+    ("嘉", "嘉"),
+    ("銘", "铭"),
+    ("鑫", "鑫"),
+    ("磊", "磊"),
+    ("超", "超"),
+    ("飛", "飞"),
+    ("帆", "帆"),
+    ("航", "航"),
+    ("瑞", "瑞"),
+    ("祥", "祥"),
+    ("賢", "贤"),
+    ("聰", "聪"),
+    ("慧", "慧"),
+    ("潔", "洁"),
+    ("夢", "梦"),
+    ("晨", "晨"),
+    ("陽", "阳"),
+    ("春", "春"),
+    ("秋", "秋"),
+    ("峰", "峰"),
+    ("鋒", "锋"),
+    ("濱", "滨"),
+    ("楠", "楠"),
+    ("萍", "萍"),
+    ("蓉", "蓉"),
+    ("維", "维"),
+];
+
+/// One character each, for place-like names.
+const PLACE_SYLLABLES: &[Pair] = &[
+    ("東", "东"),
+    ("西", "西"),
+    ("南", "南"),
+    ("北", "北"),
+    ("安", "安"),
+    ("平", "平"),
+    ("興", "兴"),
+    ("華", "华"),
+    ("陽", "阳"),
+    ("山", "山"),
+    ("河", "河"),
+    ("江", "江"),
+    ("湖", "湖"),
+    ("海", "海"),
+    ("川", "川"),
+    ("嶺", "岭"),
+    ("峰", "峰"),
+    ("溪", "溪"),
+    ("泉", "泉"),
+    ("石", "石"),
+    ("林", "林"),
+    ("松", "松"),
+    ("柏", "柏"),
+    ("桃", "桃"),
+    ("雲", "云"),
+    ("龍", "龙"),
+    ("鳳", "凤"),
+    ("鶴", "鹤"),
+    ("金", "金"),
+    ("銀", "银"),
+    ("寶", "宝"),
+    ("泰", "泰"),
+    ("康", "康"),
+    ("壽", "寿"),
+    ("福", "福"),
+    ("祥", "祥"),
+    ("瑞", "瑞"),
+    ("饒", "饶"),
+    ("清", "清"),
+    ("明", "明"),
+    ("永", "永"),
+    ("長", "长"),
+    ("昌", "昌"),
+    ("盛", "盛"),
+    ("順", "顺"),
+    ("寧", "宁"),
+    ("定", "定"),
+    ("遠", "远"),
+    ("德", "德"),
+    ("仁", "仁"),
+    ("義", "义"),
+    ("信", "信"),
+    ("橋", "桥"),
+    ("灣", "湾"),
+    ("港", "港"),
+    ("嘉", "嘉"),
+    ("豐", "丰"),
+    ("錦", "锦"),
+    ("綠", "绿"),
+    ("紅", "红"),
+    ("藍", "蓝"),
+    ("黃", "黄"),
+    ("雙", "双"),
+    ("鳴", "鸣"),
+];
+
+/// What follows two place syllables in an organisation or place name.
+const ORGANISATION_KINDS: &[Pair] = &[
+    ("縣", "县"),
+    ("鎮", "镇"),
+    ("鄉", "乡"),
+    ("村", "村"),
+    ("區", "区"),
+    ("街道", "街道"),
+    ("社區", "社区"),
+    ("開發區", "开发区"),
+    ("工業園", "工业园"),
+    ("高新區", "高新区"),
+    ("行動", "行动"),
+    ("工程", "工程"),
+    ("計劃", "计划"),
+    ("專項行動", "专项行动"),
+    ("示範區", "示范区"),
+    ("項目", "项目"),
+    ("基金", "基金"),
+    ("聯盟", "联盟"),
+    ("協會", "协会"),
+    ("商會", "商会"),
+    ("集團", "集团"),
+    ("公司", "公司"),
+    ("大橋", "大桥"),
+    ("機場", "机场"),
+    ("高鐵", "高铁"),
+    ("地鐵", "地铁"),
+    ("水庫", "水库"),
+    ("醫院", "医院"),
+    ("中學", "中学"),
+    ("大學", "大学"),
+];
+
+/// What follows `第N屆` and two place syllables.
+const EVENT_KINDS: &[Pair] = &[
+    ("論壇", "论坛"),
+    ("博覽會", "博览会"),
+    ("研討會", "研讨会"),
+    ("峰會", "峰会"),
+    ("交易會", "交易会"),
+    ("運動會", "运动会"),
+    ("藝術節", "艺术节"),
+    ("文化節", "文化节"),
+    ("旅遊節", "旅游节"),
+    ("招商會", "招商会"),
+];
 
 // ---------------------------------------------------------------------------------------
 // Randomness.
@@ -1428,8 +2034,27 @@ mod tests {
             v.extend_from_slice(s.children);
         }
         for l in [
-            PLACES, POLICY, WORLD, EDITORS, UNITS, ADVS, VERBS, OBJS, TAILS, NUMS, OPENERS, DOCS,
-            SLOGANS, HEAD_TAILS, TITLE_ENDS,
+            PLACES,
+            POLICY,
+            WORLD,
+            EDITORS,
+            UNITS,
+            ADVS,
+            VERBS,
+            OBJS,
+            TAILS,
+            NUMS,
+            OPENERS,
+            DOCS,
+            SLOGANS,
+            HEAD_TAILS,
+            TITLE_ENDS,
+            SECTION_LEAVES,
+            SURNAMES,
+            GIVEN_NAMES,
+            PLACE_SYLLABLES,
+            ORGANISATION_KINDS,
+            EVENT_KINDS,
         ] {
             v.extend_from_slice(l);
         }
@@ -1544,6 +2169,201 @@ mod tests {
         for (tr, _) in all_pairs() {
             assert!(encode(tr, "big5").is_some(), "not in Big5: {tr}");
         }
+    }
+
+    fn t2s() -> ferrous_opencc::OpenCC {
+        use ferrous_opencc::{config::BuiltinConfig, OpenCC};
+        OpenCC::from_config(BuiltinConfig::T2s).unwrap()
+    }
+
+    #[test]
+    fn toy_mode_is_the_default() {
+        assert_eq!(CorpusSpec::default().mode, CorpusMode::Toy);
+        assert_eq!(CorpusSpec::new(10, 1).mode, CorpusMode::Toy);
+        let newsroom = CorpusSpec::newsroom(10, 1);
+        assert_eq!(newsroom.mode, CorpusMode::Newsroom);
+        assert_eq!(
+            CorpusSpec {
+                mode: CorpusMode::Toy,
+                ..newsroom
+            },
+            CorpusSpec::new(10, 1)
+        );
+    }
+
+    #[test]
+    fn newsroom_vocabulary_grows_by_heaps_law() {
+        // The plan alone (no files), so the issue's own sizes fit a debug test.
+        for (articles, target) in [(100_000, 60_000.0), (500_000, 160_000.0)] {
+            let plan = KeywordPlan::new(articles, 7);
+            let distinct = plan.distinct as f64;
+            assert!(
+                (distinct / target - 1.0).abs() < 0.05,
+                "{articles} articles: {distinct} distinct keywords, want ≈ {target}"
+            );
+            // Zipf-like: a few keywords on thousands of articles, most on 1–3.
+            let mut uses = vec![0u32; *plan.concepts.iter().max().unwrap() as usize + 1];
+            for &c in &plan.concepts {
+                uses[c as usize] += 1;
+            }
+            uses.retain(|&n| n > 0);
+            assert_eq!(uses.len(), plan.distinct as usize);
+            let rare = uses.iter().filter(|&&n| n <= 3).count() as f64;
+            assert!(
+                rare / distinct > 0.6,
+                "{rare} of {distinct} on 1–3 articles"
+            );
+            let once = uses.iter().filter(|&&n| n == 1).count() as f64;
+            assert!(
+                once / distinct > 0.35,
+                "{once} of {distinct} on one article"
+            );
+            let top = *uses.iter().max().unwrap() as f64;
+            assert!(top > articles as f64 / 100.0, "most used on {top} articles");
+            for i in [0, articles / 2, articles - 1] {
+                let kws = plan.concepts_of(i);
+                assert!((3..=6).contains(&kws.len()), "{}", kws.len());
+            }
+        }
+        // A small store follows the same curve, and a prefix of a plan is the smaller plan.
+        let small = KeywordPlan::new(2_000, 7);
+        let want = heaps(small.concepts.len() as f64);
+        assert!(
+            (small.distinct as f64 / want - 1.0).abs() < 0.1,
+            "{}",
+            small.distinct
+        );
+        let large = KeywordPlan::new(4_000, 7);
+        assert_eq!(small.concepts[..], large.concepts[..small.concepts.len()]);
+        assert_ne!(KeywordPlan::new(2_000, 8).concepts, small.concepts);
+    }
+
+    #[test]
+    fn newsroom_keywords_are_distinct_and_fold_to_their_simplified_form() {
+        let cc = t2s();
+        let n = 200_000u32;
+        let mut trad_seen = std::collections::HashSet::new();
+        let mut simp_seen = std::collections::HashSet::new();
+        for c in 0..n {
+            let (tr, si) = newsroom_keyword(c);
+            assert!(trad_seen.insert(tr.clone()), "{c}: {tr} twice");
+            assert!(simp_seen.insert(si.clone()), "{c}: {si} twice");
+            for sep in [" ", "、", "，", ","] {
+                assert!(!tr.contains(sep) && !si.contains(sep), "{tr}");
+            }
+            // OpenCC over every name would take minutes in a debug build; every 7th
+            // covers each table entry in every position many times over.
+            if c < 400 || c % 7 == 0 {
+                assert_eq!(cc.convert(&tr), si, "t2s({tr})");
+                assert_eq!(cc.convert(&si), si, "t2s({si})");
+                assert!(encode(&tr, "big5").is_some(), "not in Big5: {tr}");
+            }
+        }
+        let names = [
+            newsroom_keyword(400),
+            newsroom_keyword(404),
+            newsroom_keyword(407),
+        ];
+        assert!(
+            names.iter().all(|(tr, _)| tr.chars().count() >= 3),
+            "{names:?}"
+        );
+        assert_eq!(chinese_number(1), "一");
+        assert_eq!(chinese_number(12), "十二");
+        assert_eq!(chinese_number(20), "二十");
+        assert_eq!(chinese_number(30), "三十");
+    }
+
+    #[test]
+    fn newsroom_section_tree_has_151_nodes_three_levels_deep() {
+        let cc = t2s();
+        let mut nodes = std::collections::HashSet::new();
+        for (top, s) in SECTIONS.iter().enumerate() {
+            nodes.insert(vec![s.name.1]);
+            for (child, c) in s.children.iter().enumerate() {
+                nodes.insert(vec![s.name.1, c.1]);
+                for leaf in newsroom_leaves(top, child) {
+                    nodes.insert(vec![s.name.1, c.1, leaf.1]);
+                }
+            }
+        }
+        assert_eq!(nodes.len(), 151);
+        for (tr, si) in SECTION_LEAVES {
+            assert_eq!(cc.convert(tr), *si);
+            assert!(encode(tr, "big5").is_some());
+        }
+    }
+
+    #[test]
+    fn newsroom_corpus_statistics() {
+        let cc = t2s();
+        let dir = tempfile::tempdir().unwrap();
+        let spec = CorpusSpec::newsroom(2_000, 5);
+        let arts = generate(dir.path(), &spec).unwrap();
+        let plan = KeywordPlan::new(spec.articles, spec.seed);
+
+        let mut folded = std::collections::HashSet::new();
+        let mut sections = std::collections::HashSet::new();
+        let mut depths = [0usize; 4];
+        let (mut differing, mut simplified) = (0usize, 0usize);
+        for (i, a) in arts.iter().enumerate() {
+            assert!((3..=6).contains(&a.keywords.len()), "{}", a.keywords.len());
+            let mine: std::collections::HashSet<String> =
+                a.keywords.iter().map(|k| cc.convert(k)).collect();
+            assert_eq!(mine.len(), a.keywords.len(), "{:?}", a.keywords);
+            folded.extend(mine);
+            for (k, &c) in a.keywords.iter().zip(plan.concepts_of(i)) {
+                let (tr, si) = newsroom_keyword(c);
+                assert!(*k == tr || *k == si);
+                if tr != si {
+                    differing += 1;
+                    simplified += usize::from(*k == si);
+                }
+            }
+            assert!((1..=3).contains(&a.sections.len()), "{:?}", a.sections);
+            depths[a.sections.len()] += 1;
+            for d in 1..=a.sections.len() {
+                sections.insert(cc.convert(&a.sections[..d].join("/")));
+            }
+            if i % 50 == 0 {
+                let bytes = std::fs::read(dir.path().join(&a.rel_path)).unwrap();
+                assert_eq!(bytes, a.bytes());
+            }
+        }
+        // Distinct keywords after folding: the Heaps curve at this size.
+        let want = heaps(plan.concepts.len() as f64);
+        let got = folded.len() as f64;
+        assert!(
+            (got / want - 1.0).abs() < 0.1,
+            "{got} distinct, want ≈ {want}"
+        );
+        assert_eq!(folded.len(), plan.distinct as usize);
+        // ~15 % of the occurrences that could be told apart were typed in Simplified.
+        let share = simplified as f64 / differing as f64;
+        assert!((0.12..0.18).contains(&share), "Simplified share {share}");
+        // Every node of the 151-node tree holds articles; most articles sit three deep.
+        assert_eq!(sections.len(), 151);
+        assert!(depths[3] > arts.len() * 6 / 10, "{depths:?}");
+        assert!(depths[1] > 0 && depths[2] > 0, "{depths:?}");
+    }
+
+    #[test]
+    fn newsroom_mode_changes_only_sections_and_keywords() {
+        let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let toy = generate(d1.path(), &CorpusSpec::new(200, 3)).unwrap();
+        let news = generate(d2.path(), &CorpusSpec::newsroom(200, 3)).unwrap();
+        for (a, b) in toy.iter().zip(&news) {
+            assert_eq!(
+                (&a.id, &a.title, a.mtime, a.body_seed),
+                (&b.id, &b.title, b.mtime, b.body_seed)
+            );
+            assert_eq!(
+                (a.traditional, a.json, a.crlf),
+                (b.traditional, b.json, b.crlf)
+            );
+        }
+        let again = generate(d1.path(), &CorpusSpec::newsroom(200, 3)).unwrap();
+        assert_eq!(again, news);
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub enum Command {
         /// Exit 1 when any article was rejected
         #[arg(long)]
         strict: bool,
+        /// Write the files of every feed, the long tail of keywords included (for a site
+        /// served by a plain web server; `tidings run` renders those on request)
+        #[arg(long)]
+        all_feeds: bool,
     },
     /// Validate the configuration and every article; exit 1 on problems
     Check,
@@ -305,15 +309,15 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             };
             Ok(print_response(&answer))
         }
-        Command::Build { strict } => {
+        Command::Build { strict, all_feeds } => {
             // Before anything is opened: a refused build writes nothing.
             preflight::ensure(&config, preflight::Purpose::Build)?;
             // A running daemon owns the index: hand it the request.
-            let request = crate::model::control::Request::Build { strict };
+            let request = crate::model::control::Request::Build { strict, all_feeds };
             if let Some(answer) = crate::daemon::control::request(&config.state.path, &request) {
                 return Ok(print_response(&answer.context("control socket")?));
             }
-            let report = publish::build(&config, &progress_bar())?;
+            let report = publish::build(&config, all_feeds, &progress_bar())?;
             for line in report.problem_lines() {
                 err(&line);
             }

@@ -93,10 +93,14 @@ async fn serve(
     let request = serde_json::from_str::<Request>(&line);
     let asked = request.as_ref().ok().map(describe);
     let response = match request {
-        Ok(Request::Build { strict }) => {
+        Ok(Request::Build { strict, all_feeds }) => {
             let (tx, rx) = tokio::sync::oneshot::channel();
+            let command = match all_feeds {
+                true => Command::WriteAllFeeds(tx),
+                false => Command::Rescan(Some(tx)),
+            };
             commands
-                .send(Command::Rescan(Some(tx)))
+                .send(command)
                 .map_err(|_| anyhow::anyhow!("the daemon is stopping"))?;
             match rx.await {
                 Ok(Ok(report)) => Response {
@@ -166,8 +170,11 @@ fn describe(request: &Request) -> String {
     use crate::digests::subscriber::masked;
     use crate::model::control::SubscriberCommand;
     match request {
-        Request::Build { strict: false } => "build".into(),
-        Request::Build { strict: true } => "build --strict".into(),
+        Request::Build { strict, all_feeds } => format!(
+            "build{}{}",
+            if *strict { " --strict" } else { "" },
+            if *all_feeds { " --all-feeds" } else { "" }
+        ),
         Request::Subscriber { request } => match request {
             SubscriberCommand::Add { email, .. } => format!("subscriber add {}", masked(email)),
             SubscriberCommand::List => "subscriber list".into(),

@@ -13,6 +13,7 @@
 
 mod article_page;
 mod file_cache;
+mod on_request;
 /// The article page, for the template benchmark (`examples/bench_pages.rs`).
 pub use article_page::article_page;
 use article_page::*;
@@ -65,6 +66,8 @@ pub struct HttpState {
     pub output: PathBuf,
     pub index: Arc<Index>,
     pub site: Site,
+    /// `feeds.items`: what a feed rendered on request holds.
+    pub items_per_feed: usize,
     /// `Cache-Control: max-age` of feeds, listings and article pages, in seconds.
     pub cache_max_age: u32,
     pub metrics: Arc<Metrics>,
@@ -89,8 +92,9 @@ type AppState = State<Arc<App>>;
 /// | route | serves |
 /// |---|---|
 /// | `/` | `index.html` of `feeds.output` |
-/// | `/opml.xml`, `/index.json` | the listings of the same name |
-/// | `/feeds/{*path}` | any file below `feeds.output` |
+/// | `/opml.xml`, `/opml-keywords.xml`, `/index.json` | the listings of the same name |
+/// | `/feeds/{*path}` | any file below `feeds.output`; a feed without files, rendered |
+/// | `/keywords?q=` | keyword search, JSON |
 /// | `/articles/{id}` | the article as an HTML page |
 /// | `/healthz` | `ok` |
 /// | `/metrics` | Prometheus text |
@@ -109,7 +113,9 @@ pub fn router(state: Arc<HttpState>) -> Router {
     let router = Router::new()
         .route("/", get(home))
         .route("/opml.xml", get(opml))
+        .route("/opml-keywords.xml", get(opml_keywords))
         .route("/index.json", get(manifest))
+        .route("/keywords", get(on_request::keywords))
         .route("/feeds/{*path}", get(feed_file))
         .route("/articles/{id}", get(article))
         .route("/healthz", get(healthz))
@@ -154,7 +160,9 @@ fn route_label(matched: Option<&MatchedPath>) -> &'static str {
     match matched.map(MatchedPath::as_str) {
         Some("/") => "/",
         Some("/opml.xml") => "/opml.xml",
+        Some("/opml-keywords.xml") => "/opml-keywords.xml",
         Some("/index.json") => "/index.json",
+        Some("/keywords") => "/keywords",
         Some("/feeds/{*path}") => "/feeds",
         Some("/articles/{id}") => "/articles",
         Some("/healthz") => "/healthz",
@@ -182,6 +190,10 @@ async fn home(State(app): AppState, headers: HeaderMap) -> Response {
 
 async fn opml(State(app): AppState, headers: HeaderMap) -> Response {
     serve_file(&app, "opml.xml", &headers, None).await
+}
+
+async fn opml_keywords(State(app): AppState, headers: HeaderMap) -> Response {
+    serve_file(&app, "opml-keywords.xml", &headers, None).await
 }
 
 async fn manifest(State(app): AppState, headers: HeaderMap) -> Response {
@@ -247,7 +259,11 @@ async fn serve_file(
     headers: &HeaderMap,
     link: Option<HeaderValue>,
 ) -> Response {
-    let entry = match app.files.get(&app.http.output, rel).await {
+    let found = match app.files.get(&app.http.output, rel).await {
+        Ok(None) => on_request::rendered(app, rel).await,
+        found => found,
+    };
+    let entry = match found {
         Ok(Some(entry)) => entry,
         Ok(None) => return not_found(),
         Err(e) => {

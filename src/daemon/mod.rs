@@ -339,6 +339,7 @@ fn http_state(config: &Config, index: &Arc<Index>, metrics: &Arc<Metrics>) -> Ar
         output: config.feeds.output.clone(),
         index: index.clone(),
         site: Site::from_config(config),
+        items_per_feed: config.feeds.items,
         cache_max_age: config.server.cache_max_age,
         metrics: metrics.clone(),
         // Feeds are served even when the link key cannot be read; the pages are not.

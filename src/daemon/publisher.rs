@@ -26,6 +26,8 @@ pub enum Command {
     Paths(Vec<PathBuf>),
     /// Scan the whole store (start-up, lost events, `tidings build` via the control socket).
     Rescan(Option<tokio::sync::oneshot::Sender<Result<BuildReport, String>>>),
+    /// A rescan that writes every feed's files (`tidings build --all-feeds`).
+    WriteAllFeeds(tokio::sync::oneshot::Sender<Result<BuildReport, String>>),
     /// Adopt a new configuration and publish with it.
     Reload(Box<Config>, tokio::sync::oneshot::Sender<()>),
     Stop,
@@ -113,6 +115,16 @@ pub fn publisher_loop(
                     Source::Change,
                 );
             }
+            Ok(Command::WriteAllFeeds(reply)) => {
+                indexer.all_feeds = true;
+                let result = indexer.reconcile(&ProgressBar::hidden());
+                indexer.all_feeds = false;
+                match &result {
+                    Ok(report) => record(metrics, &indexer, report, hub.as_ref()),
+                    Err(e) => tracing::error!("rescan: {e}"),
+                }
+                let _ = reply.send(result.map_err(|e| e.to_string()));
+            }
             Ok(Command::Rescan(reply)) => {
                 let result = indexer.reconcile(&ProgressBar::hidden());
                 match &result {
@@ -148,7 +160,12 @@ pub fn publisher_loop(
                 let _ = done.send(());
             }
             Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                // Idle: the listing as large as the vocabulary catches up.
+                if let Err(e) = indexer.refresh_keyword_list(Instant::now()) {
+                    tracing::error!("writing opml-keywords.xml: {e}");
+                }
+            }
         }
         // Files that failed to parse, perhaps caught mid-write, are tried again.
         for (path, attempt) in retries.take_due(Instant::now()) {

@@ -6,8 +6,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "command", rename_all = "lowercase")]
 pub enum Request {
-    /// Scan the store and publish, as `tidings build` would.
-    Build { strict: bool },
+    /// Scan the store and publish, as `tidings build` would (`all_feeds`: `--all-feeds`).
+    Build {
+        strict: bool,
+        #[serde(default)]
+        all_feeds: bool,
+    },
     /// `tidings subscriber …`.
     Subscriber { request: SubscriberCommand },
     /// `tidings digest preview EMAIL [--html]`.

@@ -20,6 +20,17 @@ pub const MAX_NAME_BYTES: usize = 120;
 
 /// Separates a topic key's parts; folded names never hold control characters.
 const SEP: char = '\u{1f}';
+
+/// Pages the keyword feeds of the manifest are spread over (DESIGN §2: `index.json` may be
+/// split into pages linked from its first). A keyword's page is a hash of its folded key,
+/// so it never moves, and a change to one feed rewrites one page of about
+/// vocabulary / 1024 feeds (some 60 at 60,000 keywords) instead of the whole manifest.
+pub const MANIFEST_PAGES: usize = 1024;
+
+/// The file of one manifest page below `feeds.output`.
+pub fn manifest_page_file(page: u16) -> String {
+    format!("index/keywords-{page:03x}.json")
+}
 impl Topic {
     /// `"all"`, `"section"` or `"keyword"`, as in `index.json`.
     pub fn kind(&self) -> &'static str {
@@ -36,6 +47,34 @@ impl Topic {
             Topic::All => String::new(),
             Topic::Section(path) => path.join("/"),
             Topic::Keyword(k) => k.clone(),
+        }
+    }
+
+    /// The manifest page that lists a keyword feed (`None`: `all` and sections, which
+    /// the first page lists).
+    pub fn manifest_page(&self) -> Option<u16> {
+        match self {
+            Topic::Keyword(k) => {
+                Some((xxhash_rust::xxh3::xxh3_64(k.as_bytes()) % MANIFEST_PAGES as u64) as u16)
+            }
+            _ => None,
+        }
+    }
+
+    /// The topic whose folder [`Topic::dir`] would be `dir` if no name in it had to
+    /// change; the caller checks that its `dir()` is `dir` indeed.
+    pub fn from_dir(dir: &str) -> Option<Topic> {
+        let mut parts = dir.split('/');
+        let topic = match parts.next()? {
+            "all" => Topic::All,
+            "section" => Topic::Section(parts.by_ref().map(str::to_string).collect()),
+            "keyword" => Topic::Keyword(parts.next()?.to_string()),
+            _ => return None,
+        };
+        match &topic {
+            Topic::Section(path) if path.is_empty() || path.iter().any(String::is_empty) => None,
+            _ if parts.next().is_some() => None,
+            _ => Some(topic),
         }
     }
 
@@ -206,5 +245,13 @@ mod tests {
         assert_eq!(topics[2].manifest_key(), "党派·声音/统一战线");
         assert_eq!(topics[2].dir(), "section/党派·声音/统一战线");
         assert_eq!(topics[3].file(Format::Json), "keyword/重庆市/feed.json");
+        for t in &topics {
+            assert_eq!(Topic::from_dir(&t.dir()).as_ref(), Some(t));
+        }
+        assert_eq!(Topic::from_dir("keyword/a/b"), None);
+        assert_eq!(Topic::from_dir("section"), None);
+        assert_eq!(Topic::from_dir("nothing"), None);
+        let renamed = Topic::Keyword("a/b".into());
+        assert_ne!(Topic::from_dir(&renamed.dir()).as_ref(), Some(&renamed));
     }
 }

@@ -259,7 +259,7 @@ pub fn build_in_process(dir: &Path, config: &str) -> (Config, Index) {
         .unwrap()
         .resolve(dir, &SystemdDirs::default());
     let report =
-        tidings::feeds::publish::build(&config, &indicatif::ProgressBar::hidden()).unwrap();
+        tidings::feeds::publish::build(&config, false, &indicatif::ProgressBar::hidden()).unwrap();
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     let index = open_index(&config.state.path);
     (config, index)
@@ -274,4 +274,72 @@ pub fn open_index(path: &Path) -> Index {
         Err(e @ IndexError::Locked { .. }) => Err(e.to_string()),
         Err(e) => panic!("{e}"),
     })
+}
+
+/// Every feed the manifest lists (DESIGN §2): those of `index.json` and of each page it
+/// links, in order, as `read` returns a file by its path relative to `feeds.output`.
+pub fn manifest_feeds(mut read: impl FnMut(&str) -> Vec<u8>) -> Vec<Value> {
+    let first: Value = serde_json::from_slice(&read("index.json")).expect("index.json is JSON");
+    let mut feeds = first["feeds"].as_array().expect("a feeds list").clone();
+    for page in first["pages"].as_array().expect("a pages list") {
+        let page = page.as_str().expect("a page path");
+        let listed: Value = serde_json::from_slice(&read(page)).expect("a page is JSON");
+        let listed = listed["feeds"].as_array().expect("a page lists feeds");
+        assert!(!listed.is_empty(), "{page} lists no feed");
+        feeds.extend(listed.iter().cloned());
+    }
+    feeds
+}
+
+/// What a feed must hold, computed from the generator's own record of the corpus: its
+/// folder (`all`, `section/…`, `keyword/…`) → the titles of its newest `items` articles,
+/// newest first (ties by id).
+pub fn expectations(
+    articles: &[tidings_corpus::GeneratedArticle],
+    items: usize,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    use tidings::feeds::topic::fold_name;
+    let mut feeds: std::collections::BTreeMap<String, Vec<(i64, &str, &str)>> =
+        std::collections::BTreeMap::new();
+    for a in articles {
+        let published = a.published.map(|p| p.timestamp()).unwrap_or_else(|| {
+            a.mtime
+                .duration_since(std::time::SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64
+        });
+        let mut dirs = vec!["all".to_string()];
+        let mut path = String::from("section");
+        for s in &a.sections {
+            path.push('/');
+            path.push_str(&tidings::model::topic::safe_name(&fold_name(s)));
+            dirs.push(path.clone());
+        }
+        let mut kws = std::collections::BTreeSet::new();
+        for k in &a.keywords {
+            kws.insert(format!(
+                "keyword/{}",
+                tidings::model::topic::safe_name(&fold_name(k))
+            ));
+        }
+        dirs.extend(kws);
+        for d in dirs {
+            feeds
+                .entry(d)
+                .or_default()
+                .push((published, &a.id, &a.title));
+        }
+    }
+    feeds
+        .into_iter()
+        .map(|(dir, mut entries)| {
+            entries.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+            let titles = entries
+                .into_iter()
+                .take(items)
+                .map(|e| e.2.to_string())
+                .collect();
+            (dir, titles)
+        })
+        .collect()
 }

@@ -40,7 +40,24 @@ pub(super) struct Identity {
     pub(super) mtime_ns: i128,
 }
 
+/// The device number of [`Identity::rendered`]: no filesystem hands it out.
+const RENDERED_DEV: u64 = u64::MAX;
+
 impl Identity {
+    /// A document rendered on request: its feed's version stands for the inode.
+    pub(super) fn rendered(version: u64) -> Identity {
+        Identity {
+            dev: RENDERED_DEV,
+            ino: version,
+            len: 0,
+            mtime_ns: 0,
+        }
+    }
+
+    fn is_rendered(&self) -> bool {
+        self.dev == RENDERED_DEV
+    }
+
     pub(super) fn of(meta: &std::fs::Metadata) -> Identity {
         Identity {
             dev: meta.dev(),
@@ -100,6 +117,27 @@ impl Entry {
             last_modified,
             last_used: AtomicU64::new(0),
         }))
+    }
+
+    /// A feed document rendered on request; `Last-Modified` is the feed's `updated`.
+    pub(super) fn rendered(
+        rel: &str,
+        bytes: Vec<u8>,
+        facts: &crate::feeds::index::FeedFacts,
+    ) -> Entry {
+        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(facts.updated.max(0) as u64);
+        Entry {
+            identity: Identity::rendered(facts.version),
+            content_type: HeaderValue::from_static(content_type(rel)),
+            etag: content_etag(&bytes, ""),
+            gzip_etag: content_etag(&bytes, "-gz"),
+            body: Bytes::from(bytes),
+            gzip: OnceLock::new(),
+            modified,
+            last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(modified))
+                .expect("HTTP dates are ASCII"),
+            last_used: AtomicU64::new(0),
+        }
     }
 
     pub(super) fn compress(&self) -> Bytes {
@@ -178,7 +216,15 @@ impl FileCache {
             Ok(meta) if meta.is_file() => meta,
             Ok(_) => return Ok(None),
             Err(e) if is_missing(&e) => {
-                self.forget(rel);
+                // A document rendered on request stays: it has no file.
+                if !self
+                    .read_slots()
+                    .map
+                    .get(rel)
+                    .is_some_and(|s| s.entry.identity.is_rendered())
+                {
+                    self.forget(rel);
+                }
                 return Ok(None);
             }
             Err(e) => return Err(e),

@@ -1,13 +1,18 @@
-//! The listings published beside the feeds: `index.json` (the manifest other programs
-//! read, DESIGN §2), `opml.xml` (for import into a reader) and `index.html` (a page with
-//! autodiscovery links).
+//! The listings published beside the feeds (DESIGN §2): `index.json` and its pages (the
+//! complete manifest other programs read), `opml.xml` and `opml-keywords.xml` (for import
+//! into a reader: the headline feeds with the most used keywords, and every keyword) and
+//! `index.html` (a page with autodiscovery links and a keyword search). What a person or
+//! a reader opens stays small at any vocabulary; only the manifest's pages and
+//! `opml-keywords.xml` grow with it.
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
 use super::{escape_html, Site};
 use crate::config::Format;
-use crate::model::topic::Topic;
+use crate::model::topic::{manifest_page_file, Topic};
 
 /// One published feed as the listings show it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,27 +39,50 @@ struct ManifestFeed<'a> {
     files: std::collections::BTreeMap<&'static str, String>,
 }
 
-pub fn manifest(site: &Site, feeds: &[Listed]) -> Vec<u8> {
-    let manifest = Manifest {
-        feeds: feeds
-            .iter()
-            .map(|f| ManifestFeed {
-                kind: f.topic.kind(),
-                key: f.topic.manifest_key(),
-                title: &f.title,
-                items: f.items,
-                updated: f.updated.to_rfc3339(),
-                files: site
-                    .formats
-                    .iter()
-                    .map(|&fmt| (fmt.key(), f.topic.file(fmt)))
-                    .collect(),
-            })
-            .collect(),
-    };
-    let mut out = serde_json::to_vec_pretty(&manifest).expect("manifest always serializes");
+fn manifest_feeds<'a>(site: &Site, feeds: &'a [Listed]) -> Vec<ManifestFeed<'a>> {
+    feeds
+        .iter()
+        .map(|f| ManifestFeed {
+            kind: f.topic.kind(),
+            key: f.topic.manifest_key(),
+            title: &f.title,
+            items: f.items,
+            updated: f.updated.to_rfc3339(),
+            files: site
+                .formats
+                .iter()
+                .map(|&fmt| (fmt.key(), f.topic.file(fmt)))
+                .collect(),
+        })
+        .collect()
+}
+
+fn pretty_json(value: &impl Serialize) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(value).expect("manifest always serializes");
     out.push(b'\n');
     out
+}
+
+/// The manifest's first page, `index.json`: `all` and every section, and the pages that
+/// list the keyword feeds (`pages`: paths relative to `feeds.output`, each a
+/// [`manifest_page`]). Every feed is listed exactly once across them.
+pub fn manifest(site: &Site, headline: &[Listed], pages: &[u16]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct First<'a> {
+        feeds: Vec<ManifestFeed<'a>>,
+        pages: Vec<String>,
+    }
+    pretty_json(&First {
+        feeds: manifest_feeds(site, headline),
+        pages: pages.iter().map(|&p| manifest_page_file(p)).collect(),
+    })
+}
+
+/// One page of keyword feeds (`index/keywords-NNN.json`), in the first page's format.
+pub fn manifest_page(site: &Site, feeds: &[Listed]) -> Vec<u8> {
+    pretty_json(&Manifest {
+        feeds: manifest_feeds(site, feeds),
+    })
 }
 
 /// The format a reader should subscribe to when only one link fits.
@@ -107,65 +135,102 @@ pub fn opml(site: &Site, feeds: &[Listed]) -> Vec<u8> {
     out.into_bytes()
 }
 
-pub fn index_html(site: &Site, feeds: &[Listed]) -> Vec<u8> {
-    let title = escape_html(&site.title);
-    let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n",
-        escape_html(&site.language)
-    );
-    // Autodiscovery for the site-wide feed and the sections; keywords can number in the
-    // thousands, too many for a reader's subscribe dialog, so they are listed in the body.
-    for f in feeds
+/// How the home page finds a keyword it does not list: `GET /keywords?q=` (DESIGN §5)
+/// answers the most used keywords starting with what was typed, folded as the feeds are.
+const SEARCH_SCRIPT: &str = r#"(function(){
+var f=document.getElementById('keyword-search'),q=f.elements.q,out=document.getElementById('keyword-results'),n=0;
+function show(list){out.textContent='';list.forEach(function(k){var li=document.createElement('li');li.textContent=k.title+' ('+k.items+') ';
+Object.keys(k.files).forEach(function(fmt){var a=document.createElement('a');a.href=f.dataset.feeds+k.files[fmt];a.textContent=fmt.toUpperCase();li.appendChild(a);});out.appendChild(li);});}
+function ask(){var mine=++n,v=q.value.trim();if(!v){show([]);return;}
+fetch(f.action+'?q='+encodeURIComponent(v)).then(function(r){return r.json();}).then(function(list){if(mine===n)show(list);}).catch(function(){});}
+q.addEventListener('input',ask);f.addEventListener('submit',function(e){e.preventDefault();ask();});})();"#;
+
+fn feed_links(site: &Site, f: &Listed) -> Markup {
+    html! {
+        @for &fmt in &site.formats {
+            a href=(site.feed_url(&f.topic.file(fmt))) { (fmt.key().to_uppercase()) }
+        }
+    }
+}
+
+/// `index.html`: `all`, the section tree and the `top` keywords (most used first), each
+/// with its feeds, autodiscovery links for `all` and the sections, and a search box for
+/// every other keyword (`keywords` of them in all).
+pub fn index_html(site: &Site, headline: &[Listed], top: &[Listed], keywords: usize) -> Vec<u8> {
+    let all = headline.iter().filter(|f| f.topic == Topic::All);
+    let sections: Vec<&Listed> = headline
         .iter()
-        .filter(|f| !matches!(f.topic, Topic::Keyword(_)))
-    {
-        for &fmt in &site.formats {
-            out.push_str(&format!(
-                "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">\n",
-                fmt.media_type(),
-                escape_html(&f.title),
-                escape_html(&site.feed_url(&f.topic.file(fmt)))
-            ));
+        .filter(|f| matches!(f.topic, Topic::Section(_)))
+        .collect();
+    let item = |f: &Listed, label: &str| {
+        html! {
+            li { (label) " " small { "(" (f.items) ")" } (feed_links(site, f)) }
         }
-    }
-    out.push_str(
-        "<style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:auto;padding:1rem;line-height:1.5}\
-         li{margin:.2rem 0}a{margin-left:.4rem}small{color:#666}</style>\n</head>\n<body>\n",
-    );
-    out.push_str(&format!("<h1>{title}</h1>\n"));
-    for (kind, label) in [
-        ("all", "全部"),
-        ("section", "欄目 Sections"),
-        ("keyword", "關鍵詞 Keywords"),
-    ] {
-        let group: Vec<&Listed> = feeds.iter().filter(|f| f.topic.kind() == kind).collect();
-        if group.is_empty() {
-            continue;
-        }
-        out.push_str(&format!("<h2>{label}</h2>\n<ul>\n"));
-        for f in group {
-            out.push_str(&format!(
-                "<li>{} <small>({})</small>",
-                escape_html(&f.title),
-                f.items
-            ));
-            for &fmt in &site.formats {
-                out.push_str(&format!(
-                    "<a href=\"{}\">{}</a>",
-                    escape_html(&site.feed_url(&f.topic.file(fmt))),
-                    fmt.key().to_uppercase()
-                ));
+    };
+    let site_suffix = format!(" · {}", site.title);
+    let page = html! {
+        (DOCTYPE)
+        html lang=(site.language) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (site.title) }
+                // Autodiscovery for the site-wide feed and the sections: keywords number
+                // in the tens of thousands, too many for a reader's subscribe dialog.
+                @for f in headline {
+                    @for &fmt in &site.formats {
+                        link rel="alternate" type=(fmt.media_type()) title=(f.title)
+                            href=(site.feed_url(&f.topic.file(fmt)));
+                    }
+                }
+                style { (PreEscaped("body{font-family:system-ui,sans-serif;max-width:48rem;margin:auto;padding:1rem;line-height:1.5}\
+                    li{margin:.2rem 0}a{margin-left:.4rem}small{color:#666}\
+                    .depth-2{margin-left:1.5rem}.depth-3{margin-left:3rem}")) }
             }
-            out.push_str("</li>\n");
+            body {
+                h1 { (site.title) }
+                h2 { "全部" }
+                ul { @for f in all { (item(f, &f.title)) } }
+                @if !sections.is_empty() {
+                    h2 { "欄目 Sections" }
+                    ul {
+                        @for f in &sections {
+                            @let Topic::Section(path) = &f.topic else { continue };
+                            // The tree's shape from the path; the name is the last part
+                            // of the title as written ("黨派·聲音 > 統一戰線 · site").
+                            @let name = f.title.strip_suffix(site_suffix.as_str()).unwrap_or(&f.title);
+                            @let name = name.rsplit(" > ").next().unwrap_or(name);
+                            li class={ "depth-" (path.len().min(3)) } {
+                                (name) " " small { "(" (f.items) ")" } (feed_links(site, f))
+                            }
+                        }
+                    }
+                }
+                @if keywords > 0 {
+                    h2 { "關鍵詞 Keywords" }
+                    form id="keyword-search" action={ (site.base_url) "/keywords" } method="get"
+                        data-feeds={ (site.base_url) "/feeds/" } {
+                        label for="q" { "搜尋關鍵詞 Find a keyword" }
+                        " "
+                        input type="search" id="q" name="q" autocomplete="off";
+                        " "
+                        button type="submit" { "搜尋 Search" }
+                    }
+                    ul id="keyword-results" {}
+                    p { small { "最常用的 " (top.len()) " 個，共 " (keywords) " 個 · the "
+                        (top.len()) " most used of " (keywords) } }
+                    ul { @for f in top { (item(f, &f.title)) } }
+                    script { (PreEscaped(SEARCH_SCRIPT)) }
+                }
+                p {
+                    a href={ (site.base_url) "/opml.xml" } { "OPML" }
+                    a href={ (site.base_url) "/opml-keywords.xml" } { "OPML (every keyword)" }
+                    a href={ (site.base_url) "/index.json" } { "index.json" }
+                }
+            }
         }
-        out.push_str("</ul>\n");
-    }
-    out.push_str(&format!(
-        "<p><a href=\"{}\">OPML</a> <a href=\"{}\">index.json</a></p>\n</body>\n</html>\n",
-        escape_html(&format!("{}/opml.xml", site.base_url)),
-        escape_html(&format!("{}/index.json", site.base_url)),
-    ));
-    out.into_bytes()
+    };
+    let mut out = page.into_string().into_bytes();
+    out.push(b'\n');
+    out
 }

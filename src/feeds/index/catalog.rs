@@ -11,6 +11,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use hashbrown::HashTable;
 
+use super::vocabulary::Vocabulary;
 use super::{BlobRef, FeedInfo, FileStamp};
 use crate::model::topic::Topic;
 
@@ -47,6 +48,10 @@ pub(super) struct Feed {
     members: Vec<(i64, Slot)>,
     /// Members added since the last [`Catalog::settle`], in no order.
     pending: Vec<(i64, Slot)>,
+    /// Changes whenever the feed's members or their content do (a catalog-wide counter,
+    /// so a feed removed and made again never repeats a version): what a document
+    /// rendered on request is cached under.
+    pub version: u64,
 }
 
 impl Feed {
@@ -122,6 +127,13 @@ pub(super) struct Catalog {
     hasher: FastHash,
     feeds: Vec<Feed>,
     feed_numbers: FastMap<Topic, u32>,
+    /// Feeds with at least one article.
+    live_feeds: usize,
+    /// Feeds with members in `pending`.
+    unsettled: Vec<u32>,
+    /// Hands out feed versions.
+    clock: u64,
+    pub(super) vocabulary: Vocabulary,
 }
 
 fn entry(slots: &[Option<Entry>], slot: Slot) -> &Entry {
@@ -264,8 +276,10 @@ impl Catalog {
             names: Vec::new(),
             members: Vec::new(),
             pending: Vec::new(),
+            version: 0,
         });
         self.feed_numbers.insert(topic.clone(), n);
+        self.vocabulary.interned(topic, n);
         n
     }
 
@@ -283,7 +297,22 @@ impl Catalog {
 
     /// How many feeds have at least one article.
     pub fn feed_count(&self) -> usize {
-        self.feeds.iter().filter(|f| f.count > 0).count()
+        self.live_feeds
+    }
+
+    /// The newest `updated` (never before `published`) among a feed's newest `n`
+    /// members: the `updated` time of its documents.
+    pub fn feed_updated(&self, number: u32, n: usize) -> i64 {
+        self.feeds[number as usize]
+            .members
+            .iter()
+            .take(n)
+            .map(|&(_, s)| {
+                let e = entry(&self.slots, s);
+                e.updated.max(e.published)
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// Feeds with at least one article.
@@ -388,7 +417,17 @@ impl Catalog {
             let feed = &mut self.feeds[f as usize];
             feed.count += 1;
             feed.names[sp as usize].1 += 1;
+            if feed.pending.is_empty() {
+                self.unsettled.push(f);
+            }
             feed.pending.push((e.published, slot));
+            self.clock += 1;
+            feed.version = self.clock;
+            if feed.count == 1 {
+                self.live_feeds += 1;
+            }
+            self.vocabulary
+                .counted(&feed.topic, f, feed.count - 1, feed.count);
         }
     }
 
@@ -400,6 +439,13 @@ impl Catalog {
             let feed = &mut self.feeds[f as usize];
             feed.count -= 1;
             feed.names[sp as usize].1 -= 1;
+            self.clock += 1;
+            feed.version = self.clock;
+            if feed.count == 0 {
+                self.live_feeds -= 1;
+            }
+            self.vocabulary
+                .counted(&feed.topic, f, feed.count + 1, feed.count);
             if let Some(i) = feed.pending.iter().position(|m| m.1 == slot) {
                 feed.pending.swap_remove(i);
             } else if let Ok(i) = feed
@@ -415,7 +461,11 @@ impl Catalog {
     /// new ones and one merge per feed, so a build of many batches stays linear).
     pub fn settle(&mut self) {
         let slots = &self.slots;
-        for feed in self.feeds.iter_mut().filter(|f| !f.pending.is_empty()) {
+        for f in std::mem::take(&mut self.unsettled) {
+            let feed = &mut self.feeds[f as usize];
+            if feed.pending.is_empty() {
+                continue;
+            }
             let mut new = std::mem::take(&mut feed.pending);
             new.sort_unstable_by(|a, b| newest_first(slots, a, b));
             if feed.members.is_empty() {
@@ -502,6 +552,53 @@ mod tests {
         let table = cat.table();
         assert_eq!(table[&kw].count, 3);
         assert_eq!(table[&kw].title(), "重慶市");
+    }
+
+    /// The top-keyword order, the prefix lookup, the manifest pages and the live feed
+    /// count follow every insert and removal without a scan of the feeds.
+    #[test]
+    fn the_vocabulary_follows_each_article() {
+        let mut cat = Catalog::default();
+        let kw = |k: &str| Topic::Keyword(k.into());
+        let mut slots = Vec::new();
+        for (id, kws) in [
+            ("a", &["重庆市", "上海市"][..]),
+            ("b", &["重庆市"][..]),
+            ("c", &["重庆", "上海市"][..]),
+            ("d", &["重庆市"][..]),
+        ] {
+            let mut topics = vec![(Topic::All, "")];
+            topics.extend(kws.iter().map(|k| (kw(k), *k)));
+            let e = entry_for(&mut cat, id, 1, &topics);
+            slots.push(cat.insert(e));
+        }
+        cat.settle();
+        let names = |cat: &Catalog, numbers: Vec<u32>| -> Vec<String> {
+            numbers
+                .into_iter()
+                .map(|f| cat.feed(f).topic.manifest_key())
+                .collect()
+        };
+        let top = cat.vocabulary.top(10).collect();
+        assert_eq!(names(&cat, top), ["重庆市", "上海市", "重庆"]);
+        let found = cat.vocabulary.with_prefix("重庆").collect();
+        assert_eq!(names(&cat, found), ["重庆", "重庆市"]);
+        assert_eq!(cat.feed_count(), 4);
+        let page = kw("重庆").manifest_page().unwrap();
+        assert!(cat.vocabulary.live_pages().any(|p| p == page));
+        let version = cat.feed(cat.feed_number(&kw("上海市")).unwrap()).version;
+        // b, c and d leave: 重庆 has no article left, 上海市 now leads.
+        cat.remove(slots[2]);
+        cat.remove(slots[1]);
+        cat.remove(slots[3]);
+        cat.settle();
+        let top = cat.vocabulary.top(10).collect();
+        assert_eq!(names(&cat, top), ["上海市", "重庆市"]);
+        assert_eq!(cat.feed_count(), 3);
+        assert_ne!(
+            cat.feed(cat.feed_number(&kw("上海市")).unwrap()).version,
+            version
+        );
     }
 
     #[test]

@@ -15,8 +15,10 @@ mod log;
 mod migrate;
 mod pages;
 mod subscribers;
+mod vocabulary;
 use log::*;
 use pages::*;
+pub use vocabulary::FeedFacts;
 
 mod catalog;
 

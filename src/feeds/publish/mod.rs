@@ -4,7 +4,7 @@
 
 pub mod write;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,13 +16,13 @@ use rayon::prelude::*;
 use crate::config::{Config, Format};
 use crate::feeds::feed::listing::{self, Listed};
 use crate::feeds::feed::{self, FeedDoc, Item, Site};
-use crate::feeds::index::{FeedTable, Incoming, Index, IndexError, Outcome};
+use crate::feeds::index::{FeedFacts, Incoming, Index, IndexError, Outcome};
 use crate::feeds::publish::write::{prune_empty_dirs, remove_file, write_if_changed};
 use crate::feeds::store::{self, StoreFile};
 use crate::model::article::{Article, FileStamp, Stamp};
 use crate::model::escape::{escaped, escaped_path};
 use crate::model::limits::beyond_limits;
-use crate::model::topic::Topic;
+use crate::model::topic::{manifest_page_file, Topic, MANIFEST_PAGES};
 
 /// Files parsed and recorded per index transaction.
 const CHUNK: usize = 2048;
@@ -31,6 +31,34 @@ const CHUNK: usize = 2048;
 const LOG_GARBAGE_MIN: u64 = 16 * 1024 * 1024;
 /// Feeds rendered per round (bounds the records held in memory at once).
 const RENDER_CHUNK: usize = 128;
+/// Keywords that `index.html` and `opml.xml` name (the most used): with `all` and ~150
+/// sections they stay far below 256 KB at any vocabulary (DESIGN §2). Every other
+/// keyword is found by the search box, in `opml-keywords.xml` and in the manifest.
+pub const TOP_KEYWORDS: usize = 100;
+/// How long the daemon lets `opml-keywords.xml`, the one listing as large as the
+/// vocabulary, lag behind the keyword feeds: it is rewritten when due and the publisher
+/// is idle, not on every publish.
+pub const KEYWORD_LIST_DELAY: Duration = Duration::from_secs(60);
+
+/// Which feeds get files, and which listings are rewritten.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublishMode {
+    /// Write every feed's files (`tidings build --all-feeds`), not only those of `all`
+    /// and the sections: the long tail of keyword feeds is otherwise rendered on request
+    /// by `tidings run` (see BENCHMARKS.md for the measurements behind that choice).
+    pub all_feeds: bool,
+    /// A full pass: every manifest page and `opml-keywords.xml` are brought up to date,
+    /// not only what the dirty feeds touch.
+    pub full: bool,
+}
+
+/// Whether a feed's files are written when it changes. Keyword feeds are rendered on
+/// request unless every file is asked for, or the folder is there already (written by
+/// an earlier `--all-feeds`): files that exist are always kept current, so that a plain
+/// web server never serves a stale one.
+fn writes_files(output: &Path, topic: &Topic, mode: PublishMode) -> bool {
+    mode.all_feeds || !matches!(topic, Topic::Keyword(_)) || output.join(topic.dir()).is_dir()
+}
 
 /// A store file read and parsed, or why it could not be.
 type Parsed = (PathBuf, FileStamp, Result<Incoming, String>);
@@ -76,13 +104,18 @@ pub struct PublishReport {
     pub unchanged: usize,
     /// Feeds that lost their last article, files removed.
     pub removed: usize,
+    /// Feeds that changed and are rendered on request (no file written).
+    pub on_request: usize,
     /// Feeds published in all.
     pub feeds: usize,
-    /// Feeds whose files were written or removed (their subscribers' hub is told).
+    /// Feeds whose documents changed: files written or removed, or rendered on request
+    /// (their subscribers' hub is told).
     pub changed: Vec<Topic>,
     /// Feeds that could not be written, one line each (folder: reason); they stay marked
     /// for publishing and are tried again by the next publish.
     pub failed: Vec<String>,
+    /// Whether any keyword feed changed (`opml-keywords.xml` is then due).
+    pub keywords_changed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -104,7 +137,7 @@ impl fmt::Display for BuildReport {
         write!(
             f,
             "{} articles indexed ({} new, {} changed, {} removed), {} rejected; \
-             feeds: {} written, {} unchanged, {} removed, {} in all; {:.2} s",
+             feeds: {} written, {} unchanged, {} removed, {} on request, {} in all; {:.2} s",
             self.articles,
             self.new,
             self.changed,
@@ -113,6 +146,7 @@ impl fmt::Display for BuildReport {
             self.publish.written,
             self.publish.unchanged,
             self.publish.removed,
+            self.publish.on_request,
             self.publish.feeds,
             self.elapsed.as_secs_f64()
         )?;
@@ -207,7 +241,12 @@ fn incoming(file: &StoreFile, article: Article, tz: &chrono_tz::Tz) -> Incoming 
 }
 
 /// `tidings build`: open the index, bring it in line with the store, publish.
-pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, BuildError> {
+/// `all_feeds`: write every feed's files (`--all-feeds`), not only the headline feeds'.
+pub fn build(
+    config: &Config,
+    all_feeds: bool,
+    progress: &ProgressBar,
+) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     // Opening the index (reading every record) and scanning the store (a stat per file)
     // take about as long as each other at 100,000 articles; neither needs the other.
@@ -217,6 +256,7 @@ pub fn build(config: &Config, progress: &ProgressBar) -> Result<BuildReport, Bui
     );
     let index = index?;
     let mut indexer = Indexer::new(&index, config.clone());
+    indexer.all_feeds = all_feeds;
     indexer.reconcile_scanned(started, scanned, progress)
 }
 
@@ -227,6 +267,10 @@ pub struct Indexer<'a> {
     index: &'a Index,
     config: Config,
     site: Site,
+    /// Write every feed's files (see [`PublishMode::all_feeds`]).
+    pub all_feeds: bool,
+    /// When `opml-keywords.xml` is to be rewritten (keyword feeds changed since).
+    keyword_list_due: Option<Instant>,
 }
 
 impl<'a> Indexer<'a> {
@@ -235,6 +279,8 @@ impl<'a> Indexer<'a> {
             site: Site::from_config(&config),
             config,
             index,
+            all_feeds: false,
+            keyword_list_due: None,
         }
     }
 
@@ -252,6 +298,25 @@ impl<'a> Indexer<'a> {
     pub fn set_config(&mut self, config: Config) {
         self.site = Site::from_config(&config);
         self.config = config;
+    }
+
+    /// Rewrites `opml-keywords.xml` if keyword feeds changed at least
+    /// [`KEYWORD_LIST_DELAY`] ago (the daemon calls this when idle). Returns whether it
+    /// was due.
+    pub fn refresh_keyword_list(&mut self, now: Instant) -> Result<bool, BuildError> {
+        match self.keyword_list_due {
+            Some(due) if due <= now => {
+                self.keyword_list_due = None;
+                write_keyword_list(
+                    self.index,
+                    &self.site,
+                    self.config.feeds.items,
+                    &self.config.feeds.output,
+                )?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// Scans the whole store: parses files added or changed since they were recorded,
@@ -483,30 +548,44 @@ impl<'a> Indexer<'a> {
         &mut self,
         started: Instant,
         mut report: BuildReport,
-        check_outputs: bool,
+        full: bool,
     ) -> Result<BuildReport, BuildError> {
         let fingerprint = render_fingerprint(&self.config);
         let stale_settings = self.index.meta("render")?.as_deref() != Some(fingerprint.as_bytes());
         let output = &self.config.feeds.output;
         let formats = &self.config.feeds.formats;
-        let table = self.index.feed_table();
-        let missing: Vec<&Topic> = table
-            .keys()
-            .filter(|t| {
-                stale_settings
-                    || (check_outputs && formats.iter().any(|f| !output.join(t.file(*f)).exists()))
-            })
-            .collect();
-        if !missing.is_empty() {
-            self.index.mark_dirty(missing)?;
+        let mode = PublishMode {
+            all_feeds: self.all_feeds,
+            full,
+        };
+        if stale_settings || full {
+            // A full pass looks at every feed once; an update never does.
+            let missing: Vec<Topic> = self
+                .index
+                .topics()
+                .into_iter()
+                .filter(|t| {
+                    stale_settings
+                        || (writes_files(output, t, mode)
+                            && formats.iter().any(|f| !output.join(t.file(*f)).exists()))
+                })
+                .collect();
+            if !missing.is_empty() {
+                self.index.mark_dirty(&missing)?;
+            }
         }
         report.publish = publish(
             self.index,
-            &table,
             &self.site,
             self.config.feeds.items,
             output,
+            mode,
         )?;
+        if full {
+            self.keyword_list_due = None;
+        } else if report.publish.keywords_changed && self.keyword_list_due.is_none() {
+            self.keyword_list_due = Some(Instant::now() + KEYWORD_LIST_DELAY);
+        }
         if stale_settings {
             self.index.set_meta("render", fingerprint.as_bytes())?;
         }
@@ -517,14 +596,76 @@ impl<'a> Indexer<'a> {
     }
 }
 
+/// A feed as the listings show it.
+fn listed(site: &Site, facts: &FeedFacts, items_per_feed: usize) -> Listed {
+    Listed {
+        topic: facts.topic.clone(),
+        title: feed::feed_title(site, &facts.topic, &facts.title),
+        items: (facts.count as usize).min(items_per_feed),
+        updated: site
+            .tz
+            .timestamp_opt(facts.updated, 0)
+            .single()
+            .map(|t| t.fixed_offset())
+            .unwrap_or_default(),
+    }
+}
+
+/// Renders one feed document from the index as it is now: the bytes publishing would
+/// write for it, for a feed whose files are not written (DESIGN §2: the long tail is
+/// rendered on request). `None`: no such feed, or the format is not published.
+pub fn render_on_request(
+    index: &Index,
+    site: &Site,
+    items_per_feed: usize,
+    topic: &Topic,
+    format: Format,
+) -> Result<Option<(Vec<u8>, FeedFacts)>, IndexError> {
+    if !site.formats.contains(&format) {
+        return Ok(None);
+    }
+    loop {
+        let Some(facts) = index.feed_facts(topic, items_per_feed) else {
+            return Ok(None);
+        };
+        let mut items = Vec::new();
+        for id in index.recent_ids(topic, items_per_feed) {
+            match index.record(&id)? {
+                Some(rec) => items.push(Item::from_record(site, &rec)),
+                // Removed meanwhile: the version below has moved too.
+                None => break,
+            }
+        }
+        // Members and records read while the publisher changed the feed: read again,
+        // so that the bytes are exactly some version's.
+        if index.feed_facts(topic, items_per_feed).map(|f| f.version) != Some(facts.version) {
+            continue;
+        }
+        let doc = FeedDoc {
+            topic,
+            title: feed::feed_title(site, topic, &facts.title),
+            items: items.iter().collect(),
+        };
+        return Ok(Some((feed::render(site, &doc, format), facts)));
+    }
+}
+
+/// What publishing did with one dirty feed.
+enum Fate {
+    Written,
+    Unchanged,
+    Removed,
+}
+
 /// Publishes every dirty feed (rendering it from the index, writing only changed files,
-/// removing feeds that lost their last article), then the listings. Returns per-feed counts.
+/// removing feeds that lost their last article), then the listings: the small ones
+/// whole, of the manifest's pages those the dirty feeds are on. Returns per-feed counts.
 pub fn publish(
     index: &Index,
-    table: &FeedTable,
     site: &Site,
     items_per_feed: usize,
     output: &Path,
+    mode: PublishMode,
 ) -> Result<PublishReport, BuildError> {
     let out_err = |source| BuildError::Output {
         path: output.to_owned(),
@@ -533,19 +674,35 @@ pub fn publish(
     std::fs::create_dir_all(output).map_err(out_err)?;
     let mut report = PublishReport::default();
     let dirty: Vec<Topic> = index.dirty_topics()?.into_iter().collect();
-    for chunk in dirty.chunks(RENDER_CHUNK) {
-        let docs: Vec<(&Topic, Vec<String>)> = chunk
+    let pages: BTreeSet<u16> = match mode.full {
+        true => (0..MANIFEST_PAGES as u16).collect(),
+        false => dirty.iter().filter_map(Topic::manifest_page).collect(),
+    };
+    report.keywords_changed = dirty.iter().any(|t| matches!(t, Topic::Keyword(_)));
+    // Feeds rendered on request only need their dirty mark cleared: one batch for all.
+    let (to_write, on_request): (Vec<&Topic>, Vec<&Topic>) = dirty.iter().partition(|t| {
+        writes_files(output, t, mode) || index.feed_facts(t, items_per_feed).is_none()
+    });
+    if !on_request.is_empty() {
+        let done: Vec<(Topic, Option<i64>)> =
+            on_request.iter().map(|&t| (t.clone(), None)).collect();
+        index.finish_publish(&done)?;
+        report.on_request += on_request.len();
+        report.changed.extend(on_request.into_iter().cloned());
+    }
+    for chunk in to_write.chunks(RENDER_CHUNK) {
+        let docs: Vec<(&Topic, Option<FeedFacts>, Vec<String>)> = chunk
             .iter()
-            .map(|topic| match table.contains_key(topic) {
-                true => (topic, index.recent_ids(topic, items_per_feed)),
-                false => (topic, Vec::new()),
+            .map(|&topic| match index.feed_facts(topic, items_per_feed) {
+                Some(facts) => (topic, Some(facts), index.recent_ids(topic, items_per_feed)),
+                None => (topic, None, Vec::new()),
             })
             .collect();
         // Feeds share most of their newest articles ('all' holds every section's): each is
         // read from the index and made an item once, in parallel.
         let unique: HashSet<&str> = docs
             .iter()
-            .flat_map(|(_, ids)| ids.iter().map(String::as_str))
+            .flat_map(|(_, _, ids)| ids.iter().map(String::as_str))
             .collect();
         let items: HashMap<&str, Item> = unique
             .into_par_iter()
@@ -557,18 +714,18 @@ pub fn publish(
                 }),
             })
             .collect::<Result<_, IndexError>>()?;
-        let results: Vec<(&Topic, std::io::Result<Published>)> = docs
+        let results: Vec<(&Topic, std::io::Result<(Option<i64>, Fate)>)> = docs
             .par_iter()
-            .map(|(topic, ids)| {
+            .map(|(topic, facts, ids)| {
                 (
                     *topic,
-                    publish_feed(output, site, table, &items, topic, ids),
+                    publish_feed(output, site, &items, topic, facts.as_ref(), ids),
                 )
             })
             .collect();
         let mut done = Vec::with_capacity(results.len());
         for (topic, result) in results {
-            let (updated, wrote) = match result {
+            let (updated, fate) = match result {
                 Ok(published) => published,
                 Err(e) => {
                     // One feed that cannot be written stays dirty, to be tried again by
@@ -579,12 +736,12 @@ pub fn publish(
                     continue;
                 }
             };
-            match (updated.is_some(), wrote) {
-                (false, _) => report.removed += 1,
-                (true, true) => report.written += 1,
-                (true, false) => report.unchanged += 1,
+            match fate {
+                Fate::Removed => report.removed += 1,
+                Fate::Written => report.written += 1,
+                Fate::Unchanged => report.unchanged += 1,
             }
-            if wrote {
+            if !matches!(fate, Fate::Unchanged) {
                 report.changed.push(topic.clone());
             }
             done.push((topic.clone(), updated));
@@ -592,30 +749,75 @@ pub fn publish(
         index.finish_publish(&done)?;
     }
 
-    let times = index.rendered_times()?;
-    let listed: Vec<Listed> = table
+    let headline: Vec<Listed> = index
+        .headline_feeds(items_per_feed)
         .iter()
-        .map(|(topic, info)| Listed {
-            topic: topic.clone(),
-            title: feed::feed_title(site, topic, info.title()),
-            items: (info.count as usize).min(items_per_feed),
-            updated: site
-                .tz
-                .timestamp_opt(times.get(topic).copied().unwrap_or(0), 0)
-                .single()
-                .map(|t| t.fixed_offset())
-                .unwrap_or_default(),
-        })
+        .map(|f| listed(site, f, items_per_feed))
         .collect();
-    report.feeds = listed.len();
+    let top: Vec<Listed> = index
+        .top_keywords(TOP_KEYWORDS, items_per_feed)
+        .iter()
+        .map(|f| listed(site, f, items_per_feed))
+        .collect();
+    let keywords = index.keyword_feed_count();
+    report.feeds = headline.len() + keywords;
+    let live_pages = index.manifest_pages();
+    let mut short_list = headline.clone();
+    short_list.extend(top.iter().cloned());
     for (name, bytes) in [
-        ("index.json", listing::manifest(site, &listed)),
-        ("opml.xml", listing::opml(site, &listed)),
-        ("index.html", listing::index_html(site, &listed)),
+        (
+            "index.json",
+            listing::manifest(site, &headline, &live_pages),
+        ),
+        ("opml.xml", listing::opml(site, &short_list)),
+        (
+            "index.html",
+            listing::index_html(site, &headline, &top, keywords),
+        ),
     ] {
         write_if_changed(&output.join(name), &bytes).map_err(out_err)?;
     }
+    // A page that lost its last feed loses its file.
+    for page in pages {
+        let path = output.join(manifest_page_file(page));
+        let feeds: Vec<Listed> = index
+            .manifest_page(page, items_per_feed)
+            .iter()
+            .map(|f| listed(site, f, items_per_feed))
+            .collect();
+        if feeds.is_empty() {
+            remove_file(&path).map_err(out_err)?;
+        } else {
+            write_if_changed(&path, &listing::manifest_page(site, &feeds)).map_err(out_err)?;
+        }
+    }
+    if mode.full {
+        write_keyword_list(index, site, items_per_feed, output)?;
+    }
     Ok(report)
+}
+
+/// Writes `opml-keywords.xml`: every keyword feed, most used first.
+fn write_keyword_list(
+    index: &Index,
+    site: &Site,
+    items_per_feed: usize,
+    output: &Path,
+) -> Result<(), BuildError> {
+    let all: Vec<Listed> = index
+        .all_keywords(items_per_feed)
+        .iter()
+        .map(|f| listed(site, f, items_per_feed))
+        .collect();
+    write_if_changed(
+        &output.join("opml-keywords.xml"),
+        &listing::opml(site, &all),
+    )
+    .map_err(|source| BuildError::Output {
+        path: output.to_owned(),
+        source,
+    })?;
+    Ok(())
 }
 
 /// Removes a feed's files and the folders left empty.
@@ -627,27 +829,23 @@ fn remove_feed(output: &Path, topic: &Topic) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A feed's publication: the `updated` time its documents carry (`None`: removed), and
-/// whether any file was written.
-type Published = (Option<i64>, bool);
-
 /// Writes one feed's files from its newest `ids` (or removes them, when it has none left):
-/// the `updated` time its documents carry (`None`: removed) and whether any file changed.
+/// the `updated` time its documents carry (`None`: removed) and what became of its files.
 fn publish_feed(
     output: &Path,
     site: &Site,
-    table: &FeedTable,
     items: &HashMap<&str, Item>,
     topic: &Topic,
+    facts: Option<&FeedFacts>,
     ids: &[String],
-) -> std::io::Result<Published> {
-    let Some(info) = table.get(topic).filter(|_| !ids.is_empty()) else {
+) -> std::io::Result<(Option<i64>, Fate)> {
+    let Some(facts) = facts.filter(|_| !ids.is_empty()) else {
         remove_feed(output, topic)?;
-        return Ok((None, true));
+        return Ok((None, Fate::Removed));
     };
     let doc = FeedDoc {
         topic,
-        title: feed::feed_title(site, topic, info.title()),
+        title: feed::feed_title(site, topic, &facts.title),
         items: ids.iter().map(|id| &items[id.as_str()]).collect(),
     };
     let mut wrote = false;
@@ -659,7 +857,12 @@ fn publish_feed(
             wrote |= remove_file(&path)?;
         }
     }
-    Ok((Some(doc.updated(site).timestamp()), wrote))
+    let fate = if wrote {
+        Fate::Written
+    } else {
+        Fate::Unchanged
+    };
+    Ok((Some(doc.updated(site).timestamp()), fate))
 }
 
 /// What `tidings check` found.
