@@ -714,7 +714,7 @@ pub fn publish(
                 }),
             })
             .collect::<Result<_, IndexError>>()?;
-        let results: Vec<(&Topic, std::io::Result<(Option<i64>, Fate)>)> = docs
+        let results: Vec<(&Topic, std::io::Result<Published>)> = docs
             .par_iter()
             .map(|(topic, facts, ids)| {
                 (
@@ -829,6 +829,10 @@ fn remove_feed(output: &Path, topic: &Topic) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A feed's publication: the `updated` time its documents carry (`None`: removed), and
+/// what became of its files.
+type Published = (Option<i64>, Fate);
+
 /// Writes one feed's files from its newest `ids` (or removes them, when it has none left):
 /// the `updated` time its documents carry (`None`: removed) and what became of its files.
 fn publish_feed(
@@ -838,7 +842,7 @@ fn publish_feed(
     topic: &Topic,
     facts: Option<&FeedFacts>,
     ids: &[String],
-) -> std::io::Result<(Option<i64>, Fate)> {
+) -> std::io::Result<Published> {
     let Some(facts) = facts.filter(|_| !ids.is_empty()) else {
         remove_feed(output, topic)?;
         return Ok((None, Fate::Removed));
