@@ -112,12 +112,10 @@ fn deep_breadcrumb(crumbs: usize) -> String {
 }
 
 /// The `key`s of the manifest's feeds.
+/// Every feed's key, across the manifest's pages.
 fn manifest_keys(dir: &Path) -> Vec<String> {
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("feeds/index.json")).unwrap()).unwrap();
-    manifest["feeds"]
-        .as_array()
-        .unwrap()
+    let feeds = dir.join("feeds");
+    crate::support::manifest_feeds(|name| std::fs::read(feeds.join(name)).unwrap())
         .iter()
         .map(|f| f["key"].as_str().unwrap().to_string())
         .collect()
@@ -230,10 +228,11 @@ fn a_feed_that_cannot_be_written_is_reported_and_the_rest_goes_on() {
     let dir = site(CONFIG);
     put(dir.path(), "a.txt", &article("甲", "北京市"));
     put(dir.path(), "b.txt", &article("乙", "上海市"));
-    // A regular file where the keyword's folder would go.
+    // A regular file where the keyword's folder would go (keyword feeds get files with
+    // --all-feeds; without it they are rendered on request).
     std::fs::create_dir_all(dir.path().join("feeds/keyword")).unwrap();
     std::fs::write(dir.path().join("feeds/keyword/北京市"), "in the way").unwrap();
-    let out = tidings(dir.path(), &["build"]);
+    let out = tidings(dir.path(), &["build", "--all-feeds"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let failed: Vec<&str> = stderr
@@ -256,7 +255,7 @@ fn a_feed_that_cannot_be_written_is_reported_and_the_rest_goes_on() {
     }
     // Out of the way, the next build writes it.
     std::fs::remove_file(dir.path().join("feeds/keyword/北京市")).unwrap();
-    let out = tidings(dir.path(), &["build"]);
+    let out = tidings(dir.path(), &["build", "--all-feeds"]);
     assert!(out.status.success(), "{out:?}");
     assert!(dir.path().join("feeds/keyword/北京市/rss.xml").is_file());
 }

@@ -652,8 +652,16 @@ fn an_operators_and_a_readers_actions_each_leave_one_masked_info_line() {
         .find(|m| m["to"].as_str().unwrap().contains("reader@"))
         .unwrap();
     let confirm = link_in(to_reader["text"].as_str().unwrap(), "confirm");
-    // Following the link is what confirms today (GET).
+    // Opening the link only shows the button; pressing it (a POST of the token) confirms.
     assert_eq!(request("GET", &local(&d, &confirm), &[], None).status, 200);
+    let token = confirm.split("token=").nth(1).unwrap();
+    let pressed = request(
+        "POST",
+        &d.url("/confirm"),
+        &[],
+        Some(form(&[("token", token)])),
+    );
+    assert_eq!(pressed.status, 200, "{}", pressed.body);
     d.wait_log("INFO subscription confirmed: r***@example.org");
 
     let now = chrono::Utc::now().timestamp();
