@@ -105,9 +105,15 @@ impl Index {
         for &page in &tx.written {
             put_page(&mut batch, tx.catalog, page);
         }
+        // A feed already marked (and not yet published) is not marked again: a cold build
+        // would otherwise write a keyword's mark once per chunk it appears in.
+        let mut marked = Vec::new();
         for &f in &tx.dirty {
             let feed = tx.catalog.feed(f);
-            batch.insert(key(prefix::DIRTY, feed.key.as_bytes()), &[]);
+            if !feed.marked_dirty {
+                batch.insert(key(prefix::DIRTY, feed.key.as_bytes()), &[]);
+                marked.push(f);
+            }
             tx.applied.dirty.insert(feed.topic.clone());
         }
         if let Some(seq) = tx.seq {
@@ -124,6 +130,9 @@ impl Index {
         }
         self.tree.apply_batch(batch)?;
         self.flush()?;
+        for f in marked {
+            catalog.set_marked_dirty(f, true);
+        }
         catalog.settle();
         Ok(applied)
     }

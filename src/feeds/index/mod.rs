@@ -476,6 +476,13 @@ impl Index {
             batch.remove(key(prefix::DIRTY, &topic.index_key()));
         }
         self.tree.apply_batch(batch)?;
+        let mut catalog = self.catalog_mut();
+        for (topic, _) in done {
+            if let Some(f) = catalog.feed_number(topic) {
+                catalog.set_marked_dirty(f, false);
+            }
+        }
+        drop(catalog);
         self.flush()
     }
 

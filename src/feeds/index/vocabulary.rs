@@ -14,9 +14,12 @@ use crate::model::topic::{Topic, MANIFEST_PAGES};
 
 #[derive(Default)]
 pub(super) struct Vocabulary {
-    /// Keyword feeds with at least one article: (articles, folded keyword, feed number),
-    /// most used first, ties by keyword.
-    top: BTreeSet<(Reverse<u64>, Box<str>, u32)>,
+    /// Keyword feeds with at least one article: (articles, hash of the folded keyword,
+    /// feed number), most used first. Ties go by the keyword's hash, not by the feed's
+    /// number, so the order is the same however the catalog was filled; and an entry
+    /// holds no string, so the update made for every keyword of every article allocates
+    /// nothing.
+    top: BTreeSet<(Reverse<u64>, u64, u32)>,
     /// Every keyword feed ever interned, by folded keyword.
     keywords: BTreeMap<Box<str>, u32>,
     /// Keyword feed numbers per manifest page.
@@ -53,12 +56,12 @@ impl Vocabulary {
         let Topic::Keyword(k) = topic else {
             return;
         };
+        let tie = xxhash_rust::xxh3::xxh3_64(k.as_bytes());
         if before > 0 {
-            self.top
-                .remove(&(Reverse(before), k.as_str().into(), number));
+            self.top.remove(&(Reverse(before), tie, number));
         }
         if after > 0 {
-            self.top.insert((Reverse(after), k.as_str().into(), number));
+            self.top.insert((Reverse(after), tie, number));
         }
         if (before == 0) != (after == 0) {
             let page = topic.manifest_page().expect("a keyword") as usize;
