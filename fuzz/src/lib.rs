@@ -1,12 +1,13 @@
 //! The few tidings paths the fuzz targets use, in one place: when a module moves (say
 //! `tidings::article` to `tidings::feeds::article`), only this file changes.
 
-pub use tidings::article::{Article, Layout};
+pub use tidings::model::article::{Article, Layout};
 pub use tidings::config::{Config, Format};
 pub use tidings::preflight::keys as config_keys;
-pub use tidings::schedule::{due, Cron, Due, ScheduleError};
-pub use tidings::token::{sign, verify, Purpose};
-pub use tidings::topic::{topics_of, Topic};
+pub use tidings::digests::schedule::{due, Cron, Due, ScheduleError};
+pub use tidings::digests::token::{sign, verify, Purpose};
+pub use tidings::feeds::topic::topics_of;
+pub use tidings::model::topic::Topic;
 
 /// Longest file name component Linux filesystems take (ext4, XFS, btrfs: `NAME_MAX`).
 pub const NAME_MAX: usize = 255;
