@@ -2,6 +2,8 @@
 
 pub mod article;
 pub mod feed;
+#[cfg(test)]
+pub mod fixtures;
 pub mod index;
 pub mod publish;
 pub mod store;

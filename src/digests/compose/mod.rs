@@ -230,43 +230,8 @@ fn host_of(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Format;
-    use crate::feeds::topic::topics_of;
+    use crate::feeds::fixtures::{record, seed, site};
     use crate::model::article::{Article, Layout};
-
-    const SEED: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/articles/000_8c7ef1c8e8c43d29.txt"
-    ));
-
-    fn site() -> Site {
-        Site {
-            title: "tidings".into(),
-            base_url: "https://news.example".into(),
-            language: "zh".into(),
-            tz: chrono_tz::Asia::Shanghai,
-            hub: None,
-            formats: Format::ALL.to_vec(),
-        }
-    }
-
-    fn record(article: Article, seq: u64, published: i64) -> Record {
-        Record {
-            topics: topics_of(&article),
-            path: format!("{}.txt", article.id),
-            article,
-            hash: 0,
-            published,
-            updated: published,
-            seq,
-        }
-    }
-
-    /// The seed article, published 2015-06-05 08:16 in Shanghai.
-    fn seed() -> Record {
-        let a = Article::parse("000_8c7ef1c8e8c43d29", SEED, Layout::Text).unwrap();
-        record(a, 1, 1_433_463_360)
-    }
 
     fn other(id: &str, title: &str, seq: u64, published: i64) -> Record {
         let text = format!("首頁>經濟 經濟\n{title}\n第一段文字，說明{title}。\n關鍵詞:經濟\n");

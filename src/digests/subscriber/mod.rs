@@ -155,28 +155,11 @@ impl Subscriber {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feeds::topic::topics_of;
+    use crate::feeds::fixtures::{self, seed};
     use crate::model::article::{Article, Layout};
 
-    const SEED: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/articles/000_8c7ef1c8e8c43d29.txt"
-    ));
-
     fn record(article: Article) -> Record {
-        Record {
-            topics: topics_of(&article),
-            path: format!("{}.txt", article.id),
-            article,
-            hash: 0,
-            published: 1_433_463_360,
-            updated: 1_433_463_360,
-            seq: 1,
-        }
-    }
-
-    fn seed() -> Record {
-        record(Article::parse("000_8c7ef1c8e8c43d29", SEED, Layout::Text).unwrap())
+        fixtures::record(article, 1, fixtures::SEED_PUBLISHED)
     }
 
     fn strings(v: &[&str]) -> Vec<String> {

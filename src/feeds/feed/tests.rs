@@ -2,42 +2,8 @@
 //! must keep (absolute links, offsets, XML-clean text, escaped HTML).
 
 use super::*;
-use crate::feeds::topic::topics_of;
+use crate::feeds::fixtures::{seed, site};
 use crate::model::article::Record;
-use crate::model::article::{Article, Layout};
-
-const SEED: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/articles/000_8c7ef1c8e8c43d29.txt"
-));
-
-fn site() -> Site {
-    Site {
-        title: "tidings".into(),
-        base_url: "https://news.example".into(),
-        language: "zh".into(),
-        tz: chrono_tz::Asia::Shanghai,
-        hub: None,
-        formats: Format::ALL.to_vec(),
-    }
-}
-
-fn record(article: Article) -> Record {
-    Record {
-        topics: topics_of(&article),
-        article,
-        path: "000_8c7ef1c8e8c43d29.txt".into(),
-        hash: 0,
-        // 2015-06-05 08:16 in Shanghai.
-        published: 1_433_463_360,
-        updated: 1_433_463_360,
-        seq: 1,
-    }
-}
-
-fn seed() -> Record {
-    record(Article::parse("000_8c7ef1c8e8c43d29", SEED, Layout::Text).unwrap())
-}
 
 fn render_str(site: &Site, rec: &Record, format: Format) -> String {
     let item = Item::from_record(site, rec);
