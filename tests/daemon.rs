@@ -81,7 +81,9 @@ fn an_article_travels_through_every_feed_and_conditional_get_works() {
     );
     assert_eq!(changed.status, 200);
     assert_ne!(changed.header("etag").unwrap(), etag);
-    let atom = d.get("/feeds/all/atom.xml").body;
+    // Each format is its own file, renamed into place one after the other: wait for the
+    // Atom document too rather than assume it was written with the RSS one.
+    let atom = d.wait_for("/feeds/all/atom.xml", |b| b.contains("新文章甲（修訂）"));
     let feed = atom_syndication::Feed::read_from(atom.as_bytes()).unwrap();
     let entry = feed
         .entries()
