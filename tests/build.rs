@@ -588,20 +588,11 @@ fn a_generated_corpus_reads_back_in_real_clients() {
     }
 
     // feedparser: bozo == 0, entry counts and titles, for every file of every feed.
-    let expect_file = site.path("expected.json");
-    std::fs::write(&expect_file, serde_json::to_vec(&expected).unwrap()).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/check_feeds.py");
-    let out = Command::new(python)
-        .arg(script)
-        .arg(site.feeds())
-        .arg(&expect_file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "feedparser: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    support::check_feeds(
+        &python,
+        &site.feeds(),
+        &expected,
+        &site.path("expected.json"),
     );
 
     // xmllint: every XML document is well-formed.

@@ -191,20 +191,7 @@ fn every_keyword_of_a_newsroom_keeps_its_feed_and_the_listings_stay_small() {
         .collect();
     assert!(sample.values().filter(|t| t.len() == 1).count() > 30);
     let expect_file = mirror.path().join("expected.json");
-    std::fs::write(&expect_file, serde_json::to_vec(&sample).unwrap()).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/check_feeds.py");
-    let out = Command::new(&python)
-        .arg(script)
-        .arg(mirror.path())
-        .arg(&expect_file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "feedparser: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::check_feeds(&python, mirror.path(), &sample, &expect_file);
     let tail: Vec<PathBuf> = expected
         .iter()
         .filter(|(d, titles)| d.starts_with("keyword/") && titles.len() == 1)

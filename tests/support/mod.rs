@@ -84,6 +84,30 @@ pub fn python_json(script: &str, path: &Path) -> Value {
     serde_json::from_str(&python(script, [path])).unwrap()
 }
 
+/// feedparser over every feed file below `feeds` (`check_feeds.py`: bozo == 0, entry
+/// counts and titles against `expected`, written to `expect_file` for the script).
+pub fn check_feeds(
+    python: &Path,
+    feeds: &Path,
+    expected: &impl serde::Serialize,
+    expect_file: &Path,
+) {
+    std::fs::write(expect_file, serde_json::to_vec(expected).unwrap()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/check_feeds.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(feeds)
+        .arg(expect_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "feedparser: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
