@@ -10,6 +10,7 @@ use std::path::Path;
 const LAYERS: &[(&str, u8)] = &[
     ("fold", 0),
     ("config", 0),
+    ("i18n", 0),
     ("model", 1),
     ("feeds", 2),
     ("digests", 3),

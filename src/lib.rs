@@ -15,6 +15,7 @@
 //! preflight                I/O   can this configuration run: the keys config cannot judge
 //!                                (cron, sender), the folders and secrets; writes nothing
 //! fold                     PURE  NFKC + Traditional→Simplified keys
+//! i18n                     PURE  the reader's language: negotiation, catalogues, names in a script
 //! feeds                          the feed side: store → article → index → feed → publish
 //!   feeds::store           I/O   what counts as part of the store; scan it, read a file
 //!   feeds::store::watch    I/O   inotify events debounced into batches of paths
@@ -82,6 +83,7 @@ pub mod daemon;
 pub mod digests;
 pub mod feeds;
 pub mod fold;
+pub mod i18n;
 pub mod model;
 pub mod preflight;
 
