@@ -18,22 +18,14 @@ use tidings::config::Format;
 use tidings::daemon::http::article_page;
 use tidings::digests::compose::{compose, DigestInput, Group};
 use tidings::feeds::feed::Site;
-use tidings::feeds::topic::topics_of;
+use tidings::feeds::topic::record_at;
 use tidings::model::article::{Article, Layout, Record};
 
 const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
 
+/// The index record of the `seq`-th arrival, ten minutes after the one before.
 fn record(article: Article, seq: u64) -> Record {
-    let published = 1_433_463_360 + seq as i64 * 600;
-    Record {
-        topics: topics_of(&article),
-        path: format!("{}.txt", article.id),
-        article,
-        hash: 0,
-        published,
-        updated: published,
-        seq,
-    }
+    record_at(article, seq, 1_433_463_360 + seq as i64 * 600)
 }
 
 /// The calling thread's CPU time, in seconds.
