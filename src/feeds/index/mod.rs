@@ -591,21 +591,7 @@ mod tests {
     /// its times, arrival number and file stamp kept, and the old keys gone.
     #[test]
     fn the_first_layout_is_migrated_in_place() {
-        #[derive(Serialize)]
-        struct OldRecord {
-            path: String,
-            hash: u128,
-            published: i64,
-            updated: i64,
-            seq: u64,
-            topics: Vec<(Topic, String)>,
-            blob: BlobRef,
-        }
-        #[derive(Serialize)]
-        struct OldPath {
-            id: String,
-            stamp: FileStamp,
-        }
+        use super::migrate::{OldPath, OldRecord};
         let dir = tempfile::tempdir().unwrap();
         let stamp = FileStamp {
             mtime_ns: 1_700_000_000_000_000_000,
