@@ -665,7 +665,11 @@ mod tests {
         let kw = |k: &str| Topic::Keyword(k.into());
         let sec = Topic::Section(vec!["党派·声音".into()]);
         for (id, t, topics) in [
-            ("a", 10, vec![(sec.clone(), "黨派·聲音"), (kw("重庆市"), "重慶市")]),
+            (
+                "a",
+                10,
+                vec![(sec.clone(), "黨派·聲音"), (kw("重庆市"), "重慶市")],
+            ),
             ("b", 30, vec![(kw("重庆市"), "重慶市")]),
             ("c", 20, vec![(sec.clone(), "黨派·聲音")]),
             ("d", 20, vec![(kw("上海市"), "上海市")]),
