@@ -204,6 +204,52 @@ mod tests {
         }
     }
 
+    /// Active: the feed; pending: wait; unsubscribed, bounced, removed or subscribed
+    /// again: gone; a token that does not verify, or is made for another page: not found.
+    #[test]
+    fn who_a_feed_token_belongs_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(dir.path()).unwrap();
+        let key = b"0123456789abcdef0123456789abcdef";
+        let mut sub = subscriber();
+        let url_token = token::sign_feed(key, &sub.key(), sub.created);
+        let access = |index: &Index| owner(index, key, &url_token).unwrap();
+        assert_eq!(access(&index), Access::Gone, "no such subscriber");
+        for (status, expected) in [
+            (Status::Pending, Access::Pending),
+            (Status::Unsubscribed, Access::Gone),
+            (Status::Bounced, Access::Gone),
+        ] {
+            sub.status = status;
+            index.put_subscribers(&[sub.clone()]).unwrap();
+            assert_eq!(access(&index), expected, "{status}");
+        }
+        sub.status = Status::Active;
+        index.put_subscribers(&[sub.clone()]).unwrap();
+        assert_eq!(access(&index), Access::Feed(Box::new(sub.clone())));
+        // The same address subscribed again later: the old URL stays revoked.
+        let mut again = subscriber();
+        again.created += 86_400;
+        again.status = Status::Active;
+        index.put_subscribers(&[again.clone()]).unwrap();
+        assert_eq!(access(&index), Access::Gone);
+        let new_token = token::sign_feed(key, &again.key(), again.created);
+        assert!(matches!(
+            owner(&index, key, &new_token).unwrap(),
+            Access::Feed(_)
+        ));
+        // Forged, signed with another key, or a manage link's token.
+        let manage = token::sign(key, token::Purpose::Manage, &again.key(), i64::MAX);
+        for bad in [
+            "nonsense",
+            "",
+            &manage,
+            &token::sign_feed(b"another key", &again.key(), again.created),
+        ] {
+            assert_eq!(owner(&index, key, bad).unwrap(), Access::NotFound, "{bad}");
+        }
+    }
+
     #[test]
     fn the_cache_version_moves_with_the_index_and_the_topics() {
         let sub = subscriber();
