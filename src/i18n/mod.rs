@@ -153,7 +153,9 @@ fn from_accept_language(header: &str, site_default: Lang) -> Option<Lang> {
             continue;
         };
         // Highest quality wins; among equals, the first listed.
-        if best.map_or(true, |(q, p, _)| quality > q || (quality == q && position < p)) {
+        if best.map_or(true, |(q, p, _)| {
+            quality > q || (quality == q && position < p)
+        }) {
             best = Some((quality, position, lang));
         }
     }
