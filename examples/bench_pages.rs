@@ -106,6 +106,7 @@ fn main() {
         unsubscribe_mailto: "mailto:unsubscribe@news.example?subject=unsubscribe%20abc",
         schedule_name: "每日",
         now: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(),
+        feed_url: "https://news.example/me/abc/rss.xml",
     };
 
     let per_run = |seconds: f64| seconds * 1e6 / runs as f64;

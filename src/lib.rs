@@ -50,6 +50,7 @@
 //!   digests::compose::html PURE  the HTML part
 //!   digests::compose::headers PURE List-Id, List-Unsubscribe
 //!   digests::token         PURE  signed links, the key file
+//!   digests::personal      I/O   personal feeds: a subscriber's selection, who a feed token belongs to
 //!   digests::mail          I/O   Transport, Envelope, SendError
 //!   digests::mail::outbox  I/O   one .eml file per message
 //!   digests::mail::smtp    I/O   the SMTP pool (lettre)
@@ -65,6 +66,7 @@
 //!   daemon::http           I/O   axum: feeds and listings, /healthz, /metrics
 //!   daemon::http::article_page   PURE  /articles/{id}
 //!   daemon::http::file_cache     I/O   published files in memory, ETags, gzip
+//!   daemon::http::personal       I/O   /me/{token}/…: personal feeds, rendered and cached
 //!   daemon::control        I/O   the control socket
 //!   daemon::websub         I/O   hub pings with backoff
 //!   daemon::metrics        PURE  Prometheus counters and their text

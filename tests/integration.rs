@@ -18,6 +18,7 @@ mod http;
 mod journal;
 mod mail;
 mod newsroom;
+mod personal_feed;
 mod reload;
 mod round;
 mod schedule_round;

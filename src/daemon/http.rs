@@ -14,6 +14,7 @@
 mod article_page;
 mod file_cache;
 mod on_request;
+mod personal;
 /// The article page, for the template benchmark (`examples/bench_pages.rs`).
 pub use article_page::article_page;
 use article_page::*;
@@ -96,6 +97,7 @@ type AppState = State<Arc<App>>;
 /// | `/feeds/{*path}` | any file below `feeds.output`; a feed without files, rendered |
 /// | `/keywords?q=` | keyword search, JSON |
 /// | `/articles/{id}` | the article as an HTML page |
+/// | `/me/{token}/{file}` | a subscriber's personal feed, rendered (with the subscription pages only) |
 /// | `/healthz` | `ok` |
 /// | `/metrics` | Prometheus text |
 ///
@@ -118,6 +120,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/keywords", get(on_request::keywords))
         .route("/feeds/{*path}", get(feed_file))
         .route("/articles/{id}", get(article))
+        .route("/me/{token}/{file}", get(personal::feed))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(unmatched)
@@ -165,6 +168,7 @@ fn route_label(matched: Option<&MatchedPath>) -> &'static str {
         Some("/keywords") => "/keywords",
         Some("/feeds/{*path}") => "/feeds",
         Some("/articles/{id}") => "/articles",
+        Some("/me/{token}/{file}") => "/me",
         Some("/healthz") => "/healthz",
         Some("/metrics") => "/metrics",
         Some("/subscribe") => "/subscribe",
@@ -271,6 +275,18 @@ async fn serve_file(
             return server_error();
         }
     };
+    serve_entry(app, rel, &entry, headers, link).await
+}
+
+/// One version of a document, cached under `rel`: 304 when the client has it, else the
+/// body, gzipped when asked.
+async fn serve_entry(
+    app: &App,
+    rel: &str,
+    entry: &Arc<Entry>,
+    headers: &HeaderMap,
+    link: Option<HeaderValue>,
+) -> Response {
     let gzip = entry.body.len() > GZIP_MIN_BYTES && accepts_gzip(headers);
     let (selected_etag, other_etag) = if gzip {
         (&entry.gzip_etag, &entry.etag)
@@ -292,12 +308,12 @@ async fn serve_file(
     if let Some(etag) = not_modified_etag {
         let mut res = Response::new(Body::empty());
         *res.status_mut() = StatusCode::NOT_MODIFIED;
-        file_headers(res.headers_mut(), app, &entry, etag, link);
+        file_headers(res.headers_mut(), app, entry, etag, link);
         return res;
     }
 
     let body = if gzip {
-        match app.files.gzip(rel, &entry).await {
+        match app.files.gzip(rel, entry).await {
             Ok(bytes) => bytes,
             Err(e) => {
                 tracing::error!("gzip of {}: {e}", escaped(rel));
@@ -314,7 +330,7 @@ async fn serve_file(
     if gzip {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    file_headers(h, app, &entry, selected_etag, link);
+    file_headers(h, app, entry, selected_etag, link);
     res
 }
 

@@ -188,6 +188,15 @@ pub fn compose_for(
     let manage = ctx.link("manage", Purpose::Manage, &key, now_s, 30);
     let unsubscribe = ctx.link("unsubscribe", Purpose::Unsubscribe, &key, now_s, 400);
     let mailto = format!("mailto:{}?subject=unsubscribe", ctx.from_address);
+    let feed_format = ctx
+        .site
+        .formats
+        .iter()
+        .copied()
+        .find(|f| *f == crate::config::Format::Rss)
+        .or(ctx.site.formats.first().copied())
+        .unwrap_or(crate::config::Format::Rss);
+    let feed = crate::digests::personal::feed_url(&ctx.site.base_url, &ctx.key, sub, feed_format);
     let input = DigestInput {
         to: &sub.email,
         subscriber_key: &key,
@@ -201,6 +210,7 @@ pub fn compose_for(
         unsubscribe_mailto: &mailto,
         schedule_name: schedule_name(&sub.schedule),
         now,
+        feed_url: &feed,
     };
     compose::try_compose(&input).map_err(|e| anyhow::anyhow!("{}: {e}", sub.email))
 }

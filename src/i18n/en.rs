@@ -6,4 +6,8 @@ pub static MESSAGES: Messages = Messages {
     language_name: "English",
     subscribe_link: "Subscribe",
     search_label: "Search",
+    personal_feed_title_before: "Selection for ",
+    personal_feed_title_after: "",
+    personal_feed_link: "Follow in a feed reader",
+    personal_feed_hint: "Rather read in a feed reader? The same selection as a feed (this link is yours alone: do not share it; unsubscribing revokes it):",
 };

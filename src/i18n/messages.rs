@@ -12,4 +12,12 @@ pub struct Messages {
     pub subscribe_link: &'static str,
     /// The label of a search box over articles.
     pub search_label: &'static str,
+    /// A personal feed's title is `{site title} · {before}{masked address}{after}`
+    /// (DESIGN §5: whose selection, the address masked as in the logs).
+    pub personal_feed_title_before: &'static str,
+    pub personal_feed_title_after: &'static str,
+    /// The label of the personal feed's link in a digest's footer and on `/manage`.
+    pub personal_feed_link: &'static str,
+    /// On `/manage`, before the personal feed's links (one per format).
+    pub personal_feed_hint: &'static str,
 }

@@ -6,4 +6,9 @@ pub static MESSAGES: Messages = Messages {
     language_name: "简体中文",
     subscribe_link: "订阅",
     search_label: "搜索",
+    personal_feed_title_before: "",
+    personal_feed_title_after: " 的个人订阅",
+    personal_feed_link: "在阅读器中订阅",
+    personal_feed_hint:
+        "不想收邮件？在 RSS 阅读器中订阅同样的内容（此链接属于您个人，请勿分享；退订后即失效）：",
 };

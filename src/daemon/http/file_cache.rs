@@ -125,9 +125,15 @@ impl Entry {
         bytes: Vec<u8>,
         facts: &crate::feeds::index::FeedFacts,
     ) -> Entry {
-        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(facts.updated.max(0) as u64);
+        Entry::rendered_as(rel, bytes, facts.version, facts.updated)
+    }
+
+    /// A document rendered on request under `version`, last modified at `updated` (unix
+    /// seconds).
+    pub(super) fn rendered_as(rel: &str, bytes: Vec<u8>, version: u64, updated: i64) -> Entry {
+        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(updated.max(0) as u64);
         Entry {
-            identity: Identity::rendered(facts.version),
+            identity: Identity::rendered(version),
             content_type: HeaderValue::from_static(content_type(rel)),
             etag: content_etag(&bytes, ""),
             gzip_etag: content_etag(&bytes, "-gz"),

@@ -88,6 +88,10 @@ pub(super) fn html_body(
                             a href=(input.manage_url) style=(S_FOOT_LINK) { "管理訂閱" }
                             " · "
                             a href=(input.unsubscribe_url) style=(S_FOOT_LINK) { "取消訂閱" }
+                            " · "
+                            a href=(input.feed_url) style=(S_FOOT_LINK) {
+                                (crate::i18n::Lang::site_default(&input.site.language).messages().personal_feed_link)
+                            }
                         }
                     }
                 }

@@ -67,6 +67,8 @@ pub struct DigestInput<'a> {
     /// `每日`, `每週` or a custom name: the subject says `{schedule_name}摘要`.
     pub schedule_name: &'a str,
     pub now: DateTime<Utc>,
+    /// The subscriber's personal feed (DESIGN §5), linked beside manage and unsubscribe.
+    pub feed_url: &'a str,
 }
 
 /// A digest ready to hand to a transport.
@@ -256,6 +258,7 @@ mod tests {
             unsubscribe_mailto: "mailto:unsubscribe@news.example?subject=unsubscribe%20abc",
             schedule_name: "每日",
             now: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(),
+            feed_url: "https://news.example/me/abc/rss.xml",
         }
     }
 

@@ -226,6 +226,10 @@ pub(super) fn text_body(
     push_wrapped(&mut t, &reason(input, plan, address), "", "");
     let _ = writeln!(t, "管理訂閱：\n{}", input.manage_url);
     let _ = writeln!(t, "取消訂閱：\n{}", input.unsubscribe_url);
+    let feed_label = crate::i18n::Lang::site_default(&input.site.language)
+        .messages()
+        .personal_feed_link;
+    let _ = writeln!(t, "{feed_label}：\n{}", input.feed_url);
     t
 }
 

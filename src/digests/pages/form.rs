@@ -138,7 +138,11 @@ pub(super) fn validate_choices(form: &Submitted) -> Result<(Topics, String, Stri
 /// Which form: a new subscription, or a subscriber's own behind a manage token.
 pub(super) enum FormKind<'a> {
     Subscribe,
-    Manage { token: &'a str },
+    /// `feeds`: the subscriber's personal feed, (format name, URL) per format served.
+    Manage {
+        token: &'a str,
+        feeds: &'a [(&'static str, String)],
+    },
 }
 
 /// The form page. `error` or `notice`: a message above the form.
@@ -254,7 +258,7 @@ pub(super) fn render_form(
                             value=(filled.email);
                     }
                 }
-                FormKind::Manage { token } => {
+                FormKind::Manage { token, .. } => {
                     input type="hidden" name="token" value=(token);
                     p { "訂閱地址：" strong { (filled.email) } }
                 }
@@ -323,6 +327,17 @@ pub(super) fn render_form(
                 }
             }
             p { button type="submit" #submit { (button) } }
+        }
+        @if let FormKind::Manage { feeds, .. } = kind {
+            // The page's language: Traditional until the pages negotiate one.
+            section #personal_feed {
+                p { (crate::i18n::Lang::default().messages().personal_feed_hint) }
+                ul {
+                    @for (name, url) in feeds {
+                        li { a href=(url) { (name) } }
+                    }
+                }
+            }
         }
         @if let FormKind::Subscribe = kind {
             p.hint { "提交後我們會寄出一封確認郵件；點擊其中的連結後訂閱才會生效。" }

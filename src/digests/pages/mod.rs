@@ -133,6 +133,8 @@ pub struct Web {
     /// `Secure` on the form cookie: only when the site is served over https, or a
     /// browser on plain http (a test, a LAN install) would drop it.
     secure_cookie: bool,
+    /// `feeds.formats`: the personal feed's formats linked from `/manage`.
+    formats: Vec<config::Format>,
 }
 
 impl Web {
@@ -150,7 +152,13 @@ impl Web {
             mail: config.mail.clone(),
             transport: tokio::sync::OnceCell::new(),
             limiter: RateLimiter::default(),
+            formats: config.feeds.formats.clone(),
         })
+    }
+
+    /// The key links are signed with: the personal feeds' tokens too (DESIGN §5).
+    pub fn link_key(&self) -> &[u8] {
+        &self.key
     }
 
     async fn transport(&self) -> anyhow::Result<&Transport> {

@@ -10,12 +10,12 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
     let mut links = vec![
         link(
             "self",
-            &site.feed_url(&doc.topic.file(Format::Atom)),
+            &doc.self_url(site, Format::Atom),
             Some(Format::Atom.media_type()),
         ),
         link("alternate", &site.home_url(), Some("text/html")),
     ];
-    if let Some(hub) = &site.hub {
+    if let Some(hub) = doc.hub(site) {
         links.push(link("hub", hub, None));
     }
     let entries: Vec<Entry> = doc

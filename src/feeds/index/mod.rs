@@ -441,6 +441,31 @@ impl Index {
             .collect()
     }
 
+    /// The ids of the newest `n` articles in any of `topics`, newest first, each once.
+    pub fn newest_ids_of(&self, topics: &[Topic], n: usize) -> Vec<String> {
+        self.catalog()
+            .newest_of(topics, n)
+            .into_iter()
+            .map(|e| e.id.to_string())
+            .collect()
+    }
+
+    /// The ids of the last `n` articles to arrive, the last first.
+    pub fn latest_arrival_ids(&self, n: usize) -> Vec<String> {
+        self.catalog()
+            .entries()
+            .rev()
+            .take(n)
+            .map(|e| e.id.to_string())
+            .collect()
+    }
+
+    /// Moves whenever any article is added, changed or removed: what a document made
+    /// from several feeds (a personal feed) is cached under.
+    pub fn version(&self) -> u64 {
+        self.catalog().version()
+    }
+
     /// Articles that arrived after `seq` (arrival order).
     pub fn arrived_since(&self, seq: u64) -> Result<Vec<Record>> {
         let catalog = self.catalog();
