@@ -12,4 +12,8 @@ pub struct Messages {
     pub subscribe_link: &'static str,
     /// The label of a search box over articles.
     pub search_label: &'static str,
+    /// The `@instant` choice among the subscription form's schedules (DESIGN §4).
+    pub schedule_instant: &'static str,
+    /// What an `@instant` alert mail is called in its subject and heading.
+    pub alert_name: &'static str,
 }
