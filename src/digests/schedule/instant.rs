@@ -121,8 +121,9 @@ impl Arrivals {
         };
         let boundary = settled_boundary(now);
         let done = self.recent.partition_point(|(_, at)| *at < boundary);
-        if let Some((seq, _)) = self.recent.drain(..done).last() {
-            *settled = seq;
+        if done > 0 {
+            *settled = self.recent[done - 1].0;
+            self.recent.drain(..done);
         }
     }
 }
@@ -131,7 +132,8 @@ impl Arrivals {
 /// `cut` (see [`Arrivals::cut`]) are past their `watermark`, and they have had no round
 /// in this minute yet (`last_run`), so that each alert has a name of its own.
 pub fn due(watermark: u64, last_run: Option<DateTime<Utc>>, cut: u64, now: DateTime<Utc>) -> bool {
-    let fresh_minute = last_run.is_none_or(|last| minute_of(last) < minute_of(now));
+    // `map_or`, not `is_none_or`: the crate's rust-version is 1.80.
+    let fresh_minute = last_run.map_or(true, |last| minute_of(last) < minute_of(now));
     cut > watermark && fresh_minute
 }
 
