@@ -333,3 +333,85 @@ fn killed_mid_send_and_restarted_every_alert_arrives_once_with_in_flight_ones_at
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_the_relay_deferred_goes_first_under_its_own_message_id() {
+    let dir = store();
+    put_seed(dir.path());
+    let (config, index) = build_in_process(dir.path(), "");
+    let index = Arc::new(index);
+    let seed = index.last_seq().unwrap();
+    index
+        .put_subscribers(&[subscriber("alert@example.org", "重庆市", "@instant", seed)])
+        .unwrap();
+    // A relay that is not there: every send fails for now.
+    let down = tidings::config::Config::parse(&format!(
+        "[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n",
+        crate::support::free_port()
+    ))
+    .unwrap();
+    let down = tidings::digests::mail::Transport::from_config(&down.mail)
+        .await
+        .unwrap();
+    let up = tidings::digests::mail::Transport::from_config(&config.mail)
+        .await
+        .unwrap();
+    let mut indexer = tidings::feeds::publish::Indexer::new(&index, config.clone());
+    let mut arrivals = Arrivals::starting_at(seed);
+    let mut arrive = |name: &str, title: &str, at: &str| {
+        std::fs::write(
+            dir.path().join("articles").join(name),
+            article(title, "重慶市"),
+        )
+        .unwrap();
+        indexer
+            .reconcile(&indicatif::ProgressBar::hidden())
+            .unwrap();
+        arrivals.arrived(index.last_seq().unwrap(), utc(at));
+        arrivals.clone()
+    };
+    let round = |now: &str, arrivals: Arrivals, transport| {
+        let (index, config) = (index.clone(), &config);
+        let now = utc(now);
+        async move {
+            tidings::digests::round::run_with_arrivals(
+                index, config, transport, now, false, &arrivals,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let pending = || {
+        let list = index.pending_deliveries().unwrap();
+        assert_eq!(list.len(), 1, "{list:?}");
+        list[0].1.message_id.clone()
+    };
+
+    let known = arrive("n1.txt", "第一則快訊", "2026-12-02T01:45:10Z");
+    let r = round("2026-12-02T01:46:01Z", known, &down).await;
+    assert_eq!((r.sent, r.deferred), (0, 1), "{r}");
+    let first = pending();
+    // The next minute, more arrived, the relay still down: the same alert is tried again,
+    // and no second one takes its place.
+    let known = arrive("n2.txt", "第二則快訊", "2026-12-02T01:46:10Z");
+    let r = round("2026-12-02T01:47:01Z", known.clone(), &down).await;
+    assert_eq!((r.due, r.sent, r.deferred), (0, 0, 1), "{r}");
+    assert_eq!(pending(), first);
+    // The relay is back: the deferred alert goes out as it was, then the next one.
+    let r = round("2026-12-02T01:48:01Z", known, &up).await;
+    assert_eq!((r.resumed, r.sent), (1, 2), "{r}");
+    let mails = subjects_and_texts(&outbox(dir.path()));
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let (subject, text) = mails
+        .iter()
+        .find(|(_, t)| t.contains("第一則快訊"))
+        .unwrap();
+    assert!(subject.ends_with("2026-12-02 09:46"), "{subject}");
+    assert!(!text.contains("第二則快訊"), "{text}");
+    assert!(mails
+        .iter()
+        .any(|(s, t)| t.contains("第二則快訊") && s.ends_with("09:48")));
+    assert!(std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .any(|f| first.contains(&*f.unwrap().file_name().to_string_lossy().replace(".eml", ""))));
+}

@@ -355,6 +355,10 @@ pub async fn run_with_arrivals(
             }
         }
     }
+    // Deferred again: an alert subscriber's next alert waits until this one is through, so
+    // that one the relay may have taken after all is not followed by a superset under
+    // another Message-ID every minute.
+    let mut still_pending = std::collections::HashSet::new();
     if !jobs.is_empty() {
         deliver(
             &index,
@@ -366,6 +370,13 @@ pub async fn run_with_arrivals(
         .await?;
         if report.paused.is_some() {
             return Ok(report);
+        }
+        if report.deferred > 0 {
+            still_pending = index
+                .pending_deliveries()?
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect();
         }
     }
 
@@ -388,6 +399,9 @@ pub async fn run_with_arrivals(
             continue;
         }
         if instant::is_instant(&sub.schedule) {
+            if still_pending.contains(&sub.key()) {
+                continue;
+            }
             let last = sub.last_run.and_then(|t| Utc.timestamp_opt(t, 0).single());
             if instant::due(sub.watermark, last, alert_cut, now) {
                 let period = instant::period(now, tz);
