@@ -105,6 +105,7 @@ fn main() {
         unsubscribe_url: "https://news.example/unsubscribe?token=abc",
         unsubscribe_mailto: "mailto:unsubscribe@news.example?subject=unsubscribe%20abc",
         schedule_name: "每日",
+        alert: false,
         now: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(),
         feed_url: "https://news.example/me/abc/rss.xml",
     };

@@ -15,6 +15,7 @@ mod digest_mail;
 mod digest_send;
 mod hostile_store;
 mod http;
+mod instant;
 mod journal;
 mod mail;
 mod newsroom;

@@ -52,6 +52,11 @@ fn tick() -> (Duration, bool) {
     }
 }
 
+/// The index's arrival numbers as they grow, each with the moment it was seen after the
+/// commit: what `@instant` alerts batch by (DESIGN §4, `digests::schedule::instant`).
+pub type ArrivalSender = tokio::sync::mpsc::UnboundedSender<(u64, chrono::DateTime<chrono::Utc>)>;
+
+#[allow(clippy::too_many_arguments)]
 pub fn publisher_loop(
     index: &Index,
     config: Config,
@@ -60,6 +65,7 @@ pub fn publisher_loop(
     metrics: &Metrics,
     hub: Option<websub::Publisher>,
     ready: tokio::sync::oneshot::Sender<Result<BuildReport, String>>,
+    arrivals: ArrivalSender,
 ) {
     let mut indexer = Indexer::new(index, config);
     let mut retries = Retries::default();
@@ -78,6 +84,8 @@ pub fn publisher_loop(
         return;
     }
 
+    // What the start-up reconciliation brought in counts as arrived before the start.
+    let mut arrived = index.last_seq().unwrap_or(0);
     let (tick, watchdog) = tick();
     loop {
         let command = inbox.recv_timeout(tick);
@@ -177,6 +185,14 @@ pub fn publisher_loop(
                 &mut retries,
                 Source::Retry(attempt),
             );
+        }
+        // Stamped after the commit, so an arrival stamped in a minute is in the index once
+        // that minute is over.
+        if let Ok(last) = index.last_seq() {
+            if last > arrived {
+                arrived = last;
+                let _ = arrivals.send((last, chrono::Utc::now()));
+            }
         }
     }
     if let Err(e) = index.flush() {

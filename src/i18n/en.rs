@@ -10,4 +10,6 @@ pub static MESSAGES: Messages = Messages {
     personal_feed_title_after: "",
     personal_feed_link: "Follow in a feed reader",
     personal_feed_hint: "Rather read in a feed reader? The same selection as a feed (this link is yours alone: do not share it; unsubscribing revokes it):",
+    schedule_instant: "Breaking news: within 2 minutes of a new article",
+    alert_name: "Breaking news",
 };

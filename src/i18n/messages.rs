@@ -20,4 +20,8 @@ pub struct Messages {
     pub personal_feed_link: &'static str,
     /// On `/manage`, before the personal feed's links (one per format).
     pub personal_feed_hint: &'static str,
+    /// The `@instant` choice among the subscription form's schedules (DESIGN §4).
+    pub schedule_instant: &'static str,
+    /// What an `@instant` alert mail is called in its subject and heading.
+    pub alert_name: &'static str,
 }

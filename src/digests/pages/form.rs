@@ -2,6 +2,8 @@
 //! rendering the form for subscribing and managing.
 
 use super::*;
+use crate::digests::schedule::instant::{is_instant, INSTANT};
+use crate::i18n::Lang;
 
 // The form
 
@@ -23,7 +25,7 @@ pub(super) struct Filled {
 
 impl Filled {
     pub(super) fn from_subscriber(s: &Subscriber) -> Filled {
-        let preset = if PRESETS.iter().any(|(v, _)| *v == s.schedule) {
+        let preset = if PRESETS.iter().any(|(v, _)| *v == s.schedule) || is_instant(&s.schedule) {
             s.schedule.clone()
         } else {
             "custom".to_string()
@@ -307,6 +309,12 @@ pub(super) fn render_form(
                             checked[*value == preset];
                         " " (label)
                     }
+                }
+                // Breaking news (DESIGN §4): an alert for each minute's new articles.
+                label.c {
+                    input type="radio" name="preset" #preset_instant value=(INSTANT)
+                        checked[is_instant(preset)];
+                    " " (Lang::ZhHant.messages().schedule_instant)
                 }
                 label.c {
                     input type="radio" name="preset" #preset_custom value="custom"

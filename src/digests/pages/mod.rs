@@ -420,6 +420,23 @@ mod tests {
     }
 
     #[test]
+    fn breaking_news_is_a_schedule_choice_of_the_form() {
+        let submitted = |preset: &str| Submitted {
+            fields: [("keyword", "重慶市"), ("preset", preset), ("tz", "UTC")]
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        };
+        let (_, schedule, _) = validate_choices(&submitted("@instant")).unwrap();
+        assert_eq!(schedule, "@instant");
+        // The manage form shows it chosen again.
+        let (topics, _, _) = validate_choices(&submitted("@instant")).unwrap();
+        let sub = Subscriber::new("a@example.org", topics, &schedule, "UTC", 0).unwrap();
+        assert_eq!(Filled::from_subscriber(&sub).preset, "@instant");
+        assert_eq!(Filled::from_subscriber(&sub).cron, "");
+    }
+
+    #[test]
     fn lists_split_on_either_width_separator() {
         assert_eq!(
             split_list("重慶市，AI; 長江；一帶一路、 \n x "),
