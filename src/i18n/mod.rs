@@ -48,6 +48,15 @@ impl Lang {
         }
     }
 
+    /// One of our three tags exactly (case-insensitive, `_` as `-`): what a stored or typed
+    /// choice (`subscriber add --lang`, the CSV `lang` column, the form's field) must be.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let tag = tag.trim().replace('_', "-");
+        Lang::ALL
+            .into_iter()
+            .find(|l| l.tag().eq_ignore_ascii_case(&tag))
+    }
+
     /// The language a BCP 47 tag asks for, if it is one of ours: `zh-TW`, `zh-HK`,
     /// `zh-MO` and `zh-Hant…` are Traditional, `zh-CN`, `zh-SG`, `zh-MY` and `zh-Hans…`
     /// Simplified, `en…` English. Plain `zh` is `site_default`. Case-insensitive, `_` as `-`.
@@ -115,6 +124,12 @@ impl Lang {
         } else {
             Cow::Owned(converted)
         }
+    }
+}
+
+impl std::fmt::Display for Lang {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.tag())
     }
 }
 

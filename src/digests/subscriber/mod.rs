@@ -143,6 +143,7 @@ impl Subscriber {
             watermark: 0,
             last_run: None,
             bounces: 0,
+            lang: None,
         })
     }
 
