@@ -17,6 +17,8 @@ pub static MESSAGES: Messages = Messages {
     home_keywords: "Keywords",
     home_find_keyword: "Find a keyword",
     home_find_keyword_hint: "Type a keyword, in Traditional or Simplified characters.",
+    home_top_keywords: |top, all| format!("The {top} most used of {all}"),
+    home_opml_every_keyword: "OPML (every keyword)",
 
     article_author: "Author",
     article_editor: "Editor",

@@ -31,6 +31,9 @@ pub struct Messages {
     pub home_find_keyword: &'static str,
     /// Shown beside the search box when the script is off.
     pub home_find_keyword_hint: &'static str,
+    /// `最常用的 100 個，共 5000 個`: (shown, all).
+    pub home_top_keywords: fn(top: usize, all: usize) -> String,
+    pub home_opml_every_keyword: &'static str,
 
     // The article page
     pub article_author: &'static str,

@@ -20,6 +20,7 @@ use std::sync::LazyLock;
 
 use ferrous_opencc::config::BuiltinConfig;
 use ferrous_opencc::OpenCC;
+use maud::{html, Markup};
 
 /// A language a page or mail can be written in.
 #[derive(
@@ -184,6 +185,42 @@ fn parse_quality(q: &str) -> u16 {
         .map_or(0, |q| (q * 1000.0).round() as u16)
 }
 
+/// Links to this page in each language: `path` with the request's query, its `lang`
+/// replaced (a manage page keeps its token, a pre-filled form its choices). The current
+/// language is marked, not linked.
+pub fn language_switcher(lang: Lang, path: &str, query: Option<&str>) -> Markup {
+    let kept: Vec<(String, String)> = query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .filter(|(n, _)| n != "lang")
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let href = |to: Lang| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (n, v) in &kept {
+            q.append_pair(n, v);
+        }
+        q.append_pair("lang", to.tag());
+        format!("{path}?{}", q.finish())
+    };
+    html! {
+        nav.lang aria-label=(lang.messages().language_switcher) {
+            @for (i, other) in Lang::ALL.into_iter().enumerate() {
+                @if i > 0 { " · " }
+                @if other == lang {
+                    strong lang=(other.tag()) { (other.messages().language_name) }
+                } @else {
+                    a href=(href(other)) lang=(other.tag()) hreflang=(other.tag()) {
+                        (other.messages().language_name)
+                    }
+                }
+            }
+        }
+    }
+}
+
 static S2T: LazyLock<OpenCC> = LazyLock::new(|| {
     OpenCC::from_config(BuiltinConfig::S2t)
         .expect("ferrous-opencc's built-in s2t configuration and tables are compiled in")
@@ -265,5 +302,24 @@ mod tests {
         assert_eq!(Lang::En.script("重慶市"), "重慶市");
         assert_eq!(Lang::ZhHant.script("統一戰線"), "統一戰線");
         assert!(matches!(Lang::ZhHant.script("AI"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_switcher_keeps_the_query_and_marks_the_current_language() {
+        let nav =
+            language_switcher(Lang::En, "/manage", Some("token=a%2Bb&lang=zh-Hans")).into_string();
+        assert!(
+            nav.contains(r#"href="/manage?token=a%2Bb&amp;lang=zh-Hant""#),
+            "{nav}"
+        );
+        assert!(
+            nav.contains(r#"href="/manage?token=a%2Bb&amp;lang=zh-Hans""#),
+            "{nav}"
+        );
+        assert!(
+            nav.contains(r#"<strong lang="en">English</strong>"#),
+            "{nav}"
+        );
+        assert!(!nav.contains("lang=en\""), "{nav}");
     }
 }

@@ -17,6 +17,8 @@ pub static MESSAGES: Messages = Messages {
     home_keywords: "关键词",
     home_find_keyword: "搜索关键词",
     home_find_keyword_hint: "输入关键词，繁简均可。",
+    home_top_keywords: |top, all| format!("最常用的 {top} 个，共 {all} 个"),
+    home_opml_every_keyword: "OPML（全部关键词）",
 
     article_author: "作者",
     article_editor: "编辑",

@@ -17,6 +17,8 @@ pub static MESSAGES: Messages = Messages {
     home_keywords: "關鍵詞",
     home_find_keyword: "搜尋關鍵詞",
     home_find_keyword_hint: "輸入關鍵詞，繁簡均可。",
+    home_top_keywords: |top, all| format!("最常用的 {top} 個，共 {all} 個"),
+    home_opml_every_keyword: "OPML（全部關鍵詞）",
 
     article_author: "作者",
     article_editor: "編輯",

@@ -32,6 +32,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use sha2::{Digest as _, Sha256};
 
 use crate::feeds::feed::{summary_of, xml_clean, Site};
+use crate::i18n::Lang;
 use crate::model::article::Record;
 
 /// One subscribed section or keyword and the new articles it matched.
@@ -64,8 +65,11 @@ pub struct DigestInput<'a> {
     /// The https one-click URL (RFC 8058) with its signed token.
     pub unsubscribe_url: &'a str,
     pub unsubscribe_mailto: &'a str,
-    /// `每日`, `每週` or a custom name: the subject says `{schedule_name}摘要`.
+    /// `每日`, `每週` or a custom name: the subject says `{schedule_name}摘要`
+    /// (`Messages::digest_name`).
     pub schedule_name: &'a str,
+    /// The subscriber's language: every text of the mail, group headings in its script.
+    pub lang: Lang,
     pub now: DateTime<Utc>,
 }
 
@@ -122,7 +126,7 @@ pub fn try_compose(input: &DigestInput) -> Result<Option<Composed>, DigestError>
         .or_else(|| host_of(&input.site.base_url).and_then(|h| id_right(&h)))
         .unwrap_or_else(|| "localhost".to_string());
     let message_id = message_id(input.subscriber_key, input.period, &domain);
-    let subject = subject_line(&plan, input.schedule_name, article_count, input.period);
+    let subject = subject_line(input, &plan, article_count);
     let address = to.email.to_string();
     let text = text_body(input, &plan, article_count, &address);
     let html = html_body(input, &plan, article_count, &address, &subject);
@@ -150,6 +154,7 @@ pub fn try_compose(input: &DigestInput) -> Result<Option<Composed>, DigestError>
         .subject(subject.clone())
         .date(SystemTime::from(input.now))
         .header(MessageId::from(message_id.clone()))
+        .header(ContentLanguage(input.lang))
         .header(ListId {
             name: input.site.title.clone(),
             id: input.list_id.to_string(),
