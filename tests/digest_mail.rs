@@ -123,6 +123,7 @@ fn compose_digest(site: &Site, records: &[Record]) -> Composed {
         unsubscribe_url: UNSUBSCRIBE,
         unsubscribe_mailto: MAILTO,
         schedule_name: "每日",
+        lang: tidings::i18n::Lang::ZhHant,
         now: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 5).unwrap(),
     };
     compose(&input).expect("five articles make a digest")

@@ -233,7 +233,9 @@ pub fn article_page(site: &Site, rec: &Record, lang: Lang) -> String {
             " · "
             a.subscribe href=(subscribe_url(site, lang, &[])) { (m.subscribe_link) }
         }
-        article {
+        // The article's own language, whatever the page's (DESIGN §5: the texts are not
+        // translated, only names are converted).
+        article lang=(site.language) {
             @if !crumbs.is_empty() {
                 nav {
                     @for (i, (topic, label)) in crumbs.iter().enumerate() {

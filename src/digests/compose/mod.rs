@@ -260,6 +260,7 @@ mod tests {
             unsubscribe_url: "https://news.example/unsubscribe?t=abc",
             unsubscribe_mailto: "mailto:unsubscribe@news.example?subject=unsubscribe%20abc",
             schedule_name: "每日",
+            lang: crate::i18n::Lang::ZhHant,
             now: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(),
         }
     }
@@ -307,8 +308,64 @@ mod tests {
         assert!(digest.html.contains("2015-06-05 08:16"));
         assert!(digest
             .html
-            .starts_with("<!DOCTYPE html>\n<html lang=\"zh\">"));
+            .starts_with("<!DOCTYPE html>\n<html lang=\"zh-Hant\">"));
         assert!(!digest.html.contains("<style"));
+    }
+
+    /// The subscriber's language (DESIGN §5): every text, and the group headings and
+    /// section names in its script.
+    #[test]
+    fn seed_digest_in_simplified_and_english() {
+        let site = site();
+        let rec = seed();
+        let groups = || {
+            vec![
+                group("黨派·聲音 > 統一戰線", &[&rec]),
+                group("重慶市", &[&rec]),
+            ]
+        };
+        let mut hans = input(&site, groups());
+        hans.lang = crate::i18n::Lang::ZhHans;
+        let digest = compose(&hans).unwrap();
+        assert_eq!(
+            digest.subject,
+            "“统一战线、重庆市”每日摘要 · 1 篇 · 2026-11-24"
+        );
+        assert!(
+            digest
+                .text
+                .contains("\n== 党派·声音 > 统一战线 · 1 篇 ==\n"),
+            "{}",
+            digest.text
+        );
+        assert!(digest.text.contains("本组的 1 篇都已列在上方的分组里。"));
+        assert!(digest.text.contains("管理订阅：\n"));
+        assert!(digest
+            .html
+            .starts_with("<!DOCTYPE html>\n<html lang=\"zh-Hans\">"));
+        assert!(headers(&digest.bytes).contains("\nContent-Language: zh-Hans\n"));
+
+        let mut en = input(&site, groups());
+        en.lang = crate::i18n::Lang::En;
+        en.schedule_name = "Daily";
+        let digest = compose(&en).unwrap();
+        assert_eq!(
+            digest.subject,
+            "“統一戰線, 重慶市” Daily digest · 1 article · 2026-11-24"
+        );
+        assert!(digest.text.contains("1 new article\n"), "{}", digest.text);
+        assert!(digest
+            .text
+            .contains("Its article is listed in a group above."));
+        assert!(digest
+            .text
+            .contains("\nManage subscription:\nhttps://news.example/manage?t=abc\n"));
+        assert!(digest
+            .text
+            .contains("You receive this mail because reader@example.org"));
+        assert!(digest.html.contains(">Unsubscribe</a>"));
+        assert!(!digest.text.contains("訂閱"), "{}", digest.text);
+        assert!(headers(&digest.bytes).contains("\nContent-Language: en\n"));
     }
 
     #[test]
