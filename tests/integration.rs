@@ -16,6 +16,7 @@ mod digest_send;
 mod hostile_store;
 mod http;
 mod journal;
+mod lang;
 mod mail;
 mod newsroom;
 mod reload;

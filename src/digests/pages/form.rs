@@ -403,8 +403,9 @@ pub(super) fn form_response(
 ) -> Response {
     let mut res = page_response(view, status, body);
     if set {
+        // Appended: the language cookie may be set by the same response.
         res.headers_mut()
-            .insert(header::SET_COOKIE, csrf_cookie(web, csrf));
+            .append(header::SET_COOKIE, csrf_cookie(web, csrf));
     }
     res
 }
