@@ -53,7 +53,10 @@ fn assert_in(r: &Reply, lang: Lang, marker: &str, what: &str) {
 }
 
 /// Signed links for a subscriber, as the mails carry them.
-fn links(d: &Daemon, email: &str) -> [(String, fn(&Lang) -> &'static str); 3] {
+/// A message only a page of that language shows.
+type Marker = fn(&Lang) -> &'static str;
+
+fn links(d: &Daemon, email: &str) -> [(String, Marker); 3] {
     let key = key(d);
     let k = email_key(email);
     let later = chrono::Utc::now().timestamp() + 3600;

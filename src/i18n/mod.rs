@@ -169,7 +169,8 @@ fn from_accept_language(header: &str, site_default: Lang) -> Option<Lang> {
             continue;
         };
         // Highest quality wins; among equals, the first listed.
-        if best.is_none_or(|(q, p, _)| quality > q || (quality == q && position < p)) {
+        // `map_or`, not `is_none_or`: the crate's MSRV (1.80) predates it.
+        if best.map_or(true, |(q, p, _)| quality > q || (quality == q && position < p)) {
             best = Some((quality, position, lang));
         }
     }
