@@ -6,6 +6,9 @@
 //! language ([`Messages`]: `zh_hant.rs`, `zh_hans.rs`, `en.rs`), a struct rather than a
 //! table of strings so that a message missing in one language does not compile.
 //!
+//! [`language_switcher`] is the links every page starts with; `digests::pages::page_lang`
+//! reads a request's choice (query, cookie, header) for [`negotiate`].
+//!
 //! Pure: no file, clock or network. The OpenCC tables are compiled into the binary.
 
 mod en;
@@ -170,7 +173,9 @@ fn from_accept_language(header: &str, site_default: Lang) -> Option<Lang> {
         };
         // Highest quality wins; among equals, the first listed.
         // `map_or`, not `is_none_or`: the crate's MSRV (1.80) predates it.
-        if best.map_or(true, |(q, p, _)| quality > q || (quality == q && position < p)) {
+        if best.map_or(true, |(q, p, _)| {
+            quality > q || (quality == q && position < p)
+        }) {
             best = Some((quality, position, lang));
         }
     }
