@@ -29,7 +29,7 @@ pub struct Messages {
     pub home_sections: &'static str,
     pub home_keywords: &'static str,
     pub home_find_keyword: &'static str,
-    /// Shown beside the search box when the script is off.
+    /// The search box's placeholder.
     pub home_find_keyword_hint: &'static str,
     /// `最常用的 100 個，共 5000 個`: (shown, all).
     pub home_top_keywords: fn(top: usize, all: usize) -> String,

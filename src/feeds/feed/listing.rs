@@ -231,7 +231,8 @@ pub fn index_html(
                         data-feeds={ (site.base_url) "/feeds/" } {
                         label for="q" { (m.home_find_keyword) }
                         " "
-                        input type="search" id="q" name="q" autocomplete="off";
+                        input type="search" id="q" name="q" autocomplete="off"
+                            placeholder=(m.home_find_keyword_hint);
                         " "
                         button type="submit" { (m.search_label) }
                     }
@@ -251,4 +252,55 @@ pub fn index_html(
     let mut out = page.into_string().into_bytes();
     out.push(b'\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feeds::fixtures::site;
+
+    fn listed(topic: Topic, title: &str) -> Listed {
+        Listed {
+            topic,
+            title: title.into(),
+            items: 3,
+            updated: DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00").unwrap(),
+        }
+    }
+
+    /// The home page in each language (DESIGN §5): its messages, names in its script,
+    /// the link to the form; the language links only where the daemon answers them.
+    #[test]
+    fn the_home_page_speaks_the_language_it_is_rendered_in() {
+        let site = site();
+        let headline = [
+            listed(Topic::All, &site.title),
+            listed(
+                Topic::Section(vec!["党派·声音".into()]),
+                &format!("黨派·聲音 · {}", site.title),
+            ),
+        ];
+        let top = [listed(Topic::Keyword("重庆市".into()), "重庆市")];
+        let page = |lang, switcher| {
+            String::from_utf8(index_html(&site, &headline, &top, 5, lang, switcher)).unwrap()
+        };
+        let hant = page(Lang::ZhHant, false);
+        assert!(hant.contains("<html lang=\"zh-Hant\">"));
+        assert!(hant.contains("<h2>欄目</h2>"), "{hant}");
+        assert!(hant.contains(">重慶市 <small>"), "{hant}");
+        assert!(
+            hant.contains("/subscribe?lang=zh-Hant\">訂閱</a>"),
+            "{hant}"
+        );
+        assert!(!hant.contains("nav class=\"lang\""));
+        let hans = page(Lang::ZhHans, true);
+        assert!(hans.contains("<h2>栏目</h2>"));
+        assert!(hans.contains(">党派·声音 <small>"), "{hans}");
+        assert!(hans.contains(">重庆市 <small>"));
+        assert!(hans.contains("nav class=\"lang\""));
+        let en = page(Lang::En, true);
+        assert!(en.contains("<h2>Sections</h2>"));
+        assert!(en.contains("The 1 most used of 5"));
+        assert!(en.contains(">黨派·聲音 <small>"), "names as written");
+    }
 }
