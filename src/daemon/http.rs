@@ -207,7 +207,15 @@ async fn feed_file(State(app): AppState, uri: Uri, headers: HeaderMap) -> Respon
     match percent_encoding::percent_decode_str(raw).decode_utf8() {
         Ok(rel) if is_safe_relative(&rel) => {
             let link = feed_link(&app, &rel);
-            serve_file(&app, &rel, &headers, link).await
+            let mut res = serve_file(&app, &rel, &headers, link).await;
+            let cached = matches!(res.status(), StatusCode::OK | StatusCode::NOT_MODIFIED);
+            if cached && on_request::is_complete_archive(&app, &rel) {
+                res.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(on_request::COMPLETE_ARCHIVE_CACHE),
+                );
+            }
+            res
         }
         _ => not_found(),
     }

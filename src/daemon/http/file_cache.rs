@@ -14,6 +14,13 @@ pub(super) fn content_etag(bytes: &[u8], suffix: &str) -> HeaderValue {
 /// The content type of a published file, by name.
 pub(super) fn content_type(rel: &str) -> &'static str {
     let name = rel.rsplit('/').next().unwrap_or(rel);
+    if let Some((_, format)) = crate::model::topic::parse_archive_name(name) {
+        return match format {
+            Format::Rss => "application/rss+xml; charset=utf-8",
+            Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Json => "application/feed+json; charset=utf-8",
+        };
+    }
     match name {
         "rss.xml" => "application/rss+xml; charset=utf-8",
         "atom.xml" => "application/atom+xml; charset=utf-8",
@@ -125,9 +132,15 @@ impl Entry {
         bytes: Vec<u8>,
         facts: &crate::feeds::index::FeedFacts,
     ) -> Entry {
-        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(facts.updated.max(0) as u64);
+        Entry::rendered_version(rel, bytes, facts.version, facts.updated)
+    }
+
+    /// A document rendered on request from version `version` of its feed, `updated`
+    /// (unix seconds) its newest item's time.
+    pub(super) fn rendered_version(rel: &str, bytes: Vec<u8>, version: u64, updated: i64) -> Entry {
+        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(updated.max(0) as u64);
         Entry {
-            identity: Identity::rendered(facts.version),
+            identity: Identity::rendered(version),
             content_type: HeaderValue::from_static(content_type(rel)),
             etag: content_etag(&bytes, ""),
             gzip_etag: content_etag(&bytes, "-gz"),

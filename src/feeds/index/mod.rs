@@ -10,12 +10,14 @@
 //! on, so a crash leaves either the old or the new state, and feeds marked dirty stay
 //! dirty until they have been published.
 
+mod archive;
 mod batch;
 mod log;
 mod migrate;
 mod pages;
 mod subscribers;
 mod vocabulary;
+pub use archive::{ArchiveChange, ArchivePage};
 use log::*;
 use pages::*;
 pub use vocabulary::FeedFacts;
@@ -195,6 +197,8 @@ mod prefix {
     pub const SUBSCRIBER: u8 = b's';
     /// email key → Delivery: the digest in flight or last sent to a subscriber
     pub const DELIVERY: u8 = b'D';
+    /// topic → the arrival numbers that end its complete archive pages (8 bytes each)
+    pub const ARCHIVE: u8 = b'h';
     /// Prefixes of the first index layout (one key per path, per feed membership and
     /// per arrival, and records keyed by id), read once to migrate and then removed.
     pub const OLD_LAYOUT: [u8; 5] = [b'a', b'p', b'm', b'f', b'q'];

@@ -301,6 +301,7 @@ impl<'a> Indexer<'a> {
         let mode = PublishMode {
             all_feeds: self.all_feeds,
             full,
+            every_archive_page: stale_settings,
         };
         if stale_settings || full {
             // A full pass looks at every feed once; an update never does.
@@ -312,6 +313,11 @@ impl<'a> Indexer<'a> {
                     stale_settings
                         || (writes_files(output, t, mode)
                             && formats.iter().any(|f| !output.join(t.file(*f)).exists()))
+                        || (archive::writes_archives(output, t, mode)
+                            && self.index.archive_newest(t).is_some_and(|newest| {
+                                let page = |f: &Format| output.join(t.archive_file(newest, *f));
+                                formats.iter().any(|f| !page(f).exists())
+                            }))
                 })
                 .collect();
             if !missing.is_empty() {

@@ -1,0 +1,168 @@
+//! Archive pages in the tree and for readers (DESIGN §2 "Archives"): each feed's page
+//! ends are kept under their own key, written when a page closes, so that the pages are
+//! the same after a reopen, whatever was removed meanwhile.
+
+use super::*;
+
+/// One archive page as a renderer needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivePage {
+    pub page: u32,
+    /// The feed's open page, the newest.
+    pub newest: u32,
+    /// Article ids, newest arrival first.
+    pub ids: Vec<String>,
+    /// The spelling most used by the page's own articles.
+    pub title: String,
+    /// The feed's version (see [`FeedFacts::version`]) when the page was read.
+    pub version: u64,
+}
+
+impl ArchivePage {
+    /// Complete pages change only when one of their own articles is edited or removed.
+    pub fn is_complete(&self) -> bool {
+        self.page < self.newest
+    }
+}
+
+/// What [`Index::close_archive_pages`] did to one feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveChange {
+    /// The open page before; pages from it to the open page now are new or changed.
+    pub open_before: u32,
+    /// Complete pages whose members changed (edits, removals) since the last publish.
+    pub touched: Vec<u32>,
+}
+
+fn archive_key(feed_key: &str) -> Vec<u8> {
+    key(prefix::ARCHIVE, feed_key.as_bytes())
+}
+
+fn encode_ends(ends: &[u64]) -> Vec<u8> {
+    ends.iter().flat_map(|e| e.to_be_bytes()).collect()
+}
+
+/// Reads every feed's page ends into the catalog (its feeds already interned from the
+/// records); ends of a feed with no article left are ignored.
+pub(super) fn load_archives(tree: &sled::Tree, catalog: &mut Catalog) -> Result<()> {
+    for kv in tree.scan_prefix([prefix::ARCHIVE]) {
+        let (k, v) = kv?;
+        let topic = topic_of_key(&k[1..])?;
+        if v.len() % 8 != 0 {
+            return Err(IndexError::Corrupt {
+                key: String::from_utf8_lossy(&k[1..]).into_owned(),
+                reason: "archive page ends are not 8-byte numbers".into(),
+            });
+        }
+        let ends: Box<[u64]> = v
+            .chunks_exact(8)
+            .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes")))
+            .collect();
+        if let Some(number) = catalog.feed_number(&topic) {
+            catalog.set_archive(number, ends);
+        }
+    }
+    Ok(())
+}
+
+impl Index {
+    /// The open (newest) archive page of a feed with articles.
+    pub fn archive_newest(&self, topic: &Topic) -> Option<u32> {
+        let catalog = self.catalog();
+        let number = catalog.feed_number(topic)?;
+        (catalog.feed(number).count > 0).then(|| catalog.archive_newest(number))
+    }
+
+    /// One archive page of a feed; `None`: no such feed, or no such page.
+    pub fn archive_page(&self, topic: &Topic, page: u32) -> Option<ArchivePage> {
+        let catalog = self.catalog();
+        let number = catalog.feed_number(topic)?;
+        let newest = catalog.archive_newest(number);
+        if catalog.feed(number).count == 0 || page == 0 || page > newest {
+            return None;
+        }
+        let members = catalog.archive_page(number, page);
+        Some(page_of(&catalog, number, page, newest, &members))
+    }
+
+    /// Every archive page of a feed whose number `wanted` accepts, oldest first.
+    pub fn archive_pages(&self, topic: &Topic, wanted: impl Fn(u32) -> bool) -> Vec<ArchivePage> {
+        let catalog = self.catalog();
+        let Some(number) = catalog.feed_number(topic) else {
+            return Vec::new();
+        };
+        let newest = catalog.archive_newest(number);
+        (catalog.archive_pages(number).iter().zip(1..))
+            .filter(|(_, page)| wanted(*page))
+            .map(|(members, page)| page_of(&catalog, number, page, newest, members))
+            .collect()
+    }
+
+    /// Closes the full open archive pages of `topics` (at `items` articles a page) and
+    /// records their ends, one atomic batch, flushed; a feed with no article left loses
+    /// its pages. Called before the feeds are published, so that the documents name the
+    /// pages as they are.
+    pub fn close_archive_pages(
+        &self,
+        topics: &[Topic],
+        items: usize,
+    ) -> Result<BTreeMap<Topic, ArchiveChange>> {
+        let mut catalog = self.catalog_mut();
+        catalog.settle();
+        let mut batch = sled::Batch::default();
+        let mut writes = false;
+        let mut changes = BTreeMap::new();
+        for topic in topics {
+            let Some(number) = catalog.feed_number(topic) else {
+                continue;
+            };
+            let touched = catalog.take_archive_touched(number);
+            let feed = catalog.feed(number);
+            if feed.count == 0 {
+                if !feed.archive.is_empty() {
+                    batch.remove(archive_key(&feed.key));
+                    writes = true;
+                    catalog.set_archive(number, Box::default());
+                }
+                continue;
+            }
+            let open_before = catalog.archive_newest(number);
+            if catalog.close_archive_pages(number, items).is_some() {
+                let feed = catalog.feed(number);
+                batch.insert(archive_key(&feed.key), encode_ends(&feed.archive));
+                writes = true;
+            }
+            changes.insert(
+                topic.clone(),
+                ArchiveChange {
+                    open_before,
+                    touched,
+                },
+            );
+        }
+        if writes {
+            if let Err(e) = self.tree.apply_batch(batch).and_then(|_| self.db.flush()) {
+                // The catalog closed pages the tree does not have: read it back.
+                *catalog = load_catalog(&self.tree)?;
+                return Err(e.into());
+            }
+        }
+        Ok(changes)
+    }
+}
+
+fn page_of(
+    catalog: &Catalog,
+    number: u32,
+    page: u32,
+    newest: u32,
+    members: &[&Entry],
+) -> ArchivePage {
+    ArchivePage {
+        page,
+        newest,
+        ids: members.iter().map(|e| e.id.to_string()).collect(),
+        title: catalog.spelling_among(number, members).to_string(),
+        version: catalog.feed(number).version,
+    }
+}
