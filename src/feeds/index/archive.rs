@@ -166,3 +166,96 @@ fn page_of(
         version: catalog.feed(number).version,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::article::Block;
+
+    fn open(dir: &Path) -> Index {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Index::open(dir) {
+                Err(IndexError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => return other.unwrap(),
+            }
+        }
+    }
+
+    fn incoming(id: &str, keyword: &str) -> Incoming {
+        let article = Article {
+            id: id.into(),
+            title: "標題".into(),
+            subtitle: None,
+            original_title: None,
+            sections: vec!["國內".into()],
+            keywords: vec![keyword.into()],
+            editor: None,
+            author: None,
+            url: None,
+            published: None,
+            updated: None,
+            body: vec![Block::Paragraph("正文。".into())],
+            summary: None,
+            image: None,
+        };
+        let stamp = FileStamp {
+            mtime_ns: 1,
+            size: 1,
+        };
+        Incoming::new(format!("{id}.txt"), stamp, article, Some(100), None, 100)
+    }
+
+    /// Page ends survive a reopen, so a removal before it moves no page after it; a page
+    /// takes its title from its own articles' spelling.
+    #[test]
+    fn pages_survive_a_reopen_and_a_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let kw = Topic::Keyword("重庆市".into());
+        {
+            let index = open(dir.path());
+            let batch: Vec<Incoming> = (0..5)
+                .map(|n| incoming(&format!("a{n}"), if n < 2 { "重慶市" } else { "重庆市" }))
+                .collect();
+            index.apply(&batch, &[], &|_| true).unwrap();
+            let changes = index
+                .close_archive_pages(&[kw.clone(), Topic::All], 2)
+                .unwrap();
+            assert_eq!(changes[&kw].open_before, 1);
+            assert_eq!(index.archive_newest(&kw), Some(3));
+            assert_eq!(index.archive_page(&kw, 1).unwrap().title, "重慶市");
+            assert_eq!(index.archive_page(&kw, 2).unwrap().title, "重庆市");
+            assert!(index.archive_page(&kw, 1).unwrap().is_complete());
+            assert!(!index.archive_page(&kw, 3).unwrap().is_complete());
+            assert_eq!(index.archive_page(&kw, 4), None);
+            assert_eq!(index.archive_page(&kw, 0), None);
+        }
+        let index = open(dir.path());
+        index
+            .apply(&[], &["a0.txt".to_string()], &|_| false)
+            .unwrap();
+        let ids = |page| index.archive_page(&kw, page).unwrap().ids;
+        assert_eq!(ids(1), ["a1"]);
+        assert_eq!(ids(2), ["a3", "a2"]);
+        assert_eq!(ids(3), ["a4"]);
+        let changes = index.close_archive_pages(&[kw.clone()], 2).unwrap();
+        assert_eq!(changes[&kw].touched, [1]);
+        // Every article removed: the feed's pages go with it.
+        let gone: Vec<String> = (1..5).map(|n| format!("a{n}.txt")).collect();
+        index.apply(&[], &gone, &|_| false).unwrap();
+        index.close_archive_pages(&[kw.clone()], 2).unwrap();
+        assert_eq!(index.archive_newest(&kw), None);
+        assert!(
+            index.tree.scan_prefix([prefix::ARCHIVE]).next().is_some(),
+            "pages of a feed not published since stay"
+        );
+        drop(index);
+        let index = open(dir.path());
+        index
+            .apply(&[incoming("b", "重庆市")], &[], &|_| true)
+            .unwrap();
+        assert_eq!(index.archive_newest(&kw), Some(1), "a new start");
+    }
+}

@@ -756,6 +756,65 @@ mod tests {
         );
     }
 
+    fn page_ids(cat: &Catalog, topic: &Topic, page: u32) -> Vec<String> {
+        let f = cat.feed_number(topic).unwrap();
+        cat.archive_page(f, page)
+            .iter()
+            .map(|e| e.id.to_string())
+            .collect()
+    }
+
+    /// Archive pages go by arrival: full pages close at `items`, a back-dated arrival
+    /// joins the open page, a removal shrinks its own page and moves no other, and every
+    /// member is on exactly one page.
+    #[test]
+    fn archive_pages_are_bounded_by_arrival() {
+        let mut cat = Catalog::default();
+        let all = Topic::All;
+        let mut slots = Vec::new();
+        for (id, t) in [("a", 10), ("b", 20), ("c", 30), ("d", 40), ("e", 50)] {
+            let e = entry_for(&mut cat, id, t, &[(Topic::All, "")]);
+            slots.push(cat.insert(e));
+        }
+        cat.settle();
+        let f = cat.feed_number(&all).unwrap();
+        assert_eq!(cat.archive_newest(f), 1);
+        assert_eq!(cat.close_archive_pages(f, 2), Some(1));
+        assert_eq!(cat.close_archive_pages(f, 2), None, "nothing more to close");
+        assert_eq!(cat.archive_newest(f), 3);
+        assert_eq!(page_ids(&cat, &all, 1), ["b", "a"]);
+        assert_eq!(page_ids(&cat, &all, 2), ["d", "c"]);
+        assert_eq!(page_ids(&cat, &all, 3), ["e"]);
+        let version = cat.feed(f).version;
+        // Back-dated: published before everything, it still lands on the open page.
+        let old = entry_for(&mut cat, "z", 1, &[(Topic::All, "")]);
+        cat.insert(old);
+        cat.settle();
+        assert_eq!(page_ids(&cat, &all, 3), ["z", "e"]);
+        assert_eq!(page_ids(&cat, &all, 1), ["b", "a"]);
+        assert!(
+            cat.take_archive_touched(f).is_empty(),
+            "arrivals touch the open page only"
+        );
+        assert_ne!(cat.feed(f).version, version);
+        // A removal shrinks page 1; page 2 keeps its members.
+        cat.remove(slots[0]);
+        cat.settle();
+        assert_eq!(page_ids(&cat, &all, 1), ["b"]);
+        assert_eq!(page_ids(&cat, &all, 2), ["d", "c"]);
+        assert_eq!(cat.take_archive_touched(f), [1]);
+        // The full open page closes; the new open page is empty until the next arrival.
+        assert_eq!(cat.close_archive_pages(f, 2), Some(3));
+        assert_eq!(cat.archive_newest(f), 4);
+        assert!(page_ids(&cat, &all, 4).is_empty());
+        let pages: Vec<Vec<String>> = cat
+            .archive_pages(f)
+            .iter()
+            .map(|p| p.iter().map(|e| e.id.to_string()).collect())
+            .collect();
+        assert_eq!(pages, [vec!["b"], vec!["d", "c"], vec!["z", "e"], vec![]]);
+    }
+
     #[test]
     fn a_new_path_replaces_the_old_in_the_lookup() {
         let mut cat = Catalog::default();
