@@ -240,12 +240,16 @@ mod tests {
         assert_eq!(ids(1), ["a1"]);
         assert_eq!(ids(2), ["a3", "a2"]);
         assert_eq!(ids(3), ["a4"]);
-        let changes = index.close_archive_pages(&[kw.clone()], 2).unwrap();
+        let changes = index
+            .close_archive_pages(std::slice::from_ref(&kw), 2)
+            .unwrap();
         assert_eq!(changes[&kw].touched, [1]);
         // Every article removed: the feed's pages go with it.
         let gone: Vec<String> = (1..5).map(|n| format!("a{n}.txt")).collect();
         index.apply(&[], &gone, &|_| false).unwrap();
-        index.close_archive_pages(&[kw.clone()], 2).unwrap();
+        index
+            .close_archive_pages(std::slice::from_ref(&kw), 2)
+            .unwrap();
         assert_eq!(index.archive_newest(&kw), None);
         assert!(
             index.tree.scan_prefix([prefix::ARCHIVE]).next().is_some(),
