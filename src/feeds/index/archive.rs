@@ -25,15 +25,6 @@ impl ArchivePage {
     }
 }
 
-/// What [`Index::close_archive_pages`] did to one feed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArchiveChange {
-    /// The open page before; pages from it to the open page now are new or changed.
-    pub open_before: u32,
-    /// Complete pages whose members changed (edits, removals) since the last publish.
-    pub touched: Vec<u32>,
-}
-
 fn archive_key(feed_key: &str) -> Vec<u8> {
     key(prefix::ARCHIVE, feed_key.as_bytes())
 }
@@ -98,25 +89,67 @@ impl Index {
             .collect()
     }
 
-    /// Closes the full open archive pages of `topics` (at `items` articles a page) and
+    /// Sets the articles per archive page (`feeds.items`): from then on each batch of
+    /// changes completes the pages it fills under the same lock, so that no reader sees an
+    /// open page holding more.
+    pub fn set_archive_page_size(&self, items: usize) {
+        self.archive_page_size
+            .store(items, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Completes the full open archive pages of `topics` (at `items` articles a page) and
     /// records their ends, one atomic batch, flushed; a feed with no article left loses
     /// its pages. Called before the feeds are published, so that the documents name the
-    /// pages as they are.
+    /// pages as they are. Returns, per feed, the complete pages that changed since it was
+    /// last published (completed since, or an article on them edited or removed): with
+    /// the open page, those a writer of archive files rewrites.
     pub fn close_archive_pages(
         &self,
         topics: &[Topic],
         items: usize,
-    ) -> Result<BTreeMap<Topic, ArchiveChange>> {
+    ) -> Result<BTreeMap<Topic, Vec<u32>>> {
         let mut catalog = self.catalog_mut();
         catalog.settle();
+        let numbers: Vec<u32> = topics
+            .iter()
+            .filter_map(|t| catalog.feed_number(t))
+            .collect();
+        self.close_in(&mut catalog, &numbers, items)?;
+        Ok(numbers
+            .into_iter()
+            .map(|n| {
+                (
+                    catalog.feed(n).topic.clone(),
+                    catalog.archive_touched(n).to_vec(),
+                )
+            })
+            .collect())
+    }
+
+    /// After a batch: completes the pages its dirty feeds filled, once the page size is
+    /// known.
+    pub(super) fn complete_archive_pages(
+        &self,
+        catalog: &mut Catalog,
+        dirty: &BTreeSet<Topic>,
+    ) -> Result<()> {
+        let items = self
+            .archive_page_size
+            .load(std::sync::atomic::Ordering::Acquire);
+        if items == 0 {
+            return Ok(());
+        }
+        let numbers: Vec<u32> = dirty
+            .iter()
+            .filter_map(|t| catalog.feed_number(t))
+            .collect();
+        self.close_in(catalog, &numbers, items)
+    }
+
+    fn close_in(&self, catalog: &mut Catalog, numbers: &[u32], items: usize) -> Result<()> {
         let mut batch = sled::Batch::default();
         let mut writes = false;
-        let mut changes = BTreeMap::new();
-        for topic in topics {
-            let Some(number) = catalog.feed_number(topic) else {
-                continue;
-            };
-            let touched = catalog.take_archive_touched(number);
+        for &number in numbers {
             let feed = catalog.feed(number);
             if feed.count == 0 {
                 if !feed.archive.is_empty() {
@@ -124,30 +157,20 @@ impl Index {
                     writes = true;
                     catalog.set_archive(number, Box::default());
                 }
-                continue;
-            }
-            let open_before = catalog.archive_newest(number);
-            if catalog.close_archive_pages(number, items).is_some() {
+            } else if catalog.close_archive_pages(number, items).is_some() {
                 let feed = catalog.feed(number);
                 batch.insert(archive_key(&feed.key), encode_ends(&feed.archive));
                 writes = true;
             }
-            changes.insert(
-                topic.clone(),
-                ArchiveChange {
-                    open_before,
-                    touched,
-                },
-            );
         }
         if writes {
             if let Err(e) = self.tree.apply_batch(batch).and_then(|_| self.db.flush()) {
-                // The catalog closed pages the tree does not have: read it back.
+                // The catalog completed pages the tree does not have: read it back.
                 *catalog = load_catalog(&self.tree)?;
                 return Err(e.into());
             }
         }
-        Ok(changes)
+        Ok(())
     }
 }
 
@@ -223,7 +246,7 @@ mod tests {
             let changes = index
                 .close_archive_pages(&[kw.clone(), Topic::All], 2)
                 .unwrap();
-            assert_eq!(changes[&kw].open_before, 1);
+            assert_eq!(changes[&kw], [1, 2], "completed");
             assert_eq!(index.archive_newest(&kw), Some(3));
             assert_eq!(index.archive_page(&kw, 1).unwrap().title, "重慶市");
             assert_eq!(index.archive_page(&kw, 2).unwrap().title, "重庆市");
@@ -243,7 +266,7 @@ mod tests {
         let changes = index
             .close_archive_pages(std::slice::from_ref(&kw), 2)
             .unwrap();
-        assert_eq!(changes[&kw].touched, [1]);
+        assert_eq!(changes[&kw], [1], "the removal touched page 1");
         // Every article removed: the feed's pages go with it.
         let gone: Vec<String> = (1..5).map(|n| format!("a{n}.txt")).collect();
         index.apply(&[], &gone, &|_| false).unwrap();

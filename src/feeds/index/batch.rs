@@ -21,7 +21,12 @@ impl Index {
             self.diverged
                 .store(false, std::sync::atomic::Ordering::Release);
         }
-        let result = self.apply_to(&mut catalog, incoming, removed, exists);
+        let result = self
+            .apply_to(&mut catalog, incoming, removed, exists)
+            .and_then(|applied| {
+                self.complete_archive_pages(&mut catalog, &applied.dirty)?;
+                Ok(applied)
+            });
         if result.is_err() {
             // The catalog ran ahead of what reached the disk: read it back from there.
             match load_catalog(&self.tree) {

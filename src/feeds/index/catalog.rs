@@ -606,6 +606,13 @@ impl Catalog {
         let mut ends = self.feeds[number as usize].archive.to_vec();
         ends.extend(open.chunks_exact(items).map(|page| page[items - 1]));
         self.set_archive(number, ends.into());
+        let newest = self.archive_newest(number);
+        let touched = self.archive_touched.entry(number).or_default();
+        for page in before..newest {
+            if !touched.contains(&page) {
+                touched.push(page);
+            }
+        }
         Some(before)
     }
 
@@ -619,9 +626,15 @@ impl Catalog {
         }
     }
 
-    /// The complete pages of a feed whose members changed since the last call.
-    pub fn take_archive_touched(&mut self, number: u32) -> Vec<u32> {
-        self.archive_touched.remove(&number).unwrap_or_default()
+    /// The complete pages of a feed that changed since it was last published: completed
+    /// since, or with members edited or removed.
+    pub fn archive_touched(&self, number: u32) -> &[u32] {
+        self.archive_touched.get(&number).map_or(&[], Vec::as_slice)
+    }
+
+    /// The feed was published.
+    pub fn clear_archive_touched(&mut self, number: u32) {
+        self.archive_touched.remove(&number);
     }
 
     /// The spelling of a feed used most by some of its members (ties: the smallest), so
@@ -792,8 +805,10 @@ mod tests {
         cat.settle();
         assert_eq!(page_ids(&cat, &all, 3), ["z", "e"]);
         assert_eq!(page_ids(&cat, &all, 1), ["b", "a"]);
+        assert_eq!(cat.archive_touched(f), [1, 2], "completed");
+        cat.clear_archive_touched(f);
         assert!(
-            cat.take_archive_touched(f).is_empty(),
+            cat.archive_touched(f).is_empty(),
             "arrivals touch the open page only"
         );
         assert_ne!(cat.feed(f).version, version);
@@ -802,9 +817,10 @@ mod tests {
         cat.settle();
         assert_eq!(page_ids(&cat, &all, 1), ["b"]);
         assert_eq!(page_ids(&cat, &all, 2), ["d", "c"]);
-        assert_eq!(cat.take_archive_touched(f), [1]);
+        assert_eq!(cat.archive_touched(f), [1]);
         // The full open page closes; the new open page is empty until the next arrival.
         assert_eq!(cat.close_archive_pages(f, 2), Some(3));
+        assert_eq!(cat.archive_touched(f), [1, 3]);
         assert_eq!(cat.archive_newest(f), 4);
         assert!(page_ids(&cat, &all, 4).is_empty());
         let pages: Vec<Vec<String>> = cat

@@ -17,7 +17,7 @@ mod migrate;
 mod pages;
 mod subscribers;
 mod vocabulary;
-pub use archive::{ArchiveChange, ArchivePage};
+pub use archive::ArchivePage;
 use log::*;
 use pages::*;
 pub use vocabulary::FeedFacts;
@@ -181,6 +181,10 @@ pub struct Index {
     /// it back from the tree first.
     diverged: std::sync::atomic::AtomicBool,
     dir: PathBuf,
+    /// Articles per archive page (`feeds.items`; 0 until told): with it, a batch
+    /// completes the archive pages it fills before anyone reads them (DESIGN §2
+    /// "Archives").
+    archive_page_size: std::sync::atomic::AtomicUsize,
 }
 
 /// Key prefixes of the one tree.
@@ -264,6 +268,7 @@ impl Index {
             db,
             catalog,
             diverged: Default::default(),
+            archive_page_size: Default::default(),
             dir: dir.to_owned(),
         })
     }
@@ -484,6 +489,7 @@ impl Index {
         for (topic, _) in done {
             if let Some(f) = catalog.feed_number(topic) {
                 catalog.set_marked_dirty(f, false);
+                catalog.clear_archive_touched(f);
             }
         }
         drop(catalog);

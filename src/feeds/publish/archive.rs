@@ -10,7 +10,7 @@
 
 use super::*;
 use crate::feeds::feed::History;
-use crate::feeds::index::{ArchiveChange, ArchivePage};
+use crate::feeds::index::ArchivePage;
 use crate::model::topic::{parse_archive_name, ARCHIVE_DIR};
 
 /// Archive pages rendered at once while writing files (bounds the records in memory).
@@ -90,31 +90,22 @@ pub(super) fn writes_archives(output: &Path, topic: &Topic, mode: PublishMode) -
 }
 
 /// Writes the archive pages of one published feed that may have changed: all of them
-/// when asked or when they were never written, else the pages from the open one before
-/// this publish to the open one now, and the complete pages edits or removals touched.
-/// Returns whether a file changed.
+/// when asked or when they were never written, else the open page and the complete pages
+/// `touched` names (completed since the feed was last published, or with an article
+/// edited or removed). Returns whether a file changed.
 pub(super) fn write_archives(
     index: &Index,
     site: &Site,
     output: &Path,
     topic: &Topic,
-    change: Option<&ArchiveChange>,
+    touched: &[u32],
     every_page: bool,
 ) -> std::io::Result<bool> {
     let first = site.formats.first().copied().unwrap_or(Format::Rss);
-    let wanted: Box<dyn Fn(u32) -> bool + Sync> = match change {
-        Some(c)
-            if !every_page
-                && output
-                    .join(topic.archive_file(c.open_before, first))
-                    .is_file() =>
-        {
-            let (from, touched) = (c.open_before, c.touched.clone());
-            Box::new(move |page| page >= from || touched.contains(&page))
-        }
-        _ => Box::new(|_| true),
-    };
-    let pages = index.archive_pages(topic, &*wanted);
+    let written = output.join(topic.archive_file(1, first)).is_file();
+    let open = index.archive_newest(topic).unwrap_or(1);
+    let wanted = |page: u32| every_page || !written || page >= open || touched.contains(&page);
+    let pages = index.archive_pages(topic, wanted);
     let mut wrote = false;
     for chunk in pages.chunks(PAGE_CHUNK) {
         let results: Vec<std::io::Result<bool>> = chunk

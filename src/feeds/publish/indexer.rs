@@ -19,6 +19,7 @@ pub struct Indexer<'a> {
 
 impl<'a> Indexer<'a> {
     pub fn new(index: &'a Index, config: Config) -> Indexer<'a> {
+        index.set_archive_page_size(config.feeds.items);
         Indexer {
             site: Site::from_config(&config),
             config,
@@ -40,6 +41,7 @@ impl<'a> Indexer<'a> {
     /// Adopts a new configuration; feeds are re-rendered on the next publish if their
     /// settings changed.
     pub fn set_config(&mut self, config: Config) {
+        self.index.set_archive_page_size(config.feeds.items);
         self.site = Site::from_config(&config);
         self.config = config;
     }

@@ -353,9 +353,10 @@ pub fn publish(
     std::fs::create_dir_all(output).map_err(out_err)?;
     let mut report = PublishReport::default();
     let dirty: Vec<Topic> = index.dirty_topics()?.into_iter().collect();
-    // Full archive pages close before anything is rendered: the documents link to the
-    // pages as they are from now on.
-    let archive_changes = index.close_archive_pages(&dirty, items_per_feed)?;
+    // Full archive pages are completed before anything is rendered (a batch does it
+    // already once the index knows the page size; this covers a changed `feeds.items`
+    // and an index from before archives): the documents link to the pages as they are.
+    let archive_touched = index.close_archive_pages(&dirty, items_per_feed)?;
     let pages: BTreeSet<u16> = match mode.full {
         true => (0..MANIFEST_PAGES as u16).collect(),
         false => dirty.iter().filter_map(Topic::manifest_page).collect(),
@@ -419,7 +420,7 @@ pub fn publish(
                         site,
                         output,
                         topic,
-                        archive_changes.get(topic),
+                        archive_touched.get(topic).map_or(&[], Vec::as_slice),
                         mode.every_archive_page,
                     )
                     .map(|_| published),
