@@ -93,7 +93,7 @@ type AppState = State<Arc<App>>;
 /// |---|---|
 /// | `/` | `index.html` of `feeds.output` |
 /// | `/opml.xml`, `/opml-keywords.xml`, `/index.json` | the listings of the same name |
-/// | `/feeds/{*path}` | any file below `feeds.output`; a feed without files, rendered |
+/// | `/feeds/{*path}` | any file below `feeds.output`; a feed or archive page without files, rendered |
 /// | `/keywords?q=` | keyword search, JSON |
 /// | `/articles/{id}` | the article as an HTML page |
 /// | `/healthz` | `ok` |

@@ -541,24 +541,25 @@ impl Catalog {
             feed.pending.is_empty(),
             "archive_page() on an unsettled catalog"
         );
-        let after = match page {
-            0 | 1 => 0,
+        // Page n holds the arrival numbers in (end of n − 1, end of n]; no page 0, and
+        // nothing after the open page.
+        let end = |n: u32| match n {
+            0 => 0,
             n => feed
                 .archive
-                .get(n as usize - 2)
+                .get(n as usize - 1)
                 .copied()
                 .unwrap_or(u64::MAX),
         };
-        let until = feed
-            .archive
-            .get(page as usize - 1)
-            .copied()
-            .unwrap_or(u64::MAX);
+        let (after, until) = match page {
+            0 => (u64::MAX, 0),
+            n => (end(n - 1), end(n)),
+        };
         let mut slots: Vec<Slot> = feed
             .members
             .iter()
             .map(|&(_, s)| s)
-            .filter(|&s| (after + 1..=until).contains(&self.seqs[s as usize]))
+            .filter(|&s| (after.saturating_add(1)..=until).contains(&self.seqs[s as usize]))
             .collect();
         // Slots are in arrival order.
         slots.sort_unstable_by(|a, b| b.cmp(a));
@@ -823,6 +824,7 @@ mod tests {
         assert_eq!(cat.archive_touched(f), [1, 3]);
         assert_eq!(cat.archive_newest(f), 4);
         assert!(page_ids(&cat, &all, 4).is_empty());
+        assert!(page_ids(&cat, &all, 0).is_empty() && page_ids(&cat, &all, 9).is_empty());
         let pages: Vec<Vec<String>> = cat
             .archive_pages(f)
             .iter()
