@@ -21,12 +21,14 @@ impl Index {
             self.diverged
                 .store(false, std::sync::atomic::Ordering::Release);
         }
-        let result = self
-            .apply_to(&mut catalog, incoming, removed, exists)
-            .and_then(|applied| {
-                self.complete_archive_pages(&mut catalog, &applied.dirty)?;
-                Ok(applied)
-            });
+        let result = self.apply_to(&mut catalog, incoming, removed, exists);
+        if let Ok(applied) = &result {
+            // The batch is recorded whatever becomes of this; publishing completes the
+            // pages again before it renders (DESIGN §2 "Archives").
+            if let Err(e) = self.complete_archive_pages(&mut catalog, &applied.dirty) {
+                tracing::warn!("index: archive pages not completed with their batch: {e}");
+            }
+        }
         if result.is_err() {
             // The catalog ran ahead of what reached the disk: read it back from there.
             match load_catalog(&self.tree) {
