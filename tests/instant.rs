@@ -119,7 +119,8 @@ async fn the_arrivals_of_a_minute_go_in_one_alert_once_the_minute_is_over() {
         first.1
     );
     assert!(!first.1.contains("下一分鐘的快訊"), "{}", first.1);
-    assert_eq!(first.0, "「重庆市」即時快訊 · 2 篇 · 2026-12-02 09:46");
+    // Typed in Simplified, named in the script of the subscriber's language (zh-Hant).
+    assert_eq!(first.0, "「重慶市」即時快訊 · 2 篇 · 2026-12-02 09:46");
     let second = mails
         .iter()
         .find(|(_, t)| t.contains("下一分鐘的快訊"))
@@ -129,7 +130,7 @@ async fn the_arrivals_of_a_minute_go_in_one_alert_once_the_minute_is_over() {
         "never twice: {}",
         second.1
     );
-    assert_eq!(second.0, "「重庆市」即時快訊 · 1 篇 · 2026-12-02 09:47");
+    assert_eq!(second.0, "「重慶市」即時快訊 · 1 篇 · 2026-12-02 09:47");
     // Nobody else got anything, and the alert subscriber is up to date.
     let sub = index.subscriber("alert@example.org").unwrap().unwrap();
     assert_eq!(sub.watermark, index.last_seq().unwrap());

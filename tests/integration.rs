@@ -7,6 +7,7 @@
 
 mod support;
 
+mod archive;
 mod build;
 mod cli;
 mod daemon;

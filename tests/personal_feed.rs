@@ -274,9 +274,14 @@ fn a_personal_feed_is_the_digests_selection_and_ends_with_the_subscription() {
             page.body
         );
     }
+    // The mail's link carries `&lang=`, so the page sets the language cookie too.
     let cookie = page
-        .header("set-cookie")
-        .unwrap()
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str())
+        .find(|c| c.starts_with("tidings_csrf="))
+        .expect("the manage page sets the form cookie")
         .split(';')
         .next()
         .unwrap()
@@ -290,7 +295,13 @@ fn a_personal_feed_is_the_digests_selection_and_ends_with_the_subscription() {
         .next()
         .unwrap()
         .to_string();
-    let manage_token = manage.split("token=").nth(1).unwrap();
+    let manage_token = manage
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
     let form = [
         ("csrf", csrf.as_str()),
         ("token", manage_token),

@@ -94,7 +94,7 @@ type AppState = State<Arc<App>>;
 /// |---|---|
 /// | `/` | `index.html` of `feeds.output` |
 /// | `/opml.xml`, `/opml-keywords.xml`, `/index.json` | the listings of the same name |
-/// | `/feeds/{*path}` | any file below `feeds.output`; a feed without files, rendered |
+/// | `/feeds/{*path}` | any file below `feeds.output`; a feed or archive page without files, rendered |
 /// | `/keywords?q=` | keyword search, JSON |
 /// | `/articles/{id}` | the article as an HTML page |
 /// | `/me/{token}/{file}` | a subscriber's personal feed, rendered (with the subscription pages only) |
@@ -259,7 +259,15 @@ async fn feed_file(State(app): AppState, uri: Uri, headers: HeaderMap) -> Respon
     match percent_encoding::percent_decode_str(raw).decode_utf8() {
         Ok(rel) if is_safe_relative(&rel) => {
             let link = feed_link(&app, &rel);
-            serve_file(&app, &rel, &headers, link).await
+            let mut res = serve_file(&app, &rel, &headers, link).await;
+            let cached = matches!(res.status(), StatusCode::OK | StatusCode::NOT_MODIFIED);
+            if cached && on_request::is_complete_archive(&app, &rel) {
+                res.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(on_request::COMPLETE_ARCHIVE_CACHE),
+                );
+            }
+            res
         }
         _ => not_found(),
     }

@@ -136,6 +136,47 @@ impl Topic {
     pub fn file(&self, format: Format) -> String {
         format!("{}/{}", self.dir(), format.file_name())
     }
+
+    /// Relative path of one archive page (DESIGN §2 "Archives"), numbered from 1, oldest
+    /// first: `keyword/重庆市/archive/3.atom.xml`.
+    pub fn archive_file(&self, page: u32, format: Format) -> String {
+        format!(
+            "{}/{ARCHIVE_DIR}/{}",
+            self.dir(),
+            archive_name(page, format)
+        )
+    }
+}
+
+/// The folder below a feed's folder that holds its archive pages.
+pub const ARCHIVE_DIR: &str = "archive";
+
+/// The file name of one archive page: `3.xml` (RSS), `3.atom.xml`, `3.json`.
+pub fn archive_name(page: u32, format: Format) -> String {
+    let ext = match format {
+        Format::Rss => "xml",
+        Format::Atom => "atom.xml",
+        Format::Json => "json",
+    };
+    format!("{page}.{ext}")
+}
+
+/// The page and format an archive file name stands for (`3.atom.xml` → 3, Atom); `None`
+/// for any other name. Page numbers start at 1 and are written without leading zeros,
+/// so each page has one name.
+pub fn parse_archive_name(name: &str) -> Option<(u32, Format)> {
+    let (digits, ext) = name.split_once('.')?;
+    let format = match ext {
+        "xml" => Format::Rss,
+        "atom.xml" => Format::Atom,
+        "json" => Format::Json,
+        _ => return None,
+    };
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    let page = digits.parse().ok().filter(|_| canonical)?;
+    Some((page, format))
 }
 
 /// A folder name that is valid on Linux, macOS and Windows filesystems. Names that need
@@ -159,7 +200,10 @@ pub fn safe_name(name: &str) -> String {
         || ((stem.starts_with("COM") || stem.starts_with("LPT"))
             && stem.len() == 4
             && stem.as_bytes()[3].is_ascii_digit());
-    let ours = Format::ALL.iter().any(|f| f.file_name() == out);
+    // A feed's own files, and the names of archive pages: a section folder named like
+    // them would collide with its parent's `archive/` files.
+    let ours =
+        Format::ALL.iter().any(|f| f.file_name() == out) || parse_archive_name(&out).is_some();
     if out.is_empty() || out.starts_with(['.', ' ', '-']) || reserved || ours {
         out.insert(0, '_');
     }
@@ -253,5 +297,33 @@ mod tests {
         assert_eq!(Topic::from_dir("nothing"), None);
         let renamed = Topic::Keyword("a/b".into());
         assert_ne!(Topic::from_dir(&renamed.dir()).as_ref(), Some(&renamed));
+    }
+
+    #[test]
+    fn archive_names_round_trip_and_never_collide_with_section_folders() {
+        for format in Format::ALL {
+            for page in [1, 9, 10, 4321] {
+                let name = archive_name(page, format);
+                assert_eq!(parse_archive_name(&name), Some((page, format)), "{name}");
+            }
+        }
+        assert_eq!(
+            Topic::All.archive_file(2, Format::Atom),
+            "all/archive/2.atom.xml"
+        );
+        for bad in [
+            "0.xml",
+            "01.xml",
+            "x.xml",
+            ".xml",
+            "1.rss",
+            "1",
+            "1.feed.json",
+        ] {
+            assert_eq!(parse_archive_name(bad), None, "{bad}");
+        }
+        // A section named like an archive page gets another folder name.
+        assert_ne!(safe_name("1.xml"), "1.xml");
+        assert_eq!(safe_name("archive"), "archive");
     }
 }

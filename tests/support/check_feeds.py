@@ -3,7 +3,8 @@
 
 usage: check_feeds.py FEEDS_DIR EXPECTED_JSON
 EXPECTED_JSON maps a feed folder ("all", "section/…", "keyword/…") to its item titles,
-newest first. Each of rss.xml, atom.xml and feed.json there must parse with bozo == 0,
+newest first; a key ending in a page number ("all/archive/2") names that archive page
+instead (2.xml, 2.atom.xml and 2.json). Each of rss.xml, atom.xml and feed.json there must parse with bozo == 0,
 carry exactly those titles in that order, and give every entry an id, an absolute link
 and dates with an offset. Prints one line per problem; exits 1 if there was any.
 
@@ -64,10 +65,14 @@ def check_json_feed(where, data, titles, problems):
 feeds_dir, expected = Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text())
 problems = []
 for folder, titles in expected.items():
-    for name in ("rss.xml", "atom.xml", "feed.json"):
+    parent, _, last = folder.rpartition("/")
+    names = ("rss.xml", "atom.xml", "feed.json")
+    if last.isdigit():
+        folder, names = parent, (f"{last}.xml", f"{last}.atom.xml", f"{last}.json")
+    for name in names:
         path = feeds_dir / folder / name
         where = f"{folder}/{name}"
-        if name == "feed.json":
+        if name.endswith(".json"):
             check_json_feed(where, path.read_bytes(), titles, problems)
             continue
         parsed = feedparser.parse(path.read_bytes())

@@ -14,6 +14,13 @@ pub(super) fn content_etag(bytes: &[u8], suffix: &str) -> HeaderValue {
 /// The content type of a published file, by name.
 pub(super) fn content_type(rel: &str) -> &'static str {
     let name = rel.rsplit('/').next().unwrap_or(rel);
+    if let Some((_, format)) = crate::model::topic::parse_archive_name(name) {
+        return match format {
+            Format::Rss => "application/rss+xml; charset=utf-8",
+            Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Json => "application/feed+json; charset=utf-8",
+        };
+    }
     match name {
         "rss.xml" => "application/rss+xml; charset=utf-8",
         "atom.xml" => "application/atom+xml; charset=utf-8",

@@ -16,6 +16,9 @@ pub(super) async fn rendered(app: &App, rel: &str) -> io::Result<Option<Arc<Entr
     let Some((dir, name)) = rel.rsplit_once('/') else {
         return Ok(None);
     };
+    if let Some((feed_dir, page, format)) = archive_path(dir, name) {
+        return rendered_archive(app, rel, feed_dir, page, format).await;
+    }
     let Some(format) = Format::ALL.into_iter().find(|f| f.file_name() == name) else {
         return Ok(None);
     };
@@ -45,6 +48,76 @@ pub(super) async fn rendered(app: &App, rel: &str) -> io::Result<Option<Arc<Entr
     .map_err(io::Error::other)?
     .map_err(io::Error::other)?;
     Ok(made.map(|entry| app.files.insert(rel, entry)))
+}
+
+/// The feed folder, page and format of an archive page's path (`all/archive/3.json`),
+/// split at its last `/` into `dir` and `name`.
+pub(super) fn archive_path<'a>(dir: &'a str, name: &str) -> Option<(&'a str, u32, Format)> {
+    let feed_dir = dir.strip_suffix(crate::model::topic::ARCHIVE_DIR)?;
+    let feed_dir = feed_dir.strip_suffix('/')?;
+    let (page, format) = crate::model::topic::parse_archive_name(name)?;
+    Some((feed_dir, page, format))
+}
+
+/// An archive page (DESIGN §2 "Archives") rendered from the index, or from the cache
+/// when the feed has not changed since.
+async fn rendered_archive(
+    app: &App,
+    rel: &str,
+    feed_dir: &str,
+    page: u32,
+    format: Format,
+) -> io::Result<Option<Arc<Entry>>> {
+    let http = &app.http;
+    let Some(topic) = http.index.topic_of_dir(feed_dir) else {
+        return Ok(None);
+    };
+    let Some(found) = http.index.archive_page(&topic, page) else {
+        return Ok(None);
+    };
+    if let Some(entry) = app.files.lookup(rel, Identity::rendered(found.version)) {
+        return Ok(Some(entry));
+    }
+    let state = app.http.clone();
+    let owned_rel = rel.to_string();
+    let made = tokio::task::spawn_blocking(move || {
+        crate::feeds::publish::render_archive_on_request(
+            &state.index,
+            &state.site,
+            &topic,
+            page,
+            format,
+        )
+        .map(|doc| {
+            doc.map(|(bytes, page, updated)| {
+                Entry::rendered_as(&owned_rel, bytes, page.version, updated)
+            })
+        })
+    })
+    .await
+    .map_err(io::Error::other)?
+    .map_err(io::Error::other)?;
+    Ok(made.map(|entry| app.files.insert(rel, entry)))
+}
+
+/// `Cache-Control` of a complete archive page: it changes only when one of its own
+/// articles is edited or removed, so caches may keep it long (and revalidate by ETag).
+pub(super) const COMPLETE_ARCHIVE_CACHE: &str = "public, max-age=2592000";
+
+/// Whether `rel` is a complete archive page of a feed tidings has (one older than the
+/// feed's open page).
+pub(super) fn is_complete_archive(app: &App, rel: &str) -> bool {
+    let Some((dir, name)) = rel.rsplit_once('/') else {
+        return false;
+    };
+    let Some((feed_dir, page, _)) = archive_path(dir, name) else {
+        return false;
+    };
+    let index = &app.http.index;
+    let newest = index
+        .topic_of_dir(feed_dir)
+        .and_then(|topic| index.archive_newest(&topic));
+    newest.is_some_and(|newest| page < newest)
 }
 
 /// `GET /keywords?q=…`: the most used keyword feeds whose folded key starts with the

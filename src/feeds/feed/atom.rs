@@ -3,20 +3,19 @@
 
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
 
-use super::{FeedDoc, Site};
+use super::{FeedDoc, HistoryLinks, Site, HISTORY_NS};
 use crate::config::Format;
 
-pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
+pub(super) fn render(site: &Site, doc: &FeedDoc, history: &HistoryLinks) -> Vec<u8> {
     let mut links = vec![
-        link(
-            "self",
-            &doc.self_url(site, Format::Atom),
-            Some(Format::Atom.media_type()),
-        ),
+        link("self", &history.own, Some(Format::Atom.media_type())),
         link("alternate", &site.home_url(), Some("text/html")),
     ];
-    if let Some(hub) = doc.hub(site) {
+    if let Some(hub) = doc.hub(site).filter(|_| !history.is_archive()) {
         links.push(link("hub", hub, None));
+    }
+    for (rel, href) in history.rels() {
+        links.push(link(rel, href, Some(Format::Atom.media_type())));
     }
     let entries: Vec<Entry> = doc
         .items
@@ -66,6 +65,15 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
         version: None,
     }));
     feed.set_entries(entries);
+    if history.is_archive() {
+        feed.set_namespaces([("fh".to_string(), HISTORY_NS.to_string())]);
+        let archive = atom_syndication::extension::Extension {
+            name: "fh:archive".to_string(),
+            ..Default::default()
+        };
+        let names = [("archive".to_string(), vec![archive])].into();
+        feed.set_extensions([("fh".to_string(), names)]);
+    }
     let body = feed
         .write_to(Vec::new())
         .expect("writing to memory cannot fail");

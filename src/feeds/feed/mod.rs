@@ -188,10 +188,90 @@ impl FeedDoc<'_> {
 }
 
 pub fn render(site: &Site, doc: &FeedDoc, format: Format) -> Vec<u8> {
+    render_in_history(site, doc, format, None)
+}
+
+/// A document's place among its feed's archive pages (RFC 5005 §4, DESIGN §2
+/// "Archives"). Pages are numbered from 1, oldest first; the newest page is the one new
+/// articles join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// The current feed document: its `prev-archive` is page `newest`.
+    Current { newest: u32 },
+    /// Archive page `page` of `1..=newest`: marked `fh:archive`, with a `current` link,
+    /// `prev-archive` unless it is the first and `next-archive` unless it is the newest.
+    Archive { page: u32, newest: u32 },
+}
+
+/// The namespace of RFC 5005's `fh:archive`.
+pub const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
+
+/// The absolute URLs a document of `topic` links to for its history, in one format.
+struct HistoryLinks {
+    /// The document's own URL (the archive page's, or the current feed's).
+    own: String,
+    /// The current feed document, on an archive page.
+    current: Option<String>,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+impl HistoryLinks {
+    fn new(site: &Site, doc: &FeedDoc, format: Format, history: Option<History>) -> HistoryLinks {
+        let page = |n: u32| site.feed_url(&doc.topic.archive_file(n, format));
+        let current = doc.self_url(site, format);
+        match history {
+            None => HistoryLinks {
+                own: current,
+                current: None,
+                prev: None,
+                next: None,
+            },
+            Some(History::Current { newest }) => HistoryLinks {
+                own: current,
+                current: None,
+                prev: Some(page(newest)),
+                next: None,
+            },
+            Some(History::Archive { page: n, newest }) => HistoryLinks {
+                own: page(n),
+                current: Some(current),
+                prev: (n > 1).then(|| page(n - 1)),
+                next: (n < newest).then(|| page(n + 1)),
+            },
+        }
+    }
+
+    fn is_archive(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// (rel, href) of the RFC 5005 links.
+    fn rels(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("current", &self.current),
+            ("prev-archive", &self.prev),
+            ("next-archive", &self.next),
+        ]
+        .into_iter()
+        .filter_map(|(rel, href)| href.as_deref().map(|h| (rel, h)))
+    }
+}
+
+/// [`render`] for a feed that has archive pages: the current document with its
+/// `prev-archive` link, or one archive page. Archive pages name no WebSub hub (a hub
+/// announces changes of the current document only).
+pub fn render_in_history(
+    site: &Site,
+    doc: &FeedDoc,
+    format: Format,
+    history: Option<History>,
+) -> Vec<u8> {
+    let links = HistoryLinks::new(site, doc, format, history);
     match format {
-        Format::Rss => rss::render(site, doc),
-        Format::Atom => atom::render(site, doc),
-        Format::Json => json::render(site, doc),
+        Format::Rss => rss::render(site, doc, &links),
+        Format::Atom => atom::render(site, doc, &links),
+        Format::Json => json::render(site, doc, &links),
     }
 }
 

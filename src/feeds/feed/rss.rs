@@ -5,17 +5,20 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item as RssItem};
 
-use super::{escape_html, FeedDoc, Site};
+use super::{escape_html, FeedDoc, HistoryLinks, Site, HISTORY_NS};
 use crate::config::Format;
 
-pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
+pub(super) fn render(site: &Site, doc: &FeedDoc, history: &HistoryLinks) -> Vec<u8> {
     let mut links = vec![atom_link(
         "self",
-        &doc.self_url(site, Format::Rss),
+        &history.own,
         Some(Format::Rss.media_type()),
     )];
-    if let Some(hub) = doc.hub(site) {
+    if let Some(hub) = doc.hub(site).filter(|_| !history.is_archive()) {
         links.push(atom_link("hub", hub, None));
+    }
+    for (rel, href) in history.rels() {
+        links.push(atom_link(rel, href, Some(Format::Rss.media_type())));
     }
     let mut atom_ext = AtomExtension::default();
     atom_ext.set_links(links);
@@ -62,6 +65,15 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
     channel.set_last_build_date(doc.updated(site).to_rfc2822());
     channel.set_atom_ext(atom_ext);
     channel.set_items(items);
+    if history.is_archive() {
+        channel.set_namespaces([("fh".to_string(), HISTORY_NS.to_string())]);
+        let archive = rss::extension::Extension {
+            name: "fh:archive".to_string(),
+            ..Default::default()
+        };
+        let names = [("archive".to_string(), vec![archive])].into();
+        channel.set_extensions([("fh".to_string(), names)]);
+    }
     let mut out = channel
         .write_to(Vec::new())
         .expect("writing to memory cannot fail");

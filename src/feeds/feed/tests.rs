@@ -164,3 +164,181 @@ fn urls_are_absolute_and_encoded() {
         "https://news.example/feeds/keyword/%E9%87%8D%E5%BA%86%E5%B8%82/rss.xml"
     );
 }
+
+/// The seed as the one item of page `page` of `newest` of the keyword feed 重庆市.
+fn archive_str(site: &Site, history: Option<History>, format: Format) -> String {
+    let item = Item::from_record(site, &seed());
+    let topic = Topic::Keyword("重庆市".into());
+    let doc = FeedDoc {
+        topic: &topic,
+        title: feed_title(site, &topic, "重慶市"),
+        items: vec![&item],
+        own: None,
+    };
+    String::from_utf8(render_in_history(site, &doc, format, history)).unwrap()
+}
+
+const MIDDLE: History = History::Archive { page: 2, newest: 3 };
+
+#[test]
+fn archive_page_rss() {
+    insta::assert_snapshot!(archive_str(&site(), Some(MIDDLE), Format::Rss));
+}
+
+#[test]
+fn archive_page_atom() {
+    insta::assert_snapshot!(archive_str(&site(), Some(MIDDLE), Format::Atom));
+}
+
+#[test]
+fn archive_page_json() {
+    insta::assert_snapshot!(archive_str(&site(), Some(MIDDLE), Format::Json));
+}
+
+/// Runs xmllint on a document: well-formed XML, namespaces declared.
+fn xmllint(doc: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("xmllint is missing: sudo apt-get install -y libxml2-utils");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(doc.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "xmllint: {}\n{doc}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// (rel, href) of the feed-level links of an RSS (its `atom:link`s) or Atom document, as
+/// the crates read them back; and whether it carries `fh:archive`.
+fn xml_links(doc: &str, format: Format) -> (Vec<(String, String)>, bool) {
+    match format {
+        Format::Rss => {
+            let channel = ::rss::Channel::read_from(doc.as_bytes()).unwrap();
+            let links = (channel.atom_ext().unwrap().links().iter())
+                .map(|l| (l.rel().to_string(), l.href().to_string()))
+                .collect();
+            let marked = channel
+                .extensions()
+                .get("fh")
+                .is_some_and(|m| m.contains_key("archive"));
+            (links, marked)
+        }
+        _ => {
+            let feed = atom_syndication::Feed::read_from(doc.as_bytes()).unwrap();
+            let links = (feed.links().iter())
+                .map(|l| (l.rel().to_string(), l.href().to_string()))
+                .collect();
+            let marked = feed
+                .extensions()
+                .get("fh")
+                .is_some_and(|m| m.contains_key("archive"));
+            (links, marked)
+        }
+    }
+}
+
+/// Every page links to its neighbours and the current feed, is marked `fh:archive` in
+/// the history namespace, names no hub, and is valid XML; the current feed links to the
+/// newest page and is not marked.
+#[test]
+fn archive_links_follow_the_pages() {
+    let mut site = site();
+    site.hub = Some("https://hub.example/".into());
+    let base = "https://news.example/feeds/keyword/%E9%87%8D%E5%BA%86%E5%B8%82";
+    for format in [Format::Rss, Format::Atom] {
+        let ext = if format == Format::Rss {
+            "xml"
+        } else {
+            "atom.xml"
+        };
+        let page = |n: u32| format!("{base}/archive/{n}.{ext}");
+        let current = format!("{base}/{}", format.file_name());
+        for (history, want) in [
+            (
+                History::Archive { page: 1, newest: 3 },
+                vec![
+                    ("self", page(1)),
+                    ("current", current.clone()),
+                    ("next-archive", page(2)),
+                ],
+            ),
+            (
+                MIDDLE,
+                vec![
+                    ("self", page(2)),
+                    ("current", current.clone()),
+                    ("prev-archive", page(1)),
+                    ("next-archive", page(3)),
+                ],
+            ),
+            (
+                History::Archive { page: 3, newest: 3 },
+                vec![
+                    ("self", page(3)),
+                    ("current", current.clone()),
+                    ("prev-archive", page(2)),
+                ],
+            ),
+            (
+                History::Current { newest: 3 },
+                vec![
+                    ("self", current.clone()),
+                    ("hub", "https://hub.example/".into()),
+                    ("prev-archive", page(3)),
+                ],
+            ),
+        ] {
+            let doc = archive_str(&site, Some(history), format);
+            xmllint(&doc);
+            let (mut got, marked) = xml_links(&doc, format);
+            got.retain(|(rel, _)| rel != "alternate");
+            let mut want: Vec<(String, String)> =
+                want.into_iter().map(|(r, h)| (r.to_string(), h)).collect();
+            got.sort();
+            want.sort();
+            assert_eq!(got, want, "{format:?} {history:?}");
+            let archive = matches!(history, History::Archive { .. });
+            assert_eq!(marked, archive, "{format:?} {history:?}");
+            assert_eq!(
+                doc.contains("xmlns:fh=\"http://purl.org/syndication/history/1.0\""),
+                archive
+            );
+        }
+    }
+    let json = |history| -> serde_json::Value {
+        serde_json::from_str(&archive_str(&site, Some(history), Format::Json)).unwrap()
+    };
+    let middle = json(MIDDLE);
+    let ext = &middle["_rfc5005"];
+    assert_eq!(ext["archive"], true);
+    assert_eq!(ext["current"], format!("{base}/feed.json"));
+    assert_eq!(ext["prev-archive"], format!("{base}/archive/1.json"));
+    assert_eq!(ext["next-archive"], format!("{base}/archive/3.json"));
+    assert_eq!(middle["feed_url"], format!("{base}/archive/2.json"));
+    assert_eq!(middle["next_url"], format!("{base}/archive/1.json"));
+    assert!(middle.get("hubs").is_none());
+    let current = json(History::Current { newest: 3 });
+    assert_eq!(current["_rfc5005"]["archive"], false);
+    assert_eq!(
+        current["_rfc5005"]["prev-archive"],
+        format!("{base}/archive/3.json")
+    );
+    assert_eq!(current["feed_url"], format!("{base}/feed.json"));
+    // Without history, a document is as it always was.
+    for format in Format::ALL {
+        assert_eq!(
+            archive_str(&site, None, format),
+            render_str(&site, &seed(), format)
+        );
+    }
+}

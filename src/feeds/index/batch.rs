@@ -22,6 +22,13 @@ impl Index {
                 .store(false, std::sync::atomic::Ordering::Release);
         }
         let result = self.apply_to(&mut catalog, incoming, removed, exists);
+        if let Ok(applied) = &result {
+            // The batch is recorded whatever becomes of this; publishing completes the
+            // pages again before it renders (DESIGN §2 "Archives").
+            if let Err(e) = self.complete_archive_pages(&mut catalog, &applied.dirty) {
+                tracing::warn!("index: archive pages not completed with their batch: {e}");
+            }
+        }
         if result.is_err() {
             // The catalog ran ahead of what reached the disk: read it back from there.
             match load_catalog(&self.tree) {

@@ -54,6 +54,12 @@ pub(super) struct Feed {
     pub version: u64,
     /// Its mark as dirty is in the tree (set by a batch, cleared when published).
     pub marked_dirty: bool,
+    /// The arrival number that ends each complete archive page, oldest first (DESIGN §2
+    /// "Archives"): page n holds the members that arrived after the end of page n − 1
+    /// and no later than its own; the open page, `archive.len() + 1`, those after. Kept
+    /// in the tree ([`super::archive`]), so that a removal never moves a page's end;
+    /// empty (no allocation) for a feed that never filled a page.
+    pub archive: Box<[u64]>,
 }
 
 impl Feed {
@@ -135,6 +141,10 @@ pub(super) struct Catalog {
     unsettled: Vec<u32>,
     /// Hands out feed versions.
     clock: u64,
+    /// Complete archive pages whose members changed (edits and removals) since the feed
+    /// was last published, per feed number: the pages a writer of archive files must
+    /// rewrite besides the open one. Empty in the common case of arrivals only.
+    archive_touched: FastMap<u32, Vec<u32>>,
     pub(super) vocabulary: Vocabulary,
 }
 
@@ -280,6 +290,7 @@ impl Catalog {
             pending: Vec::new(),
             version: 0,
             marked_dirty: false,
+            archive: Box::default(),
         });
         self.feed_numbers.insert(topic.clone(), n);
         self.vocabulary.interned(topic, n);
@@ -446,6 +457,7 @@ impl Catalog {
     fn link(&mut self, slot: Slot) {
         let e = entry(&self.slots, slot);
         for &(f, sp) in e.topics.iter() {
+            touch_archive(&mut self.archive_touched, &self.feeds[f as usize], f, e.seq);
             let feed = &mut self.feeds[f as usize];
             feed.count += 1;
             feed.names[sp as usize].1 += 1;
@@ -468,6 +480,7 @@ impl Catalog {
         let e = entry(slots, slot);
         let member = (e.published, slot);
         for &(f, sp) in e.topics.iter() {
+            touch_archive(&mut self.archive_touched, &self.feeds[f as usize], f, e.seq);
             let feed = &mut self.feeds[f as usize];
             feed.count -= 1;
             feed.names[sp as usize].1 -= 1;
@@ -518,6 +531,154 @@ impl Catalog {
             merged.extend(b);
             feed.members = merged;
         }
+    }
+}
+
+/// The archive page of a feed that an arrival number falls on.
+fn archive_page_of(feed: &Feed, seq: u64) -> u32 {
+    feed.archive.partition_point(|&end| end < seq) as u32 + 1
+}
+
+/// Records that a member of a complete archive page came or went.
+fn touch_archive(touched: &mut FastMap<u32, Vec<u32>>, feed: &Feed, number: u32, seq: u64) {
+    let page = archive_page_of(feed, seq);
+    if page as usize <= feed.archive.len() {
+        let pages = touched.entry(number).or_default();
+        if !pages.contains(&page) {
+            pages.push(page);
+        }
+    }
+}
+
+/// Archive pages (DESIGN §2 "Archives"): which members each holds, and closing the open
+/// page once it is full. Pages are bounded by arrival numbers, not by rank, so that an
+/// arrival only ever joins the open page and a removal shrinks its own page alone.
+impl Catalog {
+    /// The open (newest) archive page of a feed.
+    pub fn archive_newest(&self, number: u32) -> u32 {
+        self.feeds[number as usize].archive.len() as u32 + 1
+    }
+
+    /// The members of archive page `page` (1 ..= newest), newest arrival first.
+    pub fn archive_page(&self, number: u32, page: u32) -> Vec<&Entry> {
+        let feed = &self.feeds[number as usize];
+        debug_assert!(
+            feed.pending.is_empty(),
+            "archive_page() on an unsettled catalog"
+        );
+        // Page n holds the arrival numbers in (end of n − 1, end of n]; no page 0, and
+        // nothing after the open page.
+        let end = |n: u32| match n {
+            0 => 0,
+            n => feed
+                .archive
+                .get(n as usize - 1)
+                .copied()
+                .unwrap_or(u64::MAX),
+        };
+        let (after, until) = match page {
+            0 => (u64::MAX, 0),
+            n => (end(n - 1), end(n)),
+        };
+        let mut slots: Vec<Slot> = feed
+            .members
+            .iter()
+            .map(|&(_, s)| s)
+            .filter(|&s| (after.saturating_add(1)..=until).contains(&self.seqs[s as usize]))
+            .collect();
+        // Slots are in arrival order.
+        slots.sort_unstable_by(|a, b| b.cmp(a));
+        slots.into_iter().map(|s| entry(&self.slots, s)).collect()
+    }
+
+    /// Every archive page of a feed at once (one pass over its members), oldest page
+    /// first, each newest arrival first.
+    pub fn archive_pages(&self, number: u32) -> Vec<Vec<&Entry>> {
+        let feed = &self.feeds[number as usize];
+        let mut pages: Vec<Vec<Slot>> = vec![Vec::new(); feed.archive.len() + 1];
+        for &(_, s) in &feed.members {
+            let page = archive_page_of(feed, self.seqs[s as usize]);
+            pages[page as usize - 1].push(s);
+        }
+        pages
+            .into_iter()
+            .map(|mut slots| {
+                slots.sort_unstable_by(|a, b| b.cmp(a));
+                slots.into_iter().map(|s| entry(&self.slots, s)).collect()
+            })
+            .collect()
+    }
+
+    /// Closes the open page of a feed while it holds at least `items` members: each
+    /// closed page ends at the arrival number of its `items`-th member (oldest first).
+    /// Returns the open page before, if any page was closed.
+    pub fn close_archive_pages(&mut self, number: u32, items: usize) -> Option<u32> {
+        let feed = &self.feeds[number as usize];
+        if items == 0 || (feed.count as usize) < items {
+            return None;
+        }
+        let last_end = feed.archive.last().copied().unwrap_or(0);
+        let mut open: Vec<u64> = feed
+            .members
+            .iter()
+            .map(|&(_, s)| self.seqs[s as usize])
+            .filter(|&seq| seq > last_end)
+            .collect();
+        if open.len() < items {
+            return None;
+        }
+        open.sort_unstable();
+        let before = self.archive_newest(number);
+        let mut ends = self.feeds[number as usize].archive.to_vec();
+        ends.extend(open.chunks_exact(items).map(|page| page[items - 1]));
+        self.set_archive(number, ends.into());
+        let newest = self.archive_newest(number);
+        let touched = self.archive_touched.entry(number).or_default();
+        for page in before..newest {
+            if !touched.contains(&page) {
+                touched.push(page);
+            }
+        }
+        Some(before)
+    }
+
+    /// Sets the page ends of a feed (read back from the tree, or closed).
+    pub fn set_archive(&mut self, number: u32, ends: Box<[u64]>) {
+        let feed = &mut self.feeds[number as usize];
+        if feed.archive != ends {
+            feed.archive = ends;
+            self.clock += 1;
+            feed.version = self.clock;
+        }
+    }
+
+    /// The complete pages of a feed that changed since it was last published: completed
+    /// since, or with members edited or removed.
+    pub fn archive_touched(&self, number: u32) -> &[u32] {
+        self.archive_touched.get(&number).map_or(&[], Vec::as_slice)
+    }
+
+    /// The feed was published.
+    pub fn clear_archive_touched(&mut self, number: u32) {
+        self.archive_touched.remove(&number);
+    }
+
+    /// The spelling of a feed used most by some of its members (ties: the smallest), so
+    /// that an archive page's title depends on its own articles alone.
+    pub fn spelling_among(&self, number: u32, members: &[&Entry]) -> &str {
+        let feed = &self.feeds[number as usize];
+        let mut counts = vec![0u32; feed.names.len()];
+        for e in members {
+            if let Some(&(_, sp)) = e.topics.iter().find(|&&(f, _)| f == number) {
+                counts[sp as usize] += 1;
+            }
+        }
+        counts
+            .iter()
+            .zip(&feed.names)
+            .filter(|(&n, _)| n > 0)
+            .max_by(|a, b| a.0.cmp(b.0).then_with(|| b.1 .0.cmp(&a.1 .0)))
+            .map_or("", |(_, (name, _))| name)
     }
 }
 
@@ -632,6 +793,69 @@ mod tests {
             cat.feed(cat.feed_number(&kw("上海市")).unwrap()).version,
             version
         );
+    }
+
+    fn page_ids(cat: &Catalog, topic: &Topic, page: u32) -> Vec<String> {
+        let f = cat.feed_number(topic).unwrap();
+        cat.archive_page(f, page)
+            .iter()
+            .map(|e| e.id.to_string())
+            .collect()
+    }
+
+    /// Archive pages go by arrival: full pages close at `items`, a back-dated arrival
+    /// joins the open page, a removal shrinks its own page and moves no other, and every
+    /// member is on exactly one page.
+    #[test]
+    fn archive_pages_are_bounded_by_arrival() {
+        let mut cat = Catalog::default();
+        let all = Topic::All;
+        let mut slots = Vec::new();
+        for (id, t) in [("a", 10), ("b", 20), ("c", 30), ("d", 40), ("e", 50)] {
+            let e = entry_for(&mut cat, id, t, &[(Topic::All, "")]);
+            slots.push(cat.insert(e));
+        }
+        cat.settle();
+        let f = cat.feed_number(&all).unwrap();
+        assert_eq!(cat.archive_newest(f), 1);
+        assert_eq!(cat.close_archive_pages(f, 2), Some(1));
+        assert_eq!(cat.close_archive_pages(f, 2), None, "nothing more to close");
+        assert_eq!(cat.archive_newest(f), 3);
+        assert_eq!(page_ids(&cat, &all, 1), ["b", "a"]);
+        assert_eq!(page_ids(&cat, &all, 2), ["d", "c"]);
+        assert_eq!(page_ids(&cat, &all, 3), ["e"]);
+        let version = cat.feed(f).version;
+        // Back-dated: published before everything, it still lands on the open page.
+        let old = entry_for(&mut cat, "z", 1, &[(Topic::All, "")]);
+        cat.insert(old);
+        cat.settle();
+        assert_eq!(page_ids(&cat, &all, 3), ["z", "e"]);
+        assert_eq!(page_ids(&cat, &all, 1), ["b", "a"]);
+        assert_eq!(cat.archive_touched(f), [1, 2], "completed");
+        cat.clear_archive_touched(f);
+        assert!(
+            cat.archive_touched(f).is_empty(),
+            "arrivals touch the open page only"
+        );
+        assert_ne!(cat.feed(f).version, version);
+        // A removal shrinks page 1; page 2 keeps its members.
+        cat.remove(slots[0]);
+        cat.settle();
+        assert_eq!(page_ids(&cat, &all, 1), ["b"]);
+        assert_eq!(page_ids(&cat, &all, 2), ["d", "c"]);
+        assert_eq!(cat.archive_touched(f), [1]);
+        // The full open page closes; the new open page is empty until the next arrival.
+        assert_eq!(cat.close_archive_pages(f, 2), Some(3));
+        assert_eq!(cat.archive_touched(f), [1, 3]);
+        assert_eq!(cat.archive_newest(f), 4);
+        assert!(page_ids(&cat, &all, 4).is_empty());
+        assert!(page_ids(&cat, &all, 0).is_empty() && page_ids(&cat, &all, 9).is_empty());
+        let pages: Vec<Vec<String>> = cat
+            .archive_pages(f)
+            .iter()
+            .map(|p| p.iter().map(|e| e.id.to_string()).collect())
+            .collect();
+        assert_eq!(pages, [vec!["b"], vec!["d", "c"], vec!["z", "e"], vec![]]);
     }
 
     #[test]

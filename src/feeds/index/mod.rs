@@ -10,12 +10,14 @@
 //! on, so a crash leaves either the old or the new state, and feeds marked dirty stay
 //! dirty until they have been published.
 
+mod archive;
 mod batch;
 mod log;
 mod migrate;
 mod pages;
 mod subscribers;
 mod vocabulary;
+pub use archive::ArchivePage;
 use log::*;
 use pages::*;
 pub use vocabulary::FeedFacts;
@@ -179,6 +181,10 @@ pub struct Index {
     /// it back from the tree first.
     diverged: std::sync::atomic::AtomicBool,
     dir: PathBuf,
+    /// Articles per archive page (`feeds.items`; 0 until told): with it, a batch
+    /// completes the archive pages it fills before anyone reads them (DESIGN §2
+    /// "Archives").
+    archive_page_size: std::sync::atomic::AtomicUsize,
 }
 
 /// Key prefixes of the one tree.
@@ -195,6 +201,8 @@ mod prefix {
     pub const SUBSCRIBER: u8 = b's';
     /// email key → Delivery: the digest in flight or last sent to a subscriber
     pub const DELIVERY: u8 = b'D';
+    /// topic → the arrival numbers that end its complete archive pages (8 bytes each)
+    pub const ARCHIVE: u8 = b'h';
     /// Prefixes of the first index layout (one key per path, per feed membership and
     /// per arrival, and records keyed by id), read once to migrate and then removed.
     pub const OLD_LAYOUT: [u8; 5] = [b'a', b'p', b'm', b'f', b'q'];
@@ -260,6 +268,7 @@ impl Index {
             db,
             catalog,
             diverged: Default::default(),
+            archive_page_size: Default::default(),
             dir: dir.to_owned(),
         })
     }
@@ -505,6 +514,7 @@ impl Index {
         for (topic, _) in done {
             if let Some(f) = catalog.feed_number(topic) {
                 catalog.set_marked_dirty(f, false);
+                catalog.clear_archive_touched(f);
             }
         }
         drop(catalog);

@@ -108,5 +108,6 @@ pub(super) fn load_catalog(tree: &sled::Tree) -> Result<Catalog> {
         }
     }
     catalog.settle();
+    super::archive::load_archives(tree, &mut catalog)?;
     Ok(catalog)
 }

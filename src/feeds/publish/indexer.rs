@@ -19,6 +19,7 @@ pub struct Indexer<'a> {
 
 impl<'a> Indexer<'a> {
     pub fn new(index: &'a Index, config: Config) -> Indexer<'a> {
+        index.set_archive_page_size(config.feeds.items);
         Indexer {
             site: Site::from_config(&config),
             config,
@@ -40,6 +41,7 @@ impl<'a> Indexer<'a> {
     /// Adopts a new configuration; feeds are re-rendered on the next publish if their
     /// settings changed.
     pub fn set_config(&mut self, config: Config) {
+        self.index.set_archive_page_size(config.feeds.items);
         self.site = Site::from_config(&config);
         self.config = config;
     }
@@ -301,6 +303,7 @@ impl<'a> Indexer<'a> {
         let mode = PublishMode {
             all_feeds: self.all_feeds,
             full,
+            every_archive_page: stale_settings,
         };
         if stale_settings || full {
             // A full pass looks at every feed once; an update never does.
@@ -312,6 +315,11 @@ impl<'a> Indexer<'a> {
                     stale_settings
                         || (writes_files(output, t, mode)
                             && formats.iter().any(|f| !output.join(t.file(*f)).exists()))
+                        || (archive::writes_archives(output, t, mode)
+                            && self.index.archive_newest(t).is_some_and(|newest| {
+                                let page = |f: &Format| output.join(t.archive_file(newest, *f));
+                                formats.iter().any(|f| !page(f).exists())
+                            }))
                 })
                 .collect();
             if !missing.is_empty() {

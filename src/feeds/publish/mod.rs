@@ -2,9 +2,11 @@
 //! the index, and publish every feed whose content changed (DESIGN §3, §7). The daemon
 //! reuses [`publish`] for its incremental updates.
 
+mod archive;
 mod indexer;
 pub mod write;
 
+pub use archive::render_archive_on_request;
 pub use indexer::Indexer;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -18,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::config::{Config, Format};
 use crate::feeds::feed::listing::{self, Listed};
-use crate::feeds::feed::{self, FeedDoc, Item, Site};
+use crate::feeds::feed::{self, FeedDoc, History, Item, Site};
 use crate::feeds::index::{FeedFacts, Incoming, Index, IndexError, Outcome};
 use crate::feeds::publish::write::{prune_empty_dirs, remove_file, write_if_changed};
 use crate::feeds::store::{self, StoreFile};
@@ -54,6 +56,9 @@ pub struct PublishMode {
     /// A full pass: every manifest page and `opml-keywords.xml` are brought up to date,
     /// not only what the dirty feeds touch.
     pub full: bool,
+    /// Rewrite every archive page of the feeds published (the settings they are rendered
+    /// with changed), not only those that can have changed since.
+    pub every_archive_page: bool,
 }
 
 /// Whether a feed's files are written when it changes. Keyword feeds are rendered on
@@ -196,10 +201,14 @@ impl BuildReport {
 const LIMITS_META: &str = "limits";
 const LIMITS_VERSION: &[u8] = b"1";
 
+/// The documents' archive links and pages (DESIGN §2 "Archives"), in the fingerprint
+/// below: an index from before them has every feed published, and its pages closed, once.
+const ARCHIVE_LAYOUT: &str = "archives-1";
+
 /// Everything about rendering that, when it changes, changes every feed.
 fn render_fingerprint(config: &Config) -> String {
     format!(
-        "{}|{}|{}|{}|{}|{:?}|{}|{}",
+        "{}|{ARCHIVE_LAYOUT}|{}|{}|{}|{}|{:?}|{}|{}",
         env!("CARGO_PKG_VERSION"),
         config.site.title,
         config.site.base_url,
@@ -319,6 +328,7 @@ pub fn render_on_request(
         let Some(facts) = index.feed_facts(topic, items_per_feed) else {
             return Ok(None);
         };
+        let newest = index.archive_newest(topic);
         let mut items = Vec::new();
         for id in index.recent_ids(topic, items_per_feed) {
             match index.record(&id)? {
@@ -338,7 +348,9 @@ pub fn render_on_request(
             items: items.iter().collect(),
             own: None,
         };
-        return Ok(Some((feed::render(site, &doc, format), facts)));
+        let history = newest.map(|newest| History::Current { newest });
+        let bytes = feed::render_in_history(site, &doc, format, history);
+        return Ok(Some((bytes, facts)));
     }
 }
 
@@ -366,6 +378,10 @@ pub fn publish(
     std::fs::create_dir_all(output).map_err(out_err)?;
     let mut report = PublishReport::default();
     let dirty: Vec<Topic> = index.dirty_topics()?.into_iter().collect();
+    // Full archive pages are completed before anything is rendered (a batch does it
+    // already once the index knows the page size; this covers a changed `feeds.items`
+    // and an index from before archives): the documents link to the pages as they are.
+    let archive_touched = index.close_archive_pages(&dirty, items_per_feed)?;
     let pages: BTreeSet<u16> = match mode.full {
         true => (0..MANIFEST_PAGES as u16).collect(),
         false => dirty.iter().filter_map(Topic::manifest_page).collect(),
@@ -383,18 +399,28 @@ pub fn publish(
         report.changed.extend(on_request.into_iter().cloned());
     }
     for chunk in to_write.chunks(RENDER_CHUNK) {
-        let docs: Vec<(&Topic, Option<FeedFacts>, Vec<String>)> = chunk
+        let docs: Vec<FeedToWrite> = chunk
             .iter()
             .map(|&topic| match index.feed_facts(topic, items_per_feed) {
-                Some(facts) => (topic, Some(facts), index.recent_ids(topic, items_per_feed)),
-                None => (topic, None, Vec::new()),
+                Some(facts) => FeedToWrite {
+                    topic,
+                    facts: Some(facts),
+                    ids: index.recent_ids(topic, items_per_feed),
+                    newest: index.archive_newest(topic),
+                },
+                None => FeedToWrite {
+                    topic,
+                    facts: None,
+                    ids: Vec::new(),
+                    newest: None,
+                },
             })
             .collect();
         // Feeds share most of their newest articles ('all' holds every section's): each is
         // read from the index and made an item once, in parallel.
         let unique: HashSet<&str> = docs
             .iter()
-            .flat_map(|(_, _, ids)| ids.iter().map(String::as_str))
+            .flat_map(|doc| doc.ids.iter().map(String::as_str))
             .collect();
         let items: HashMap<&str, Item> = unique
             .into_par_iter()
@@ -408,16 +434,25 @@ pub fn publish(
             .collect::<Result<_, IndexError>>()?;
         let results: Vec<(&Topic, std::io::Result<Published>)> = docs
             .par_iter()
-            .map(|(topic, facts, ids)| {
-                (
-                    *topic,
-                    publish_feed(output, site, &items, topic, facts.as_ref(), ids),
-                )
-            })
+            .map(|doc| (doc.topic, publish_feed(output, site, &items, doc)))
             .collect();
         let mut done = Vec::with_capacity(results.len());
         for (topic, result) in results {
-            let (updated, fate) = match result {
+            let archived = result.and_then(|published| {
+                match published.0.is_some() && archive::writes_archives(output, topic, mode) {
+                    true => archive::write_archives(
+                        index,
+                        site,
+                        output,
+                        topic,
+                        archive_touched.get(topic).map_or(&[], Vec::as_slice),
+                        mode.every_archive_page,
+                    )
+                    .map(|_| published),
+                    false => Ok(published),
+                }
+            });
+            let (updated, fate) = match archived {
                 Ok(published) => published,
                 Err(e) => {
                     // One feed that cannot be written stays dirty, to be tried again by
@@ -521,11 +556,12 @@ fn write_keyword_list(
     Ok(())
 }
 
-/// Removes a feed's files and the folders left empty.
+/// Removes a feed's files, its archive pages and the folders left empty.
 fn remove_feed(output: &Path, topic: &Topic) -> std::io::Result<()> {
     for format in Format::ALL {
         remove_file(&output.join(topic.file(format)))?;
     }
+    archive::remove_archives(output, topic)?;
     prune_empty_dirs(&output.join(topic.dir()), output);
     Ok(())
 }
@@ -534,17 +570,31 @@ fn remove_feed(output: &Path, topic: &Topic) -> std::io::Result<()> {
 /// what became of its files.
 type Published = (Option<i64>, Fate);
 
+/// A dirty feed about to be written: its facts, newest article ids and open archive
+/// page (`None`: it has no article left).
+struct FeedToWrite<'a> {
+    topic: &'a Topic,
+    facts: Option<FeedFacts>,
+    ids: Vec<String>,
+    newest: Option<u32>,
+}
+
 /// Writes one feed's files from its newest `ids` (or removes them, when it has none left):
 /// the `updated` time its documents carry (`None`: removed) and what became of its files.
 fn publish_feed(
     output: &Path,
     site: &Site,
     items: &HashMap<&str, Item>,
-    topic: &Topic,
-    facts: Option<&FeedFacts>,
-    ids: &[String],
+    feed_to_write: &FeedToWrite,
 ) -> std::io::Result<Published> {
-    let Some(facts) = facts.filter(|_| !ids.is_empty()) else {
+    let FeedToWrite {
+        topic,
+        facts,
+        ids,
+        newest,
+    } = feed_to_write;
+    let topic = *topic;
+    let Some(facts) = facts.as_ref().filter(|_| !ids.is_empty()) else {
         remove_feed(output, topic)?;
         return Ok((None, Fate::Removed));
     };
@@ -558,7 +608,9 @@ fn publish_feed(
     for format in Format::ALL {
         let path = output.join(topic.file(format));
         if site.formats.contains(&format) {
-            wrote |= write_if_changed(&path, &feed::render(site, &doc, format))?;
+            let history = newest.map(|newest| History::Current { newest });
+            let bytes = feed::render_in_history(site, &doc, format, history);
+            wrote |= write_if_changed(&path, &bytes)?;
         } else {
             wrote |= remove_file(&path)?;
         }
