@@ -14,6 +14,8 @@
 mod article_page;
 mod file_cache;
 mod on_request;
+mod search;
+mod search_page;
 /// The article page, for the template benchmark (`examples/bench_pages.rs`).
 pub use article_page::article_page;
 use article_page::*;
@@ -74,6 +76,8 @@ pub struct HttpState {
     /// The subscription pages (`/subscribe`, `/confirm`, `/manage`, `/unsubscribe`);
     /// `None` serves feeds only.
     pub web: Option<Arc<crate::digests::pages::Web>>,
+    /// The search index of `/search`; `None` answers 503 there.
+    pub search: Option<Arc<crate::feeds::search::Search>>,
 }
 
 /// The router's own state: the daemon's part plus what the router keeps between requests.
@@ -96,6 +100,8 @@ type AppState = State<Arc<App>>;
 /// | `/feeds/{*path}` | any file below `feeds.output`; a feed without files, rendered |
 /// | `/keywords?q=` | keyword search, JSON |
 /// | `/articles/{id}` | the article as an HTML page |
+/// | `/search?q=` | search results, HTML |
+/// | `/search/{rss.xml,atom.xml,feed.json}?q=…&section=…&keyword=…` | a search or combined feed |
 /// | `/healthz` | `ok` |
 /// | `/metrics` | Prometheus text |
 ///
@@ -118,6 +124,8 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/keywords", get(on_request::keywords))
         .route("/feeds/{*path}", get(feed_file))
         .route("/articles/{id}", get(article))
+        .route("/search", get(search::page))
+        .route("/search/{name}", get(search::feed))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(unmatched)
@@ -165,6 +173,8 @@ fn route_label(matched: Option<&MatchedPath>) -> &'static str {
         Some("/keywords") => "/keywords",
         Some("/feeds/{*path}") => "/feeds",
         Some("/articles/{id}") => "/articles",
+        Some("/search") => "/search",
+        Some("/search/{name}") => "/search/feed",
         Some("/healthz") => "/healthz",
         Some("/metrics") => "/metrics",
         Some("/subscribe") => "/subscribe",
@@ -271,6 +281,18 @@ async fn serve_file(
             return server_error();
         }
     };
+    send_entry(app, rel, &entry, headers, link).await
+}
+
+/// A cached document as a response: 304 when `If-None-Match` (or `If-Modified-Since`)
+/// says the client has it, else its bytes, gzipped when asked. `rel`: its cache key.
+async fn send_entry(
+    app: &App,
+    rel: &str,
+    entry: &Arc<Entry>,
+    headers: &HeaderMap,
+    link: Option<HeaderValue>,
+) -> Response {
     let gzip = entry.body.len() > GZIP_MIN_BYTES && accepts_gzip(headers);
     let (selected_etag, other_etag) = if gzip {
         (&entry.gzip_etag, &entry.etag)
@@ -292,12 +314,12 @@ async fn serve_file(
     if let Some(etag) = not_modified_etag {
         let mut res = Response::new(Body::empty());
         *res.status_mut() = StatusCode::NOT_MODIFIED;
-        file_headers(res.headers_mut(), app, &entry, etag, link);
+        file_headers(res.headers_mut(), app, entry, etag, link);
         return res;
     }
 
     let body = if gzip {
-        match app.files.gzip(rel, &entry).await {
+        match app.files.gzip(rel, entry).await {
             Ok(bytes) => bytes,
             Err(e) => {
                 tracing::error!("gzip of {}: {e}", escaped(rel));
@@ -314,7 +336,7 @@ async fn serve_file(
     if gzip {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    file_headers(h, app, &entry, selected_etag, link);
+    file_headers(h, app, entry, selected_etag, link);
     res
 }
 

@@ -125,9 +125,15 @@ impl Entry {
         bytes: Vec<u8>,
         facts: &crate::feeds::index::FeedFacts,
     ) -> Entry {
-        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(facts.updated.max(0) as u64);
+        Entry::made(rel, bytes, facts.updated, facts.version)
+    }
+
+    /// A document made on request: its type from the name `rel` ends in, `Last-Modified`
+    /// at `updated` (unix seconds), cached under `version`.
+    pub(super) fn made(rel: &str, bytes: Vec<u8>, updated: i64, version: u64) -> Entry {
+        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(updated.max(0) as u64);
         Entry {
-            identity: Identity::rendered(facts.version),
+            identity: Identity::rendered(version),
             content_type: HeaderValue::from_static(content_type(rel)),
             etag: content_etag(&bytes, ""),
             gzip_etag: content_etag(&bytes, "-gz"),

@@ -10,7 +10,7 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
     let mut links = vec![
         link(
             "self",
-            &site.feed_url(&doc.topic.file(Format::Atom)),
+            &doc.self_url(site, Format::Atom),
             Some(Format::Atom.media_type()),
         ),
         link("alternate", &site.home_url(), Some("text/html")),

@@ -51,7 +51,7 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
         version: "https://jsonfeed.org/version/1.1",
         title: &doc.title,
         home_page_url: site.home_url(),
-        feed_url: site.feed_url(&doc.topic.file(Format::Json)),
+        feed_url: doc.self_url(site, Format::Json),
         language: &site.language,
         authors: vec![Author { name: &site.title }],
         hubs: site

@@ -138,6 +138,9 @@ pub struct FeedDoc<'a> {
     pub topic: &'a Topic,
     pub title: String,
     pub items: Vec<&'a Item>,
+    /// A search or combined feed (DESIGN §5 `/search/…`): its query's normal form, which
+    /// its self link and id carry instead of the topic's.
+    pub query: Option<&'a str>,
 }
 
 impl FeedDoc<'_> {
@@ -151,7 +154,21 @@ impl FeedDoc<'_> {
     }
 
     pub fn id(&self) -> String {
-        feed_guid(self.topic)
+        match self.query {
+            Some(query) => format!(
+                "urn:uuid:{}",
+                uuid::Uuid::new_v5(&NAMESPACE, format!("search:{query}").as_bytes())
+            ),
+            None => feed_guid(self.topic),
+        }
+    }
+
+    /// The absolute URL of this document in `format`.
+    pub fn self_url(&self, site: &Site, format: Format) -> String {
+        match self.query {
+            Some(query) => format!("{}/search/{}?{query}", site.base_url, format.file_name()),
+            None => site.feed_url(&self.topic.file(format)),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use crate::config::Format;
 pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
     let mut links = vec![atom_link(
         "self",
-        &site.feed_url(&doc.topic.file(Format::Rss)),
+        &doc.self_url(site, Format::Rss),
         Some(Format::Rss.media_type()),
     )];
     if let Some(hub) = &site.hub {
