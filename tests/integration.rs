@@ -21,6 +21,7 @@ mod newsroom;
 mod reload;
 mod round;
 mod schedule_round;
+mod search;
 mod subscribers;
 mod systemd;
 mod web;

@@ -87,14 +87,16 @@ pub(super) async fn feed(
         };
         let bytes = feed::render(&state.site, &doc, format);
         let updated = doc.updated(&state.site).timestamp();
-        Ok::<_, crate::feeds::index::IndexError>((
-            Entry::made(&type_name, bytes, updated, found.version),
-            normal,
+        Ok::<_, crate::feeds::index::IndexError>(Entry::made(
+            &type_name,
+            bytes,
+            updated,
+            found.version,
         ))
     })
     .await;
     match made {
-        Ok(Ok((entry, _))) => {
+        Ok(Ok(entry)) => {
             let entry = app.files.insert(&rel, entry);
             send_entry(&app, &rel, &entry, &headers, None).await
         }

@@ -43,9 +43,12 @@ pub struct Search {
     file: PathBuf,
     /// The postings version last written to `file`.
     saved: AtomicU64,
-    /// Normal form and limit → (postings version, ids found, newest first).
-    found: Mutex<HashMap<(String, usize), (u64, Arc<[Box<str>]>)>>,
+    /// The matches of recent queries.
+    found: Mutex<FoundCache>,
 }
+
+/// Normal form and limit → (postings version, ids found, newest first).
+type FoundCache = HashMap<(String, usize), (u64, Arc<[Box<str>]>)>;
 
 /// What a query found: the matching records, newest first, and the postings version
 /// they were found in (a new version may find others).
@@ -253,27 +256,20 @@ impl Search {
     /// in one of the query's feeds when it names any.
     pub fn find(&self, index: &Index, query: &Query, limit: usize) -> Result<Found, IndexError> {
         let key = (query.normal_form(), limit);
-        let (version, candidates): (u64, Vec<Doc>) = {
-            let postings = self.read();
-            let version = postings.version();
-            let cached = self.found_cache().get(&key).cloned();
-            if let Some((v, ids)) = cached.filter(|(v, _)| *v == version) {
-                let records = ids
-                    .iter()
-                    .filter_map(|id| index.record(id).transpose())
-                    .collect::<Result<_, _>>()?;
-                return Ok(Found {
-                    version: v,
-                    records,
-                });
-            }
-            (
-                version,
-                postings.candidates(query).into_iter().cloned().collect(),
-            )
-        };
+        // Held while candidates are verified (tens of milliseconds at most), so that
+        // they are not copied: a writer waits that long.
+        let postings = self.read();
+        let version = postings.version();
+        let cached = self.found_cache().get(&key).cloned();
+        if let Some((_, ids)) = cached.filter(|(v, _)| *v == version) {
+            let records = ids
+                .iter()
+                .filter_map(|id| index.record(id).transpose())
+                .collect::<Result<_, _>>()?;
+            return Ok(Found { version, records });
+        }
         let mut records = Vec::new();
-        for doc in candidates {
+        for doc in postings.candidates(query) {
             if records.len() == limit {
                 break;
             }
@@ -284,6 +280,7 @@ impl Search {
                 records.push(rec);
             }
         }
+        drop(postings);
         let ids: Arc<[Box<str>]> = records
             .iter()
             .map(|r| r.article.id.as_str().into())

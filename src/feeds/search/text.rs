@@ -4,12 +4,14 @@
 //! `重庆` finds `重慶`. Also the keys of the search index: every character and every pair
 //! of adjacent characters of that folded text. Pure.
 
-use crate::feeds::topic::fold_name;
+use crate::feeds::topic::fold_name_uncached;
 use crate::model::article::{Article, Block};
 
-/// The folded form a free-text term and the text it is searched in share.
+/// The folded form a free-text term and the text it is searched in share: a name's
+/// folding ([`crate::feeds::topic::fold_name`], unmemoised: paragraphs are not worth
+/// remembering), lowercased.
 pub fn fold_term(s: &str) -> String {
-    fold_name(s).to_lowercase()
+    fold_name_uncached(s).to_lowercase()
 }
 
 /// Title, subtitle and body blocks, each folded with [`fold_term`], one per line so that
