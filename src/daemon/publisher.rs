@@ -53,6 +53,8 @@ fn tick() -> (Duration, bool) {
     }
 }
 
+// The parts the daemon wires together, each its own: grouping them would only move the list.
+#[allow(clippy::too_many_arguments)]
 pub fn publisher_loop(
     index: &Index,
     config: Config,

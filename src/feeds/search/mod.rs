@@ -293,9 +293,7 @@ impl Search {
         Ok(Found { version, records })
     }
 
-    fn found_cache(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, usize), (u64, Arc<[Box<str>]>)>> {
+    fn found_cache(&self) -> std::sync::MutexGuard<'_, FoundCache> {
         self.found.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -307,11 +305,7 @@ pub fn matches(query: &Query, rec: &Record) -> bool {
     if !in_feeds {
         return false;
     }
-    if query.terms.is_empty() {
-        return true;
-    }
-    let text = text::searchable_text(&rec.article);
-    query.terms.iter().all(|t| text::has_term(&text, t))
+    text::has_terms(&rec.article, &query.terms)
 }
 
 /// What the index keeps of one record.

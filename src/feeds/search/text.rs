@@ -37,6 +37,28 @@ pub fn has_term(text: &str, term: &str) -> bool {
     text.contains(term)
 }
 
+/// Whether every folded term occurs in the article: the same as [`has_term`] on its
+/// [`searchable_text`] for each term, but folding one block at a time and stopping once
+/// all are found, as most matches are in the title or the first paragraphs. For one
+/// article and one query; a digest round, which matches one article against many
+/// subscribers, folds the whole text once instead.
+pub fn has_terms(article: &Article, terms: &[String]) -> bool {
+    let mut missing: Vec<&str> = terms.iter().map(String::as_str).collect();
+    let blocks = std::iter::once(article.title.as_str())
+        .chain(article.subtitle.iter().map(String::as_str))
+        .chain(article.body.iter().map(|b| match b {
+            Block::Paragraph(s) | Block::Heading(s) => s.as_str(),
+        }));
+    for block in blocks {
+        if missing.is_empty() {
+            break;
+        }
+        let folded = fold_term(block);
+        missing.retain(|term| !has_term(&folded, term));
+    }
+    missing.is_empty()
+}
+
 /// The index key of one character.
 fn unigram(c: char) -> u64 {
     (u64::from(u32::from(c)) << 32) | u64::from(u32::MAX)
@@ -95,6 +117,29 @@ mod tests {
         assert!(has_term(&text, &fold_term("重庆")));
         assert!(has_term(&text, &fold_term("統一戰線")));
         assert!(!has_term(&text, &fold_term("並無此詞")));
+    }
+
+    #[test]
+    fn block_by_block_is_the_same_rule() {
+        let mut a = fixtures::seed().article;
+        a.subtitle = Some("丙丁".into());
+        let text = searchable_text(&a);
+        let terms = |t: &[&str]| t.iter().map(|s| fold_term(s)).collect::<Vec<_>>();
+        for query in [
+            &["重庆"][..],
+            &["重庆", "统战"],
+            &["丙丁", "把握"],
+            &["重庆", "不在"],
+            &["丁把"],
+            &[],
+        ] {
+            let folded = terms(query);
+            assert_eq!(
+                has_terms(&a, &folded),
+                folded.iter().all(|t| has_term(&text, t)),
+                "{query:?}"
+            );
+        }
     }
 
     #[test]
