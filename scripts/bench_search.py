@@ -141,6 +141,7 @@ def main():
         d = Daemon(work)
         daemons.append(d)
         ready_at, line = d.wait("listening on http://")
+        at_ready, _ = rss_mib(d.proc.pid)
         base = "http://" + line.split("listening on http://")[1].split(";")[0]
         built_at, built = d.wait("search index ready")
         print(f"READY after {ready_at:.2f} s; search index ready {built_at - ready_at:.1f} s later")
@@ -151,13 +152,15 @@ def main():
         time.sleep(1)
         size = index_file.stat().st_size
         rss, hwm = rss_mib(d.proc.pid)
-        print(f"search.index {size / 2**20:.1f} MiB; daemon RSS {rss:.0f} MiB (peak {hwm:.0f} MiB)")
+        print(f"search.index {size / 2**20:.1f} MiB; daemon RSS at READY {at_ready:.0f} MiB, "
+              f"with the search index built {rss:.0f} MiB (peak {hwm:.0f} MiB)")
 
+        # Simplified first: 重庆 after 重慶 would be the same query, answered from the cache.
         sets = {
+            "Simplified on Traditional": [[("q", t)] for t in SIMPLIFIED],
             "frequent": [[("q", t)] for t in FREQUENT],
             "rare (4 chars)": [[("q", t)] for t in rare],
             "one character": [[("q", t)] for t in ONE_CHAR],
-            "Simplified on Traditional": [[("q", t)] for t in SIMPLIFIED],
             "two terms (frequent + frequent)": [[("q", a), ("q", b)] for a, b in
                                                 zip(FREQUENT, FREQUENT[1:] + FREQUENT[:1])],
             "two terms (frequent + rare)": [[("q", a), ("q", b[:2])] for a, b in zip(FREQUENT, rare)],

@@ -269,18 +269,27 @@ impl Search {
             return Ok(Found { version, records });
         }
         let mut records = Vec::new();
-        for doc in postings.candidates(query) {
+        let mut failed = None;
+        let mut candidates = postings.candidates(query);
+        // Most candidates of a term match: twice the limit usually holds them all.
+        postings::in_order(&mut candidates, limit * 2, |doc| {
             if records.len() == limit {
-                break;
+                return false;
             }
-            let Some(rec) = index.record(&doc.id)? else {
-                continue;
-            };
-            if matches(query, &rec) {
-                records.push(rec);
+            match index.record(&doc.id) {
+                Ok(Some(rec)) if matches(query, &rec) => records.push(rec),
+                Ok(_) => {}
+                Err(e) => {
+                    failed = Some(e);
+                    return false;
+                }
             }
-        }
+            true
+        });
         drop(postings);
+        if let Some(e) = failed {
+            return Err(e);
+        }
         let ids: Arc<[Box<str>]> = records
             .iter()
             .map(|r| r.article.id.as_str().into())

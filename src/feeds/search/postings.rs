@@ -100,9 +100,9 @@ impl Postings {
         }
     }
 
-    /// Documents that may match `query`, newest first (ties by id, as feeds order them):
-    /// every key of every term, and one of the query's feeds when it names any. Term
-    /// candidates still need [`super::text::has_term`]; feed membership is exact.
+    /// Documents that may match `query`, in no order (see [`in_order`]): every key of
+    /// every term, and one of the query's feeds when it names any. Term candidates still
+    /// need [`super::text::has_terms`]; feed membership is exact.
     pub fn candidates(&self, query: &Query) -> Vec<&Doc> {
         let mut set = self.live.clone();
         if !query.topics.is_empty() {
@@ -131,12 +131,9 @@ impl Postings {
                 return Vec::new();
             }
         }
-        let mut found: Vec<&Doc> = set
-            .iter()
+        set.iter()
             .filter_map(|n| self.docs[n as usize].as_ref())
-            .collect();
-        found.sort_unstable_by(|a, b| b.published.cmp(&a.published).then(a.id.cmp(&b.id)));
-        found
+            .collect()
     }
 
     /// Bytes the bitmaps take serialized: about what they hold in memory.
@@ -214,6 +211,39 @@ impl Postings {
     }
 }
 
+/// Newest first; the same second orders by id, as feeds order their items.
+fn newest_first(a: &&Doc, b: &&Doc) -> std::cmp::Ordering {
+    b.published.cmp(&a.published).then_with(|| a.id.cmp(&b.id))
+}
+
+/// Visits `docs` newest first until `visit` says stop (returns false). A frequent term has
+/// most of the archive as candidates and needs only the first few dozen, so the order is
+/// made in growing batches (selecting the newest of the rest, then sorting just those)
+/// rather than by sorting all of them.
+pub fn in_order<'d>(
+    docs: &mut [&'d Doc],
+    first_batch: usize,
+    mut visit: impl FnMut(&'d Doc) -> bool,
+) {
+    let mut start = 0;
+    let mut batch = first_batch.max(1);
+    while start < docs.len() {
+        let rest = &mut docs[start..];
+        let take = batch.min(rest.len());
+        if take < rest.len() {
+            rest.select_nth_unstable_by(take, newest_first);
+        }
+        rest[..take].sort_unstable_by(newest_first);
+        for doc in &rest[..take] {
+            if !visit(doc) {
+                return;
+            }
+        }
+        start += take;
+        batch = batch.saturating_mul(4);
+    }
+}
+
 /// Adds `n` to `bitmap`: appended without a search when it is the largest, as document
 /// numbers always are.
 fn append(bitmap: &mut RoaringBitmap, n: u32) {
@@ -244,10 +274,42 @@ mod tests {
     }
 
     fn ids(p: &Postings, query: &str) -> Vec<String> {
-        p.candidates(&Query::parse(query).unwrap())
-            .into_iter()
-            .map(|d| d.id.to_string())
-            .collect()
+        let mut found = p.candidates(&Query::parse(query).unwrap());
+        let mut out = Vec::new();
+        in_order(&mut found, 1, |d| {
+            out.push(d.id.to_string());
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn in_order_is_a_sort_in_batches_that_can_stop() {
+        let docs: Vec<Doc> = (0..200u32)
+            .map(|i| Doc {
+                id: format!("{:03}", (i * 37) % 200).into(),
+                hash: 0,
+                published: i64::from((i * 7919) % 50),
+            })
+            .collect();
+        let mut sorted: Vec<&Doc> = docs.iter().collect();
+        sorted.sort_by(newest_first);
+        for batch in [1, 3, 50, 500] {
+            let mut refs: Vec<&Doc> = docs.iter().collect();
+            let mut seen = Vec::new();
+            in_order(&mut refs, batch, |d| {
+                seen.push(d);
+                true
+            });
+            assert_eq!(seen, sorted, "batch {batch}");
+            let mut refs: Vec<&Doc> = docs.iter().collect();
+            let mut first = Vec::new();
+            in_order(&mut refs, batch, |d| {
+                first.push(d);
+                first.len() < 10
+            });
+            assert_eq!(first, sorted[..10], "batch {batch}");
+        }
     }
 
     #[test]
