@@ -1,4 +1,4 @@
-//! Throughput of the mail transports (issue 4 item 8), driven by `scripts/bench_mail.py`:
+//! Throughput of the mail transports (DESIGN §6), driven by `scripts/bench_mail.py`:
 //!
 //! ```text
 //! cargo run --release --example bench_mail -- --smtp 127.0.0.1:2525 [--connections 8]

@@ -18,22 +18,14 @@ use tidings::config::Format;
 use tidings::daemon::http::article_page;
 use tidings::digests::compose::{compose, DigestInput, Group};
 use tidings::feeds::feed::Site;
-use tidings::feeds::topic::topics_of;
+use tidings::feeds::topic::record_at;
 use tidings::model::article::{Article, Layout, Record};
 
 const SEED: &[u8] = include_bytes!("../articles/000_8c7ef1c8e8c43d29.txt");
 
+/// The index record of the `seq`-th arrival, ten minutes after the one before.
 fn record(article: Article, seq: u64) -> Record {
-    let published = 1_433_463_360 + seq as i64 * 600;
-    Record {
-        topics: topics_of(&article),
-        path: format!("{}.txt", article.id),
-        article,
-        hash: 0,
-        published,
-        updated: published,
-        seq,
-    }
+    record_at(article, seq, 1_433_463_360 + seq as i64 * 600)
 }
 
 /// The calling thread's CPU time, in seconds.
@@ -113,7 +105,9 @@ fn main() {
         unsubscribe_url: "https://news.example/unsubscribe?token=abc",
         unsubscribe_mailto: "mailto:unsubscribe@news.example?subject=unsubscribe%20abc",
         schedule_name: "每日",
+        alert: false,
         now: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(),
+        feed_url: "https://news.example/me/abc/rss.xml",
     };
 
     let per_run = |seconds: f64| seconds * 1e6 / runs as f64;

@@ -1,4 +1,4 @@
-//! A whole digest round at scale (issue 4 item 8), driven by `scripts/bench_round.py`:
+//! A whole digest round at scale (DESIGN §6), driven by `scripts/bench_round.py`:
 //!
 //! ```text
 //! cargo run --release --example bench_round -- prepare --dir D [--subscribers 100000]

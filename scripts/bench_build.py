@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of `tidings build` (issue 2), reproducing the BENCHMARKS.md figures:
+"""Benchmark of `tidings build` (DESIGN §2), reproducing the BENCHMARKS.md figures:
 
     python3 scripts/bench_build.py [--articles 100000] [--runs 3] [--corpus toy|newsroom]
                                    [--store DIR] [--all-feeds]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmarks of `tidings run` (issue 3), reproducing the BENCHMARKS.md figures:
+"""Benchmarks of `tidings run` (DESIGN §5), reproducing the BENCHMARKS.md figures:
 
     python3 scripts/bench_daemon.py [--sizes 1000 100000] [--events 200]
                                     [--corpus toy|newsroom] [--store DIR]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Throughput of the mail transports (issue 4 item 8):
+"""Throughput of the mail transports (DESIGN §6; BENCHMARKS.md):
 
     python3 scripts/bench_mail.py [--messages 100000] [--connections 8] [--size 10000]
                                   [--skip-outbox] [--skip-smtp]
@@ -15,60 +15,10 @@ Needs smtp-sink (Debian's postfix):
     echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postfix
 """
-import argparse, json, os, shutil, socket, subprocess, sys, tempfile, time
+import argparse, shutil, sys, tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "target/release/examples/bench_mail"
-INSTALL = ("echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections"
-           " && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postfix")
-
-
-def smtp_sink():
-    for d in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/usr/local/sbin", "/sbin"]:
-        p = Path(d) / "smtp-sink"
-        if p.is_file():
-            return p
-    sys.exit(f"smtp-sink is not installed; install it with:\n  {INSTALL}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_sink():
-    port = free_port()
-    cmd = [str(smtp_sink())]
-    if os.geteuid() == 0:
-        cmd += ["-u", "nobody"]  # smtp-sink refuses to run as root otherwise
-    # No dump: disk writes would measure the sink, not the client.
-    proc = subprocess.Popen(cmd + [f"127.0.0.1:{port}", "256"], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                sys.exit(f"smtp-sink exited: {proc.stderr.read().decode()}")
-            time.sleep(0.05)
-    sys.exit("smtp-sink did not start")
-
-
-def run(args):
-    """Runs the example; returns its JSON report plus the process's peak RSS."""
-    proc = subprocess.Popen([str(EXAMPLE)] + args, stdout=subprocess.PIPE)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.exit(f"bench_mail {' '.join(args)} failed ({proc.returncode}): {out.decode()}")
-    report = json.loads(out.decode().strip().splitlines()[-1])
-    report["peak_rss_mib"] = round(usage.ru_maxrss / 1024, 1)  # ru_maxrss is KiB on Linux
-    return report
-
+from benchlib import ROOT, build_example, run_example, start_sink
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,22 +29,21 @@ def main():
     ap.add_argument("--skip-outbox", action="store_true")
     a = ap.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "bench_mail"],
-                   cwd=ROOT, check=True)
+    example = build_example("bench_mail")
     common = ["--messages", str(a.messages), "--size", str(a.size)]
     reports = []
     if not a.skip_smtp:
         sink, port = start_sink()
         try:
-            reports.append(run(["--smtp", f"127.0.0.1:{port}", "--connections",
-                                str(a.connections)] + common))
+            reports.append(run_example(example, ["--smtp", f"127.0.0.1:{port}", "--connections",
+                                                 str(a.connections)] + common))
         finally:
             sink.kill()
             sink.wait()
     if not a.skip_outbox:
         work = Path(tempfile.mkdtemp(prefix="bench-mail-", dir=ROOT / "target"))
         try:
-            reports.append(run(["--outbox", str(work / "outbox")] + common))
+            reports.append(run_example(example, ["--outbox", str(work / "outbox")] + common))
             files = sum(1 for _ in (work / "outbox").glob("*.eml"))
             if files != a.messages:
                 sys.exit(f"outbox holds {files} files for {a.messages} messages")

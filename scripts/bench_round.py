@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A whole digest round at scale (issue 4 item 8):
+"""A whole digest round at scale (DESIGN §6; BENCHMARKS.md):
 
     python3 scripts/bench_round.py [--subscribers 100000] [--connections 8]
                                    [--articles 300] [--new 30] [--keep DIR]
@@ -19,56 +19,10 @@ Needs smtp-sink (Debian's postfix):
     echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postfix
 """
-import argparse, json, os, shutil, socket, subprocess, sys, tempfile, time
+import argparse, shutil, sys, tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "target/release/examples/bench_round"
-INSTALL = ("echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections"
-           " && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postfix")
-
-
-def smtp_sink():
-    for d in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/usr/local/sbin", "/sbin"]:
-        p = Path(d) / "smtp-sink"
-        if p.is_file():
-            return p
-    sys.exit(f"smtp-sink is not installed; install it with:\n  {INSTALL}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_sink():
-    port = free_port()
-    cmd = [str(smtp_sink())]
-    if os.geteuid() == 0:
-        cmd += ["-u", "nobody"]  # smtp-sink refuses to run as root otherwise
-    # No dump: disk writes would measure the sink, not the sender.
-    proc = subprocess.Popen(cmd + [f"127.0.0.1:{port}", "256"], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                sys.exit(f"smtp-sink exited: {proc.stderr.read().decode()}")
-            time.sleep(0.05)
-    sys.exit("smtp-sink did not start")
-
-
-def run(args):
-    out = subprocess.run([str(EXAMPLE)] + args, stdout=subprocess.PIPE, text=True)
-    if out.returncode != 0:
-        sys.exit(f"bench_round {' '.join(args)} failed ({out.returncode})")
-    line = out.stdout.strip().splitlines()[-1]
-    print(line, flush=True)
-    return json.loads(line)
-
+from benchlib import build_example, run_example, start_sink
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -79,27 +33,28 @@ def main():
     p.add_argument("--keep", help="work in this folder and keep it (default: a temporary one)")
     a = p.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--example", "bench_round"], cwd=ROOT, check=True)
+    example = build_example("bench_round")
     work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="bench_round."))
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
     try:
         base = work / "base"
-        run(["prepare", "--dir", str(base), "--subscribers", str(a.subscribers),
-             "--articles", str(a.articles), "--new", str(a.new)])
+        run_example(example, ["prepare", "--dir", str(base), "--subscribers", str(a.subscribers),
+                              "--articles", str(a.articles), "--new", str(a.new)], echo=True)
         for name in ("smtp", "outbox", "compose"):
             shutil.copytree(base, work / name)
         sink, port = start_sink()
         try:
-            smtp = run(["round", "--dir", str(work / "smtp"), "--smtp", f"127.0.0.1:{port}",
-                        "--connections", str(a.connections)])
+            smtp = run_example(example, ["round", "--dir", str(work / "smtp"),
+                                         "--smtp", f"127.0.0.1:{port}",
+                                         "--connections", str(a.connections)], echo=True)
         finally:
             sink.kill()
             sink.wait()
-        outbox = run(["round", "--dir", str(work / "outbox"), "--outbox",
-                      "--connections", str(a.connections)])
-        compose = run(["compose", "--dir", str(work / "compose")])
+        outbox = run_example(example, ["round", "--dir", str(work / "outbox"), "--outbox",
+                                       "--connections", str(a.connections)], echo=True)
+        compose = run_example(example, ["compose", "--dir", str(work / "compose")], echo=True)
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

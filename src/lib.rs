@@ -54,6 +54,7 @@
 //!   digests::compose::html PURE  the HTML part
 //!   digests::compose::headers PURE List-Id, List-Unsubscribe
 //!   digests::token         PURE  signed links, the key file
+//!   digests::personal      I/O   personal feeds: a subscriber's selection, who a feed token belongs to
 //!   digests::mail          I/O   Transport, Envelope, SendError
 //!   digests::mail::outbox  I/O   one .eml file per message
 //!   digests::mail::smtp    I/O   the SMTP pool (lettre)
@@ -69,6 +70,7 @@
 //!   daemon::http           I/O   axum: feeds and listings, /healthz, /metrics
 //!   daemon::http::article_page   PURE  /articles/{id}
 //!   daemon::http::file_cache     I/O   published files in memory, ETags, gzip
+//!   daemon::http::personal       I/O   /me/{token}/…: personal feeds, rendered and cached
 //!   daemon::http::search   I/O   /search and the search and combined feeds
 //!   daemon::http::search_page    PURE  the /search page
 //!   daemon::control        I/O   the control socket

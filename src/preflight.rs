@@ -198,7 +198,8 @@ mod tests {
             let line = found[0].to_string();
             assert!(line.starts_with("line 2: digest.schedule: "), "{line}");
         }
-        for schedule in ["0 8 * * 1", "@hourly", "*/15 6-22 * * 1-5"] {
+        // `@instant` as the site default: new subscribers get alerts (DESIGN §4).
+        for schedule in ["0 8 * * 1", "@hourly", "*/15 6-22 * * 1-5", "@instant"] {
             let text = format!("[digest]\nschedule = \"{schedule}\"\n");
             assert!(
                 keys(&Config::parse(&text).unwrap()).is_empty(),

@@ -24,6 +24,25 @@ impl Site {
         Site::with_config("")
     }
 
+    /// A site holding the seed article (at mtime 0).
+    fn with_seed() -> Site {
+        let site = Site::new();
+        site.put(&format!("{SEED_ID}.txt"), SEED, 0);
+        site
+    }
+
+    /// The seed and a second article in another section, built once.
+    fn built_with_two_articles() -> Site {
+        let site = Site::with_seed();
+        site.put(
+            "b/x1.txt",
+            page_export("時政>高層動態", "標題一", "北京市"),
+            10,
+        );
+        site.build();
+        site
+    }
+
     fn with_config(extra: &str) -> Site {
         let base = "base_url = \"https://news.example\"\n";
         let config = match extra.strip_prefix("[site]\n") {
@@ -136,8 +155,7 @@ fn guids(channel: &rss::Channel) -> Vec<String> {
 
 #[test]
 fn seed_build_publishes_every_feed() {
-    let site = Site::new();
-    site.put(&format!("{SEED_ID}.txt"), SEED, 0);
+    let site = Site::with_seed();
     let out = site.build();
     assert!(
         out.stdout.contains("1 articles indexed (1 new"),
@@ -207,14 +225,7 @@ fn seed_build_publishes_every_feed() {
 
 #[test]
 fn second_build_touches_nothing() {
-    let site = Site::new();
-    site.put(&format!("{SEED_ID}.txt"), SEED, 0);
-    site.put(
-        "b/x1.txt",
-        page_export("時政>高層動態", "標題一", "北京市"),
-        10,
-    );
-    site.build();
+    let site = Site::built_with_two_articles();
     let before = site.snapshot();
     std::thread::sleep(Duration::from_millis(50));
     let out = site.build();
@@ -228,14 +239,7 @@ fn second_build_touches_nothing() {
 
 #[test]
 fn deleting_state_keeps_every_guid_and_every_byte() {
-    let site = Site::new();
-    site.put(&format!("{SEED_ID}.txt"), SEED, 0);
-    site.put(
-        "b/x1.txt",
-        page_export("時政>高層動態", "標題一", "北京市"),
-        10,
-    );
-    site.build();
+    let site = Site::built_with_two_articles();
     let before = site.snapshot();
     let guids_before = guids(&site.rss("all/rss.xml"));
     std::fs::remove_dir_all(site.path("state")).unwrap();
@@ -247,8 +251,7 @@ fn deleting_state_keeps_every_guid_and_every_byte() {
 
 #[test]
 fn deleted_feed_files_are_restored() {
-    let site = Site::new();
-    site.put(&format!("{SEED_ID}.txt"), SEED, 0);
+    let site = Site::with_seed();
     site.build();
     std::fs::remove_dir_all(site.feeds().join("keyword")).unwrap();
     site.build();
@@ -257,8 +260,7 @@ fn deleted_feed_files_are_restored() {
 
 #[test]
 fn traditional_and_simplified_meet_in_one_feed() {
-    let site = Site::new();
-    site.put(&format!("{SEED_ID}.txt"), SEED, 0);
+    let site = Site::with_seed();
     site.put(
         "s1.txt",
         page_export("党派·声音>统一战线", "简体一", "重庆市"),

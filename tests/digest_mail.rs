@@ -11,9 +11,9 @@ use serde_json::Value;
 use tidings::config::Format;
 use tidings::digests::compose::{compose, message_id, Composed, DigestInput, Group};
 use tidings::feeds::feed::Site;
-use tidings::feeds::topic::topics_of;
-use tidings::model::article::Record;
-use tidings::model::article::{Article, Layout};
+use tidings::feeds::topic::record_at as record;
+
+use tidings::model::article::{Article, Layout, Record};
 
 use crate::support::{page_export, python_json, SEED, SEED_ID};
 
@@ -29,18 +29,6 @@ fn site() -> Site {
         tz: chrono_tz::Asia::Shanghai,
         hub: None,
         formats: Format::ALL.to_vec(),
-    }
-}
-
-fn record(article: Article, seq: u64, published: i64) -> Record {
-    Record {
-        topics: topics_of(&article),
-        path: format!("{}.txt", article.id),
-        article,
-        hash: 0,
-        published,
-        updated: published,
-        seq,
     }
 }
 
@@ -123,7 +111,9 @@ fn compose_digest(site: &Site, records: &[Record]) -> Composed {
         unsubscribe_url: UNSUBSCRIBE,
         unsubscribe_mailto: MAILTO,
         schedule_name: "每日",
+        alert: false,
         now: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 5).unwrap(),
+        feed_url: "https://news.example/me/ZmVlZA/rss.xml",
     };
     compose(&input).expect("five articles make a digest")
 }

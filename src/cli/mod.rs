@@ -89,7 +89,7 @@ pub enum SubscriberArgs {
         /// A free-text term matched in titles and bodies (repeatable)
         #[arg(long = "term", value_name = "T")]
         terms: Vec<String>,
-        /// 5-field cron or @hourly/@daily/@weekly [default: digest.schedule]
+        /// 5-field cron, @hourly/@daily/@weekly, or @instant (alerts) [default: digest.schedule]
         #[arg(long, value_name = "CRON")]
         schedule: Option<String>,
         /// IANA time zone [default: digest.timezone]

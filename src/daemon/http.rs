@@ -14,6 +14,7 @@
 mod article_page;
 mod file_cache;
 mod on_request;
+mod personal;
 mod search;
 mod search_page;
 /// The article page, for the template benchmark (`examples/bench_pages.rs`).
@@ -100,6 +101,7 @@ type AppState = State<Arc<App>>;
 /// | `/feeds/{*path}` | any file below `feeds.output`; a feed without files, rendered |
 /// | `/keywords?q=` | keyword search, JSON |
 /// | `/articles/{id}` | the article as an HTML page |
+/// | `/me/{token}/{file}` | a subscriber's personal feed, rendered (with the subscription pages only) |
 /// | `/search?q=` | search results, HTML |
 /// | `/search/{rss.xml,atom.xml,feed.json}?q=…&section=…&keyword=…` | a search or combined feed |
 /// | `/healthz` | `ok` |
@@ -124,6 +126,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/keywords", get(on_request::keywords))
         .route("/feeds/{*path}", get(feed_file))
         .route("/articles/{id}", get(article))
+        .route("/me/{token}/{file}", get(personal::feed))
         .route("/search", get(search::page))
         .route("/search/{name}", get(search::feed))
         .route("/healthz", get(healthz))
@@ -173,6 +176,7 @@ fn route_label(matched: Option<&MatchedPath>) -> &'static str {
         Some("/keywords") => "/keywords",
         Some("/feeds/{*path}") => "/feeds",
         Some("/articles/{id}") => "/articles",
+        Some("/me/{token}/{file}") => "/me",
         Some("/search") => "/search",
         Some("/search/{name}") => "/search/feed",
         Some("/healthz") => "/healthz",
@@ -281,12 +285,12 @@ async fn serve_file(
             return server_error();
         }
     };
-    send_entry(app, rel, &entry, headers, link).await
+    serve_entry(app, rel, &entry, headers, link).await
 }
 
-/// A cached document as a response: 304 when `If-None-Match` (or `If-Modified-Since`)
-/// says the client has it, else its bytes, gzipped when asked. `rel`: its cache key.
-async fn send_entry(
+/// One version of a document, cached under `rel`: 304 when the client has it, else the
+/// body, gzipped when asked.
+async fn serve_entry(
     app: &App,
     rel: &str,
     entry: &Arc<Entry>,

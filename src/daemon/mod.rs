@@ -108,6 +108,7 @@ pub async fn run(
     notify(&[NotifyState::Status("watching the store")]);
     let mut watcher = start_watch(&config, options.debounce, &commands)?;
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (arrivals_tx, arrivals_rx) = tokio::sync::mpsc::unbounded_channel();
     let publisher = {
         let index = index.clone();
         let config = config.clone();
@@ -119,7 +120,15 @@ pub async fn run(
             .name("publisher".into())
             .spawn(move || {
                 publisher_loop(
-                    &index, config, inbox, commands, &metrics, hub, &search, ready_tx,
+                    &index,
+                    config,
+                    inbox,
+                    commands,
+                    &metrics,
+                    hub,
+                    &search,
+                    ready_tx,
+                    arrivals_tx,
                 )
             })
             .context("starting the publisher thread")?
@@ -162,6 +171,7 @@ pub async fn run(
         rounds.clone(),
         metrics.clone(),
         rounds_stopped,
+        arrivals_rx,
     ));
 
     let current = Arc::new(std::sync::RwLock::new(http::router(http_state(
@@ -301,7 +311,9 @@ pub async fn run(
 }
 
 /// Runs a digest round at start-up (a run missed while stopped is sent once, or skipped
-/// if too old) and then at every minute, the resolution of cron; subscribers and their
+/// if too old; alerts left unsent go out) and then just after every minute, the
+/// resolution of cron and the batch of `@instant` alerts, which hold the arrivals the
+/// publisher reported for the minutes that have ended (DESIGN §4). Subscribers and their
 /// schedules are read afresh each round, so changes need no restart, and a reloaded
 /// `[mail]` section gets a new transport.
 async fn scheduler_loop(
@@ -311,8 +323,11 @@ async fn scheduler_loop(
     rounds: Arc<tokio::sync::Mutex<()>>,
     metrics: Arc<Metrics>,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    mut arrived: tokio::sync::mpsc::UnboundedReceiver<(u64, chrono::DateTime<chrono::Utc>)>,
 ) {
-    use chrono::Timelike;
+    use crate::digests::schedule::instant::{self, Arrivals};
+    // Unsent alerts of what came before the start go out in the first round.
+    let mut arrivals = Arrivals::starting_at(index.last_seq().unwrap_or(0));
     let mut mail = config
         .read()
         .unwrap_or_else(|e| e.into_inner())
@@ -332,17 +347,23 @@ async fn scheduler_loop(
                 }
             }
         }
+        while let Ok((seq, at)) = arrived.try_recv() {
+            arrivals.arrived(seq, at);
+        }
         {
             let _one_at_a_time = rounds.lock().await;
-            match crate::digests::round::run(
+            let now = chrono::Utc::now();
+            let round = crate::digests::round::run_with_arrivals(
                 index.clone(),
                 &config,
                 &transport,
-                chrono::Utc::now(),
+                now,
                 false,
+                &arrivals,
             )
-            .await
-            {
+            .await;
+            arrivals.forget_settled(now);
+            match round {
                 Ok(report) => {
                     // A minute with nothing due is no round to speak of.
                     if report.due + report.resumed + report.too_late > 0 {
@@ -354,8 +375,10 @@ async fn scheduler_loop(
             }
         }
         // Just after the next minute starts.
-        let second = u64::from(chrono::Utc::now().second());
-        let wait = Duration::from_secs(60 - second.min(59)) + Duration::from_millis(200);
+        let now = chrono::Utc::now();
+        let wait = (instant::next_round(now) - now)
+            .to_std()
+            .unwrap_or(Duration::from_secs(1));
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => break,

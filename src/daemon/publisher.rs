@@ -53,7 +53,10 @@ fn tick() -> (Duration, bool) {
     }
 }
 
-// The parts the daemon wires together, each its own: grouping them would only move the list.
+/// The index's arrival numbers as they grow, each with the moment it was seen after the
+/// commit: what `@instant` alerts batch by (DESIGN §4, `digests::schedule::instant`).
+pub type ArrivalSender = tokio::sync::mpsc::UnboundedSender<(u64, chrono::DateTime<chrono::Utc>)>;
+
 #[allow(clippy::too_many_arguments)]
 pub fn publisher_loop(
     index: &Index,
@@ -64,6 +67,7 @@ pub fn publisher_loop(
     hub: Option<websub::Publisher>,
     search: &Search,
     ready: tokio::sync::oneshot::Sender<Result<BuildReport, String>>,
+    arrivals: ArrivalSender,
 ) {
     let mut indexer = Indexer::new(index, config);
     let mut retries = Retries::default();
@@ -82,6 +86,8 @@ pub fn publisher_loop(
         return;
     }
 
+    // What the start-up reconciliation brought in counts as arrived before the start.
+    let mut arrived = index.last_seq().unwrap_or(0);
     let (tick, watchdog) = tick();
     loop {
         let command = inbox.recv_timeout(tick);
@@ -185,6 +191,14 @@ pub fn publisher_loop(
                 &mut retries,
                 Source::Retry(attempt),
             );
+        }
+        // Stamped after the commit, so an arrival stamped in a minute is in the index once
+        // that minute is over.
+        if let Ok(last) = index.last_seq() {
+            if last > arrived {
+                arrived = last;
+                let _ = arrivals.send((last, chrono::Utc::now()));
+            }
         }
         // After the feeds are out: search never delays their publication.
         if changed {

@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod mail;
 pub mod pages;
+pub mod personal;
 pub mod round;
 pub mod schedule;
 pub mod subscriber;

@@ -14,6 +14,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::config::Config;
 use crate::digests::compose::{self, Composed, DigestInput, Group};
 use crate::digests::mail::{Envelope, SendError, Transport};
+use crate::digests::schedule::instant::{self, Arrivals};
 use crate::digests::schedule::{self, Cron, Due};
 use crate::digests::subscriber::Haystack;
 use crate::digests::token::{self, Purpose};
@@ -140,8 +141,12 @@ impl Shared {
     }
 }
 
-/// Subject word for a schedule: 每小時, 每日, 每週, or 定期.
+/// Subject word for a schedule: 每小時, 每日, 每週, or 定期; for `@instant` the alert's
+/// name (即時快訊) from the catalogue, in Traditional Chinese like the rest of the mail.
 fn schedule_name(schedule: &str) -> &'static str {
+    if instant::is_instant(schedule) {
+        return crate::i18n::Lang::ZhHant.messages().alert_name;
+    }
     let s = schedule.trim();
     let fields: Vec<&str> = s.split_whitespace().collect();
     match (s, fields.as_slice()) {
@@ -188,6 +193,15 @@ pub fn compose_for(
     let manage = ctx.link("manage", Purpose::Manage, &key, now_s, 30);
     let unsubscribe = ctx.link("unsubscribe", Purpose::Unsubscribe, &key, now_s, 400);
     let mailto = format!("mailto:{}?subject=unsubscribe", ctx.from_address);
+    let feed_format = ctx
+        .site
+        .formats
+        .iter()
+        .copied()
+        .find(|f| *f == crate::config::Format::Rss)
+        .or(ctx.site.formats.first().copied())
+        .unwrap_or(crate::config::Format::Rss);
+    let feed = crate::digests::personal::feed_url(&ctx.site.base_url, &ctx.key, sub, feed_format);
     let input = DigestInput {
         to: &sub.email,
         subscriber_key: &key,
@@ -200,7 +214,9 @@ pub fn compose_for(
         unsubscribe_url: &unsubscribe,
         unsubscribe_mailto: &mailto,
         schedule_name: schedule_name(&sub.schedule),
+        alert: instant::is_instant(&sub.schedule),
         now,
+        feed_url: &feed,
     };
     compose::try_compose(&input).map_err(|e| anyhow::anyhow!("{}: {e}", sub.email))
 }
@@ -223,9 +239,14 @@ pub fn preview(
     let to_seq = index.last_seq()?;
     let records = index.arrived_since(sub.watermark)?;
     let tz = crate::config::parse_zone(&sub.tz).map_err(anyhow::Error::msg)?;
-    let period = Cron::parse(&sub.schedule)
-        .map(|c| schedule::period_label(&c, now, tz))
-        .unwrap_or_else(|_| now.format("%Y-%m-%d").to_string());
+    // `@instant`: the alert a round now would send, with everything not yet alerted.
+    let period = if instant::is_instant(&sub.schedule) {
+        instant::period(now, tz)
+    } else {
+        Cron::parse(&sub.schedule)
+            .map(|c| schedule::period_label(&c, now, tz))
+            .unwrap_or_else(|_| now.format("%Y-%m-%d").to_string())
+    };
     compose_for(&ctx, &sub, &records, sub.watermark, to_seq, &period, now)
 }
 
@@ -268,13 +289,29 @@ struct Job {
 }
 
 /// Runs a round: first the digests left pending by an earlier one, then every subscriber
-/// that is due (all active ones with `all`).
+/// that is due (all active ones with `all`). `@instant` subscribers get an alert of
+/// everything they have not had yet: arrival times are not known here.
 pub async fn run(
     index: Arc<Index>,
     config: &Config,
     transport: &Transport,
     now: DateTime<Utc>,
     all: bool,
+) -> anyhow::Result<RoundReport> {
+    run_with_arrivals(index, config, transport, now, all, &Arrivals::unknown()).await
+}
+
+/// [`run`], with what the daemon knows of when records arrived: an `@instant`
+/// subscriber's alert holds the records up to [`Arrivals::cut`] (the arrivals of the
+/// minutes that have ended, DESIGN §4), and goes out through the same pending → sent path
+/// as a digest.
+pub async fn run_with_arrivals(
+    index: Arc<Index>,
+    config: &Config,
+    transport: &Transport,
+    now: DateTime<Utc>,
+    all: bool,
+    arrivals: &Arrivals,
 ) -> anyhow::Result<RoundReport> {
     let ctx = Arc::new(Shared::new(config)?);
     let mut report = RoundReport::default();
@@ -328,6 +365,10 @@ pub async fn run(
             }
         }
     }
+    // Deferred again: an alert subscriber's next alert waits until this one is through, so
+    // that one the relay may have taken after all is not followed by a superset under
+    // another Message-ID every minute.
+    let mut still_pending = std::collections::HashSet::new();
     if !jobs.is_empty() {
         deliver(
             &index,
@@ -340,16 +381,23 @@ pub async fn run(
         if report.paused.is_some() {
             return Ok(report);
         }
+        if report.deferred > 0 {
+            still_pending = index
+                .pending_deliveries()?
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect();
+        }
     }
 
-    // Who is due now.
+    // Who is due now, each with the last arrival their mail covers.
+    let alert_cut = arrivals.cut(now, to_seq);
     let mut due = Vec::new();
     for sub in index.subscribers()? {
         if sub.status != Status::Active {
             continue;
         }
         let tz = crate::config::parse_zone(&sub.tz).map_err(anyhow::Error::msg)?;
-        let cron = Cron::parse(&sub.schedule).map_err(|e| anyhow::anyhow!("{}: {e}", sub.email))?;
         if all {
             // A manual run is a period of its own: two of them in a day are two digests,
             // and must not share a Message-ID.
@@ -357,9 +405,21 @@ pub async fn run(
                 .with_timezone(&tz)
                 .format("%Y-%m-%dT%H:%M:%S")
                 .to_string();
-            due.push((sub, period, now));
+            due.push((sub, period, now, to_seq));
             continue;
         }
+        if instant::is_instant(&sub.schedule) {
+            if still_pending.contains(&sub.key()) {
+                continue;
+            }
+            let last = sub.last_run.and_then(|t| Utc.timestamp_opt(t, 0).single());
+            if instant::due(sub.watermark, last, alert_cut, now) {
+                let period = instant::period(now, tz);
+                due.push((sub, period, now, alert_cut));
+            }
+            continue;
+        }
+        let cron = Cron::parse(&sub.schedule).map_err(|e| anyhow::anyhow!("{}: {e}", sub.email))?;
         let last = Utc
             .timestamp_opt(sub.last_run.unwrap_or(sub.created), 0)
             .single()
@@ -372,7 +432,7 @@ pub async fn run(
             chrono::Duration::hours(i64::from(config.digest.max_late_hours)),
         ) {
             Due::NotYet { .. } => {}
-            Due::Run { at } => due.push((sub, schedule::period_label(&cron, at, tz), at)),
+            Due::Run { at } => due.push((sub, schedule::period_label(&cron, at, tz), at, to_seq)),
             Due::TooLate { at } => {
                 tracing::warn!(
                     "{}: the {at} digest is more than digest.max_late_hours ({}) late; skipped",
@@ -392,7 +452,7 @@ pub async fn run(
     }
     let oldest = due
         .iter()
-        .map(|(s, _, _)| s.watermark)
+        .map(|(s, _, _, _)| s.watermark)
         .min()
         .unwrap_or(to_seq);
     let records = index.arrived_since(oldest)?;
@@ -400,7 +460,8 @@ pub async fn run(
     for chunk in due.chunks(CHUNK) {
         let mut jobs = Vec::with_capacity(chunk.len());
         let mut quiet = Vec::new();
-        for (sub, period, at) in chunk {
+        for (sub, period, at, to_seq) in chunk {
+            let to_seq = *to_seq;
             let delivery = Delivery {
                 message_id: String::new(),
                 period: period.clone(),

@@ -1,5 +1,6 @@
 //! Signed, expiring tokens for the links in confirmation mails and digests: `/confirm`,
-//! `/manage` and `/unsubscribe` (DESIGN §5).
+//! `/manage` and `/unsubscribe` (DESIGN §5); and the signed, non-expiring token of a
+//! subscriber's personal feed, `/me/{token}/…` ([`sign_feed`], [`verify_feed`]).
 //!
 //! A token carries everything the page needs — the purpose, the subscriber's email key
 //! and the expiry — and an HMAC-SHA256 over them, so the server keeps no table of issued
@@ -9,10 +10,16 @@
 //!
 //! # Token layout
 //! `base64url(payload ‖ tag)` without padding, where
-//! `payload = version (1 byte, 1) ‖ purpose (1 byte: c, m, u) ‖ expiry (i64, big-endian,
+//! `payload = version (1 byte, 1) ‖ purpose (1 byte: c, m, u, f) ‖ expiry (i64, big-endian,
 //! Unix seconds) ‖ email key (UTF-8, the rest)` and `tag = HMAC-SHA256(key, payload)`
 //! (32 bytes). Fixed-width fields come first, so no two inputs share a payload. The
 //! alphabet `A–Z a–z 0–9 - _` needs no escaping in a URL, a query string or a form.
+//!
+//! A feed token (purpose `f`) has no expiry — a feed reader polls the same URL for
+//! years — so its time field holds the subscription's `created` time instead: the
+//! token names one subscription, not just an address. Unsubscribing, removal or bouncing
+//! revokes it (the server looks the subscriber up on every request), and a later
+//! subscription with the same address gets a new token: the old URL stays revoked.
 //!
 //! # Key file (`digest.secret_file`)
 //! 64 lowercase hexadecimal characters — 32 random bytes from the operating system — and
@@ -43,6 +50,8 @@ pub enum Purpose {
     Confirm,
     Manage,
     Unsubscribe,
+    /// The personal feed `/me/{token}/…`: read-only, never expires ([`sign_feed`]).
+    Feed,
 }
 
 impl Purpose {
@@ -51,6 +60,7 @@ impl Purpose {
             Purpose::Confirm => b'c',
             Purpose::Manage => b'm',
             Purpose::Unsubscribe => b'u',
+            Purpose::Feed => b'f',
         }
     }
 
@@ -59,6 +69,7 @@ impl Purpose {
             b'c' => Some(Purpose::Confirm),
             b'm' => Some(Purpose::Manage),
             b'u' => Some(Purpose::Unsubscribe),
+            b'f' => Some(Purpose::Feed),
             _ => None,
         }
     }
@@ -102,6 +113,31 @@ pub fn verify(
     token: &str,
     now_unix: i64,
 ) -> Result<String, TokenError> {
+    let (expires, email_key) = open(key, purpose, token)?;
+    if now_unix > expires {
+        return Err(TokenError::Expired);
+    }
+    Ok(email_key)
+}
+
+/// The token of the personal feed of the subscription of `email_key` made at
+/// `subscribed_unix` (the subscriber's `created`). It does not expire; see the module
+/// documentation for how it is revoked.
+pub fn sign_feed(key: &[u8], email_key: &str, subscribed_unix: i64) -> String {
+    sign(key, Purpose::Feed, email_key, subscribed_unix)
+}
+
+/// The email key and subscription time inside a feed token signed with `key`. The
+/// caller compares the time with the subscriber's `created`: another one means the
+/// subscription the link was made for has ended.
+pub fn verify_feed(key: &[u8], token: &str) -> Result<(String, i64), TokenError> {
+    let (subscribed, email_key) = open(key, Purpose::Feed, token)?;
+    Ok((email_key, subscribed))
+}
+
+/// The time field and email key of a token signed with `key` for `purpose`. The
+/// signature is checked (in constant time) before anything in the payload is believed.
+fn open(key: &[u8], purpose: Purpose, token: &str) -> Result<(i64, String), TokenError> {
     // The engine refuses padding, a length no encoding has and unused low bits that are
     // not zero, so a token has one spelling: any changed character changes the bytes.
     let bytes = URL_SAFE_NO_PAD
@@ -121,11 +157,10 @@ pub fn verify(
     if found != purpose {
         return Err(TokenError::WrongPurpose);
     }
-    let expires = i64::from_be_bytes(payload[2..HEADER_LEN].try_into().expect("8 bytes"));
-    if now_unix > expires {
-        return Err(TokenError::Expired);
-    }
-    String::from_utf8(payload[HEADER_LEN..].to_vec()).map_err(|_| TokenError::Malformed)
+    let time = i64::from_be_bytes(payload[2..HEADER_LEN].try_into().expect("8 bytes"));
+    let email_key =
+        String::from_utf8(payload[HEADER_LEN..].to_vec()).map_err(|_| TokenError::Malformed)?;
+    Ok((time, email_key))
 }
 
 fn mac(key: &[u8], payload: &[u8]) -> HmacSha256 {
@@ -282,6 +317,69 @@ mod tests {
             verify(KEY, Purpose::Confirm, &t, NOW),
             Err(TokenError::WrongPurpose)
         );
+    }
+
+    #[test]
+    fn feed_tokens_round_trip_and_never_expire() {
+        let t = sign_feed(KEY, "li.wei@example.com", NOW);
+        assert_eq!(
+            verify_feed(KEY, &t),
+            Ok(("li.wei@example.com".to_string(), NOW))
+        );
+        // The same subscription always gets the same URL; another one another URL.
+        assert_eq!(sign_feed(KEY, "li.wei@example.com", NOW), t);
+        assert_ne!(sign_feed(KEY, "li.wei@example.com", NOW + 1), t);
+        // Signed long ago, for a subscription made at the epoch: still good.
+        let old = sign_feed(KEY, "a@example.com", 0);
+        assert_eq!(verify_feed(KEY, &old), Ok(("a@example.com".to_string(), 0)));
+    }
+
+    #[test]
+    fn forged_or_edited_feed_tokens_are_refused() {
+        let t = sign_feed(KEY, "a@example.com", NOW);
+        for i in 0..t.len() {
+            let mut bytes = t.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let forged = String::from_utf8(bytes).unwrap();
+            let r = verify_feed(KEY, &forged);
+            assert!(
+                matches!(r, Err(TokenError::BadSignature | TokenError::Malformed)),
+                "position {i}: {r:?}"
+            );
+        }
+        // Another address or subscription time, edited into the payload: the tag fails.
+        let mut bytes = URL_SAFE_NO_PAD.decode(&t).unwrap();
+        bytes[HEADER_LEN] = b'b';
+        assert_eq!(
+            verify_feed(KEY, &URL_SAFE_NO_PAD.encode(&bytes)),
+            Err(TokenError::BadSignature)
+        );
+        let mut bytes = URL_SAFE_NO_PAD.decode(&t).unwrap();
+        bytes[9] ^= 1;
+        assert_eq!(
+            verify_feed(KEY, &URL_SAFE_NO_PAD.encode(&bytes)),
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(
+            verify_feed(b"another key", &t),
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(verify_feed(KEY, ""), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn feed_and_page_tokens_do_not_cross() {
+        let feed = sign_feed(KEY, "a@example.com", NOW + 60);
+        for purpose in [Purpose::Confirm, Purpose::Manage, Purpose::Unsubscribe] {
+            // A feed token opens no page, even with its time field read as an expiry.
+            assert_eq!(
+                verify(KEY, purpose, &feed, NOW),
+                Err(TokenError::WrongPurpose)
+            );
+            // A page token is no feed token.
+            let page = sign(KEY, purpose, "a@example.com", NOW + 60);
+            assert_eq!(verify_feed(KEY, &page), Err(TokenError::WrongPurpose));
+        }
     }
 
     #[test]

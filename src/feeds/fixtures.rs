@@ -3,7 +3,6 @@
 
 use crate::config::Format;
 use crate::feeds::feed::Site;
-use crate::feeds::topic::topics_of;
 use crate::model::article::{Article, Layout, Record};
 
 pub const SEED_ID: &str = "000_8c7ef1c8e8c43d29";
@@ -26,18 +25,7 @@ pub fn site() -> Site {
     }
 }
 
-/// An index record of `article`, as the index would hold it at arrival `seq`.
-pub fn record(article: Article, seq: u64, published: i64) -> Record {
-    Record {
-        topics: topics_of(&article),
-        path: format!("{}.txt", article.id),
-        article,
-        hash: 0,
-        published,
-        updated: published,
-        seq,
-    }
-}
+pub use crate::feeds::topic::record_at as record;
 
 /// The seed article's record: the first arrival, published at [`SEED_PUBLISHED`].
 pub fn seed() -> Record {

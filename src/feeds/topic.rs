@@ -3,8 +3,23 @@
 //! Pure. The feed's identity itself, and its folder name, is [`crate::model::topic`].
 
 use crate::fold::fold;
-use crate::model::article::Article;
+use crate::model::article::{Article, Record};
 use crate::model::topic::Topic;
+
+/// The index record of `article` as a store file `{id}.txt` arriving `seq`-th, published
+/// (and last updated) at `published`: what tests and benchmarks feed to rendering and
+/// composition without an index.
+pub fn record_at(article: Article, seq: u64, published: i64) -> Record {
+    Record {
+        topics: topics_of(&article),
+        path: format!("{}.txt", article.id),
+        article,
+        hash: 0,
+        published,
+        updated: published,
+        seq,
+    }
+}
 
 /// Every topic of an article with the spelling it uses for it (for feed titles: the
 /// spelling seen most often wins). Sections: each prefix of the path, so a parent's feed

@@ -12,6 +12,18 @@ pub struct Messages {
     pub subscribe_link: &'static str,
     /// The label of a search box over articles.
     pub search_label: &'static str,
+    /// A personal feed's title is `{site title} · {before}{masked address}{after}`
+    /// (DESIGN §5: whose selection, the address masked as in the logs).
+    pub personal_feed_title_before: &'static str,
+    pub personal_feed_title_after: &'static str,
+    /// The label of the personal feed's link in a digest's footer and on `/manage`.
+    pub personal_feed_link: &'static str,
+    /// On `/manage`, before the personal feed's links (one per format).
+    pub personal_feed_hint: &'static str,
+    /// The `@instant` choice among the subscription form's schedules (DESIGN §4).
+    pub schedule_instant: &'static str,
+    /// What an `@instant` alert mail is called in its subject and heading.
+    pub alert_name: &'static str,
     /// The title of `/search` before a query is typed.
     pub search_title: &'static str,
     /// Around the query in the heading of the results: `搜尋「` … `」`.

@@ -153,7 +153,11 @@ fn from_accept_language(header: &str, site_default: Lang) -> Option<Lang> {
             continue;
         };
         // Highest quality wins; among equals, the first listed.
-        if best.is_none_or(|(q, p, _)| quality > q || (quality == q && position < p)) {
+        let better = match best {
+            None => true,
+            Some((q, p, _)) => quality > q || (quality == q && position < p),
+        };
+        if better {
             best = Some((quality, position, lang));
         }
     }

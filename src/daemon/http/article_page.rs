@@ -230,13 +230,8 @@ pub(super) fn not_found_page(site: &Site) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feeds::topic::topics_of;
+    use crate::feeds::fixtures::SEED;
     use crate::model::article::{Article, Layout};
-
-    const SEED: &[u8] = include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/articles/000_8c7ef1c8e8c43d29.txt"
-    ));
 
     fn site() -> Site {
         Site {
@@ -255,15 +250,7 @@ mod tests {
     }
 
     fn record(article: Article) -> Record {
-        Record {
-            topics: topics_of(&article),
-            path: format!("{}.txt", article.id),
-            article,
-            hash: 0,
-            published: 1_433_463_360,
-            updated: 1_433_463_360,
-            seq: 1,
-        }
+        crate::feeds::fixtures::record(article, 1, crate::feeds::fixtures::SEED_PUBLISHED)
     }
 
     #[test]

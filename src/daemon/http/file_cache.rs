@@ -125,12 +125,12 @@ impl Entry {
         bytes: Vec<u8>,
         facts: &crate::feeds::index::FeedFacts,
     ) -> Entry {
-        Entry::made(rel, bytes, facts.updated, facts.version)
+        Entry::rendered_as(rel, bytes, facts.version, facts.updated)
     }
 
-    /// A document made on request: its type from the name `rel` ends in, `Last-Modified`
-    /// at `updated` (unix seconds), cached under `version`.
-    pub(super) fn made(rel: &str, bytes: Vec<u8>, updated: i64, version: u64) -> Entry {
+    /// A document rendered on request under `version`, last modified at `updated` (unix
+    /// seconds).
+    pub(super) fn rendered_as(rel: &str, bytes: Vec<u8>, version: u64, updated: i64) -> Entry {
         let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(updated.max(0) as u64);
         Entry {
             identity: Identity::rendered(version),

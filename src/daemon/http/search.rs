@@ -6,7 +6,7 @@
 
 use super::search_page::{search_page, PageState};
 use super::*;
-use crate::feeds::feed::{self, FeedDoc, Item};
+use crate::feeds::feed::{self, FeedDoc, Item, OwnFeed};
 use crate::feeds::search::query::{Query, QueryError};
 use crate::feeds::search::Search;
 use crate::i18n::Lang;
@@ -67,7 +67,7 @@ pub(super) async fn feed(
     let normal = query.normal_form();
     let rel = format!("search/{name}?{normal}");
     if let Some(entry) = app.files.lookup(&rel, Identity::rendered(search.version())) {
-        return send_entry(&app, &rel, &entry, &headers, None).await;
+        return serve_entry(&app, &rel, &entry, &headers, None).await;
     }
     let state = http.clone();
     let search = search.clone();
@@ -83,22 +83,27 @@ pub(super) async fn feed(
             topic: &Topic::All,
             title: feed_title(&state.site, &query),
             items: items.iter().collect(),
-            query: Some(&normal),
+            // Its own address, and no hub: WebSub pings are for the site's feeds.
+            own: Some(OwnFeed {
+                base: format!("{}/search/", state.site.base_url),
+                id: feed::own_guid(&format!("search:{normal}")),
+                query: format!("?{normal}"),
+            }),
         };
         let bytes = feed::render(&state.site, &doc, format);
         let updated = doc.updated(&state.site).timestamp();
-        Ok::<_, crate::feeds::index::IndexError>(Entry::made(
+        Ok::<_, crate::feeds::index::IndexError>(Entry::rendered_as(
             &type_name,
             bytes,
-            updated,
             found.version,
+            updated,
         ))
     })
     .await;
     match made {
         Ok(Ok(entry)) => {
             let entry = app.files.insert(&rel, entry);
-            send_entry(&app, &rel, &entry, &headers, None).await
+            serve_entry(&app, &rel, &entry, &headers, None).await
         }
         Ok(Err(e)) => {
             tracing::error!("search feed: {e}");

@@ -51,7 +51,7 @@ pub(super) fn html_body(
             body style=(S_BODY) {
                 div style=(S_WRAP) {
                     h1 style=(S_H1) {
-                        (clean_line(&site.title)) " · " (clean_line(input.schedule_name)) "摘要"
+                        (clean_line(&site.title)) " · " (kind_name(input))
                     }
                     p style=(S_LEAD) { (clean_line(input.period)) " · 共 " (count) " 篇新文章" }
                     @for section in plan {
@@ -88,6 +88,10 @@ pub(super) fn html_body(
                             a href=(input.manage_url) style=(S_FOOT_LINK) { "管理訂閱" }
                             " · "
                             a href=(input.unsubscribe_url) style=(S_FOOT_LINK) { "取消訂閱" }
+                            " · "
+                            a href=(input.feed_url) style=(S_FOOT_LINK) {
+                                (crate::i18n::Lang::site_default(&input.site.language).messages().personal_feed_link)
+                            }
                         }
                     }
                 }

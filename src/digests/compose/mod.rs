@@ -66,7 +66,12 @@ pub struct DigestInput<'a> {
     pub unsubscribe_mailto: &'a str,
     /// `每日`, `每週` or a custom name: the subject says `{schedule_name}摘要`.
     pub schedule_name: &'a str,
+    /// An `@instant` alert (DESIGN §4): the subject and heading name it by
+    /// `schedule_name` alone (`即時快訊`), not as a digest.
+    pub alert: bool,
     pub now: DateTime<Utc>,
+    /// The subscriber's personal feed (DESIGN §5), linked beside manage and unsubscribe.
+    pub feed_url: &'a str,
 }
 
 /// A digest ready to hand to a transport.
@@ -122,7 +127,7 @@ pub fn try_compose(input: &DigestInput) -> Result<Option<Composed>, DigestError>
         .or_else(|| host_of(&input.site.base_url).and_then(|h| id_right(&h)))
         .unwrap_or_else(|| "localhost".to_string());
     let message_id = message_id(input.subscriber_key, input.period, &domain);
-    let subject = subject_line(&plan, input.schedule_name, article_count, input.period);
+    let subject = subject_line(&plan, &kind_name(input), article_count, input.period);
     let address = to.email.to_string();
     let text = text_body(input, &plan, article_count, &address);
     let html = html_body(input, &plan, article_count, &address, &subject);
@@ -178,6 +183,17 @@ pub fn try_compose(input: &DigestInput) -> Result<Option<Composed>, DigestError>
         text,
         html,
     }))
+}
+
+/// What the mail is called in its subject, heading and footer: `每日摘要`, or for an
+/// alert its name alone (`即時快訊`).
+fn kind_name(input: &DigestInput) -> String {
+    let name = clean_line(input.schedule_name);
+    if input.alert {
+        name
+    } else {
+        format!("{name}摘要")
+    }
 }
 
 /// The `Message-ID` (with its angle brackets) of one subscriber's digest for one
@@ -255,7 +271,9 @@ mod tests {
             unsubscribe_url: "https://news.example/unsubscribe?t=abc",
             unsubscribe_mailto: "mailto:unsubscribe@news.example?subject=unsubscribe%20abc",
             schedule_name: "每日",
+            alert: false,
             now: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(),
+            feed_url: "https://news.example/me/abc/rss.xml",
         }
     }
 
@@ -430,6 +448,38 @@ mod tests {
         ] {
             assert_eq!(list_id_of(base_url), id, "{base_url}");
         }
+    }
+
+    #[test]
+    fn an_alert_says_it_is_one() {
+        let site = site();
+        let a = other("a", "甲", 2, 1_700_000_000);
+        let mut i = input(&site, vec![group("重慶市", &[&a])]);
+        i.schedule_name = "即時快訊";
+        i.alert = true;
+        i.period = "2026-11-24 09:46";
+        let alert = compose(&i).unwrap();
+        assert_eq!(
+            alert.subject,
+            "「重慶市」即時快訊 · 1 篇 · 2026-11-24 09:46"
+        );
+        assert!(
+            alert
+                .text
+                .starts_with("tidings · 即時快訊 · 2026-11-24 09:46\n"),
+            "{}",
+            alert.text
+        );
+        assert!(
+            alert.text.contains("訂閱了「tidings」的即時快訊："),
+            "{}",
+            alert.text
+        );
+        assert!(alert.html.contains("即時快訊") && !alert.html.contains("摘要"));
+        // Its own Message-ID, the same again for the same alert.
+        assert_eq!(compose(&i).unwrap().message_id, alert.message_id);
+        i.period = "2026-11-24 09:47";
+        assert_ne!(compose(&i).unwrap().message_id, alert.message_id);
     }
 
     #[test]

@@ -125,8 +125,9 @@ pub(super) fn truncate(s: &str, max: usize) -> String {
 }
 
 /// `「統一戰線、重慶市」每日摘要 · 12 篇 · 2026-11-24`: the last segment of each
-/// section path, up to three topics and then `等`.
-pub(super) fn subject_line(plan: &[Section], schedule: &str, count: usize, period: &str) -> String {
+/// section path, up to three topics and then `等`; `kind` is what the mail is called
+/// (`每日摘要`, `即時快訊`).
+pub(super) fn subject_line(plan: &[Section], kind: &str, count: usize, period: &str) -> String {
     let names: Vec<String> = plan
         .iter()
         .map(|s| {
@@ -148,7 +149,7 @@ pub(super) fn subject_line(plan: &[Section], schedule: &str, count: usize, perio
     if !topics.is_empty() {
         let _ = write!(subject, "「{topics}」");
     }
-    let _ = write!(subject, "{}摘要 · {count} 篇", clean_line(schedule));
+    let _ = write!(subject, "{} · {count} 篇", clean_line(kind));
     let period = clean_line(period);
     if !period.is_empty() {
         let _ = write!(subject, " · {period}");
@@ -160,9 +161,9 @@ pub(super) fn subject_line(plan: &[Section], schedule: &str, count: usize, perio
 pub(super) fn reason(input: &DigestInput, plan: &[Section], address: &str) -> String {
     let labels: Vec<&str> = plan.iter().map(|s| s.label.as_str()).collect();
     format!(
-        "你收到這封郵件，是因為 {address} 訂閱了「{}」的{}摘要：{}。",
+        "你收到這封郵件，是因為 {address} 訂閱了「{}」的{}：{}。",
         clean_line(&input.site.title),
-        clean_line(input.schedule_name),
+        kind_name(input),
         labels.join("、")
     )
 }
@@ -186,9 +187,9 @@ pub(super) fn text_body(
     let mut t = String::with_capacity(512 + count * 600);
     let _ = writeln!(
         t,
-        "{} · {}摘要 · {}",
+        "{} · {} · {}",
         clean_line(&input.site.title),
-        clean_line(input.schedule_name),
+        kind_name(input),
         clean_line(input.period)
     );
     let _ = writeln!(t, "共 {count} 篇新文章");
@@ -226,6 +227,10 @@ pub(super) fn text_body(
     push_wrapped(&mut t, &reason(input, plan, address), "", "");
     let _ = writeln!(t, "管理訂閱：\n{}", input.manage_url);
     let _ = writeln!(t, "取消訂閱：\n{}", input.unsubscribe_url);
+    let feed_label = crate::i18n::Lang::site_default(&input.site.language)
+        .messages()
+        .personal_feed_link;
+    let _ = writeln!(t, "{feed_label}：\n{}", input.feed_url);
     t
 }
 

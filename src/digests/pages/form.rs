@@ -2,6 +2,8 @@
 //! rendering the form for subscribing and managing.
 
 use super::*;
+use crate::digests::schedule::instant::{is_instant, INSTANT};
+use crate::i18n::Lang;
 
 // The form
 
@@ -23,7 +25,7 @@ pub(super) struct Filled {
 
 impl Filled {
     pub(super) fn from_subscriber(s: &Subscriber) -> Filled {
-        let preset = if PRESETS.iter().any(|(v, _)| *v == s.schedule) {
+        let preset = if PRESETS.iter().any(|(v, _)| *v == s.schedule) || is_instant(&s.schedule) {
             s.schedule.clone()
         } else {
             "custom".to_string()
@@ -138,7 +140,11 @@ pub(super) fn validate_choices(form: &Submitted) -> Result<(Topics, String, Stri
 /// Which form: a new subscription, or a subscriber's own behind a manage token.
 pub(super) enum FormKind<'a> {
     Subscribe,
-    Manage { token: &'a str },
+    /// `feeds`: the subscriber's personal feed, (format name, URL) per format served.
+    Manage {
+        token: &'a str,
+        feeds: &'a [(&'static str, String)],
+    },
 }
 
 /// The form page. `error` or `notice`: a message above the form.
@@ -254,7 +260,7 @@ pub(super) fn render_form(
                             value=(filled.email);
                     }
                 }
-                FormKind::Manage { token } => {
+                FormKind::Manage { token, .. } => {
                     input type="hidden" name="token" value=(token);
                     p { "訂閱地址：" strong { (filled.email) } }
                 }
@@ -304,6 +310,12 @@ pub(super) fn render_form(
                         " " (label)
                     }
                 }
+                // Breaking news (DESIGN §4): an alert for each minute's new articles.
+                label.c {
+                    input type="radio" name="preset" #preset_instant value=(INSTANT)
+                        checked[is_instant(preset)];
+                    " " (Lang::ZhHant.messages().schedule_instant)
+                }
                 label.c {
                     input type="radio" name="preset" #preset_custom value="custom"
                         checked[preset == "custom"];
@@ -323,6 +335,17 @@ pub(super) fn render_form(
                 }
             }
             p { button type="submit" #submit { (button) } }
+        }
+        @if let FormKind::Manage { feeds, .. } = kind {
+            // The page's language: Traditional until the pages negotiate one.
+            section #personal_feed {
+                p { (crate::i18n::Lang::default().messages().personal_feed_hint) }
+                ul {
+                    @for (name, url) in feeds {
+                        li { a href=(url) { (name) } }
+                    }
+                }
+            }
         }
         @if let FormKind::Subscribe = kind {
             p.hint { "提交後我們會寄出一封確認郵件；點擊其中的連結後訂閱才會生效。" }

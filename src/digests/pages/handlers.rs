@@ -143,6 +143,22 @@ pub(super) fn link(web: &Web, page: &str, purpose: Purpose, key: &str, expires: 
     )
 }
 
+/// The subscriber's personal feed in each format served: (format name, URL).
+pub(super) fn feed_links(web: &Web, sub: &Subscriber) -> Vec<(&'static str, String)> {
+    web.formats
+        .iter()
+        .map(|&format| {
+            let name = match format {
+                config::Format::Rss => "RSS",
+                config::Format::Atom => "Atom",
+                config::Format::Json => "JSON Feed",
+            };
+            let url = crate::digests::personal::feed_url(&web.base_url, &web.key, sub, format);
+            (name, url)
+        })
+        .collect()
+}
+
 pub(super) fn confirmation_mail(
     web: &Web,
     to: &str,
@@ -310,7 +326,10 @@ pub(super) async fn manage_page(
     let (csrf, set) = csrf_for_page(&web, &headers);
     let body = render_form(
         &web,
-        FormKind::Manage { token: &q.token },
+        FormKind::Manage {
+            token: &q.token,
+            feeds: &feed_links(&web, &sub),
+        },
         &Filled::from_subscriber(&sub),
         &csrf,
         None,
@@ -344,7 +363,10 @@ pub(super) async fn manage_post(State(web): WebState, req: Request) -> Response 
             filled.email = sub.email.clone();
             let body = render_form(
                 &web,
-                FormKind::Manage { token: &token },
+                FormKind::Manage {
+                    token: &token,
+                    feeds: &feed_links(&web, &sub),
+                },
                 &filled,
                 &csrf,
                 Some(&msg),
@@ -364,7 +386,10 @@ pub(super) async fn manage_post(State(web): WebState, req: Request) -> Response 
     tracing::info!("subscription changed: {}", masked(&sub.email));
     let body = render_form(
         &web,
-        FormKind::Manage { token: &token },
+        FormKind::Manage {
+            token: &token,
+            feeds: &feed_links(&web, &sub),
+        },
         &Filled::from_subscriber(&sub),
         &csrf,
         None,

@@ -133,6 +133,8 @@ pub struct Web {
     /// `Secure` on the form cookie: only when the site is served over https, or a
     /// browser on plain http (a test, a LAN install) would drop it.
     secure_cookie: bool,
+    /// `feeds.formats`: the personal feed's formats linked from `/manage`.
+    formats: Vec<config::Format>,
 }
 
 impl Web {
@@ -150,7 +152,13 @@ impl Web {
             mail: config.mail.clone(),
             transport: tokio::sync::OnceCell::new(),
             limiter: RateLimiter::default(),
+            formats: config.feeds.formats.clone(),
         })
+    }
+
+    /// The key links are signed with: the personal feeds' tokens too (DESIGN §5).
+    pub fn link_key(&self) -> &[u8] {
+        &self.key
     }
 
     async fn transport(&self) -> anyhow::Result<&Transport> {
@@ -409,6 +417,23 @@ mod tests {
             "http://localhost"
         ));
         assert!(!own(base, Some("localhost/x"), "http://localhost"));
+    }
+
+    #[test]
+    fn breaking_news_is_a_schedule_choice_of_the_form() {
+        let submitted = |preset: &str| Submitted {
+            fields: [("keyword", "重慶市"), ("preset", preset), ("tz", "UTC")]
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        };
+        let (_, schedule, _) = validate_choices(&submitted("@instant")).unwrap();
+        assert_eq!(schedule, "@instant");
+        // The manage form shows it chosen again.
+        let (topics, _, _) = validate_choices(&submitted("@instant")).unwrap();
+        let sub = Subscriber::new("a@example.org", topics, &schedule, "UTC", 0).unwrap();
+        assert_eq!(Filled::from_subscriber(&sub).preset, "@instant");
+        assert_eq!(Filled::from_subscriber(&sub).cron, "");
     }
 
     #[test]

@@ -43,7 +43,11 @@
 //! lets [`due`] search backwards from `now` instead of forwards from a possibly ancient
 //! `last_run`.
 //!
+//! `@instant` is no cron schedule: alerts follow arrivals, see [`instant`].
+//!
 //! Pure: no clock, no I/O. Callers pass `now`.
+
+pub mod instant;
 
 use std::fmt;
 use std::str::FromStr;
@@ -93,7 +97,7 @@ pub enum ScheduleError {
     Empty,
     #[error("schedule {expr:?}: expected 5 fields (minute hour day-of-month month day-of-week), found {found}")]
     FieldCount { expr: String, found: usize },
-    #[error("unknown shorthand {0:?}: expected @hourly, @daily, @midnight, @weekly, @monthly, @yearly or @annually")]
+    #[error("unknown shorthand {0:?}: expected @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually or @instant")]
     Shorthand(String),
     #[error("{field} field {token:?}: {reason}")]
     Field {
@@ -897,7 +901,7 @@ mod tests {
             ("0 8 * *", "schedule \"0 8 * *\": expected 5 fields (minute hour day-of-month month day-of-week), found 4"),
             ("0 0 8 * * 1", "schedule \"0 0 8 * * 1\": expected 5 fields (minute hour day-of-month month day-of-week), found 6"),
             ("@daily 0", "schedule \"@daily 0\": expected 5 fields (minute hour day-of-month month day-of-week), found 2"),
-            ("@reboot", "unknown shorthand \"@reboot\": expected @hourly, @daily, @midnight, @weekly, @monthly, @yearly or @annually"),
+            ("@reboot", "unknown shorthand \"@reboot\": expected @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually or @instant"),
             ("0 8 * * 8", "day-of-week field \"8\": out of range 0-7"),
             ("0 8 * * 1,8", "day-of-week field \"8\": out of range 0-7"),
             ("60 8 * * *", "minute field \"60\": out of range 0-59"),

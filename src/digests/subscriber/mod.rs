@@ -93,9 +93,13 @@ pub enum SubscriberError {
     Status(String),
 }
 
-/// Checks a schedule with [`Cron::parse`] and returns it trimmed.
+/// Checks a schedule with [`Cron::parse`] and returns it trimmed; `@instant` (alerts,
+/// DESIGN §4) in any letter case is returned as `@instant`.
 pub fn validate_schedule(schedule: &str) -> Result<String, SubscriberError> {
     let schedule = schedule.trim();
+    if crate::digests::schedule::instant::is_instant(schedule) {
+        return Ok(crate::digests::schedule::instant::INSTANT.to_string());
+    }
     Cron::parse(schedule).map_err(|e| {
         let msg = e.to_string();
         // Most of the schedule module's messages name the schedule; the per-field ones
@@ -458,6 +462,11 @@ mod tests {
             e.starts_with("schedule \"0 8 * *\": expected 5 fields"),
             "{e}"
         );
+        // Alerts (DESIGN §4), stored in one spelling.
+        let alert = Subscriber::new("a@example.com", t.clone(), " @Instant ", "UTC", 0).unwrap();
+        assert_eq!(alert.schedule, "@instant");
+        let e = err("a@example.com", t.clone(), "@instantly", "UTC");
+        assert!(e.contains("unknown shorthand \"@instantly\""), "{e}");
         let e = err("a@example.com", t, "@daily", "Asia/Chongqingg");
         assert!(
             e.starts_with("timezone: \"Asia/Chongqingg\" is not an IANA"),

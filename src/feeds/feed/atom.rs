@@ -15,7 +15,7 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
         ),
         link("alternate", &site.home_url(), Some("text/html")),
     ];
-    if let Some(hub) = &site.hub {
+    if let Some(hub) = doc.hub(site) {
         links.push(link("hub", hub, None));
     }
     let entries: Vec<Entry> = doc

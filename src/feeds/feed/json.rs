@@ -54,9 +54,8 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
         feed_url: doc.self_url(site, Format::Json),
         language: &site.language,
         authors: vec![Author { name: &site.title }],
-        hubs: site
-            .hub
-            .as_deref()
+        hubs: doc
+            .hub(site)
             .map(|url| Hub {
                 kind: "WebSub",
                 url,

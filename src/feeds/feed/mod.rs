@@ -135,12 +135,25 @@ impl Item {
 /// A feed ready to render.
 #[derive(Debug, Clone)]
 pub struct FeedDoc<'a> {
+    /// The site's feed this is; its id and self links come from it unless `own` is set.
     pub topic: &'a Topic,
     pub title: String,
     pub items: Vec<&'a Item>,
-    /// A search or combined feed (DESIGN §5 `/search/…`): its query's normal form, which
-    /// its self link and id carry instead of the topic's.
-    pub query: Option<&'a str>,
+    /// A feed that is not one of the site's (a subscriber's personal feed, DESIGN §5).
+    pub own: Option<OwnFeed>,
+}
+
+/// The address and id of a feed that is not one of the site's topics. It has no hub
+/// link: WebSub pings are sent for the site's feeds only.
+#[derive(Debug, Clone)]
+pub struct OwnFeed {
+    /// Absolute URL of the folder its files are served from, ending in `/`.
+    pub base: String,
+    /// The feed's id (`urn:uuid:`): stable for as long as the URL is.
+    pub id: String,
+    /// What the self link carries after the file name: a search feed's `?query` (DESIGN
+    /// §5 `/search/…`), or nothing.
+    pub query: String,
 }
 
 impl FeedDoc<'_> {
@@ -154,20 +167,25 @@ impl FeedDoc<'_> {
     }
 
     pub fn id(&self) -> String {
-        match self.query {
-            Some(query) => format!(
-                "urn:uuid:{}",
-                uuid::Uuid::new_v5(&NAMESPACE, format!("search:{query}").as_bytes())
-            ),
+        match &self.own {
+            Some(own) => own.id.clone(),
             None => feed_guid(self.topic),
         }
     }
 
-    /// The absolute URL of this document in `format`.
+    /// The URL of the document in `format`: its self link.
     pub fn self_url(&self, site: &Site, format: Format) -> String {
-        match self.query {
-            Some(query) => format!("{}/search/{}?{query}", site.base_url, format.file_name()),
+        match &self.own {
+            Some(own) => format!("{}{}{}", own.base, format.file_name(), own.query),
             None => site.feed_url(&self.topic.file(format)),
+        }
+    }
+
+    /// The WebSub hub its documents name, if any.
+    pub fn hub<'s>(&self, site: &'s Site) -> Option<&'s str> {
+        match &self.own {
+            Some(_) => None,
+            None => site.hub.as_deref(),
         }
     }
 }
@@ -201,6 +219,16 @@ pub fn article_guid(id: &str) -> String {
 
 pub fn feed_guid(topic: &Topic) -> String {
     let name = format!("feed:{}:{}", topic.kind(), topic.manifest_key());
+    format!(
+        "urn:uuid:{}",
+        uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes())
+    )
+}
+
+/// The id of a feed that is not one of the site's topics ([`OwnFeed`]), from a name
+/// that only it has.
+pub fn own_guid(name: &str) -> String {
+    let name = format!("own:{name}");
     format!(
         "urn:uuid:{}",
         uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes())

@@ -14,7 +14,7 @@ pub fn render(site: &Site, doc: &FeedDoc) -> Vec<u8> {
         &doc.self_url(site, Format::Rss),
         Some(Format::Rss.media_type()),
     )];
-    if let Some(hub) = &site.hub {
+    if let Some(hub) = doc.hub(site) {
         links.push(atom_link("hub", hub, None));
     }
     let mut atom_ext = AtomExtension::default();

@@ -12,7 +12,7 @@ fn render_str(site: &Site, rec: &Record, format: Format) -> String {
         topic: &topic,
         title: feed_title(site, &topic, "重慶市"),
         items: vec![&item],
-        query: None,
+        own: None,
     };
     String::from_utf8(render(site, &doc, format)).unwrap()
 }

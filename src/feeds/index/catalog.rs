@@ -345,6 +345,31 @@ impl Catalog {
             .collect()
     }
 
+    /// The newest `n` articles that are members of any of `topics` (settled), newest
+    /// first as within a feed, each once: a personal feed's sections and keywords
+    /// (DESIGN §5). Reads each feed's newest `n` members, nothing proportional to its size.
+    pub fn newest_of(&self, topics: &[Topic], n: usize) -> Vec<&Entry> {
+        let mut members: Vec<(i64, Slot)> = topics
+            .iter()
+            .filter_map(|t| self.feed_number(t))
+            .flat_map(|f| self.feeds[f as usize].members.iter().take(n).copied())
+            .collect();
+        let slots = &self.slots;
+        members.sort_unstable_by(|a, b| newest_first(slots, a, b));
+        // One article in several of the feeds compares equal to itself: adjacent.
+        members.dedup_by_key(|m| m.1);
+        members
+            .into_iter()
+            .take(n)
+            .map(|(_, s)| entry(slots, s))
+            .collect()
+    }
+
+    /// The catalog-wide version: moves whenever any feed's members or their content do.
+    pub fn version(&self) -> u64 {
+        self.clock
+    }
+
     /// Adds an article (its topics already interned) and makes it a member of its feeds.
     /// Articles are added in arrival order. Returns its slot.
     pub fn insert(&mut self, e: Entry) -> Slot {
@@ -630,5 +655,45 @@ mod tests {
         cat.settle();
         assert!(cat.table().is_empty());
         assert!(ids(&cat, &kw).is_empty());
+    }
+
+    /// Several feeds merged: newest first (ties by id), an article in two of them once,
+    /// at most `n`, a feed without articles ignored; the version moves with any change.
+    #[test]
+    fn newest_of_several_feeds_merges_them_once_each() {
+        let mut cat = Catalog::default();
+        let kw = |k: &str| Topic::Keyword(k.into());
+        let sec = Topic::Section(vec!["党派·声音".into()]);
+        for (id, t, topics) in [
+            (
+                "a",
+                10,
+                vec![(sec.clone(), "黨派·聲音"), (kw("重庆市"), "重慶市")],
+            ),
+            ("b", 30, vec![(kw("重庆市"), "重慶市")]),
+            ("c", 20, vec![(sec.clone(), "黨派·聲音")]),
+            ("d", 20, vec![(kw("上海市"), "上海市")]),
+            ("e", 40, vec![(kw("北京市"), "北京市")]),
+        ] {
+            let e = entry_for(&mut cat, id, t, &topics);
+            cat.insert(e);
+        }
+        cat.settle();
+        let newest = |cat: &Catalog, topics: &[Topic], n| -> Vec<String> {
+            cat.newest_of(topics, n)
+                .iter()
+                .map(|e| e.id.to_string())
+                .collect()
+        };
+        let wanted = [sec.clone(), kw("重庆市"), kw("上海市"), kw("没有")];
+        assert_eq!(newest(&cat, &wanted, 10), ["b", "c", "d", "a"]);
+        assert_eq!(newest(&cat, &wanted, 2), ["b", "c"]);
+        assert!(newest(&cat, &[kw("没有")], 10).is_empty());
+        let before = cat.version();
+        let b = cat.slot_of_id("b").unwrap();
+        cat.remove(b);
+        cat.settle();
+        assert_ne!(cat.version(), before);
+        assert_eq!(newest(&cat, &wanted, 10), ["c", "d", "a"]);
     }
 }

@@ -5,21 +5,25 @@
 
 use super::*;
 
+/// A record of the first layout (the test writes them, hence `Serialize` there).
 #[derive(Deserialize)]
-struct OldRecord {
-    path: String,
-    hash: u128,
-    published: i64,
-    updated: i64,
-    seq: u64,
-    topics: Vec<(Topic, String)>,
-    blob: BlobRef,
+#[cfg_attr(test, derive(Serialize))]
+pub(super) struct OldRecord {
+    pub(super) path: String,
+    pub(super) hash: u128,
+    pub(super) published: i64,
+    pub(super) updated: i64,
+    pub(super) seq: u64,
+    pub(super) topics: Vec<(Topic, String)>,
+    pub(super) blob: BlobRef,
 }
 
+/// A store path's entry of the first layout.
 #[derive(Deserialize)]
-struct OldPath {
-    id: String,
-    stamp: FileStamp,
+#[cfg_attr(test, derive(Serialize))]
+pub(super) struct OldPath {
+    pub(super) id: String,
+    pub(super) stamp: FileStamp,
 }
 
 pub(super) fn from_first_layout(tree: &sled::Tree) -> Result<()> {

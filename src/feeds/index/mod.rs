@@ -448,6 +448,31 @@ impl Index {
             .collect()
     }
 
+    /// The ids of the newest `n` articles in any of `topics`, newest first, each once.
+    pub fn newest_ids_of(&self, topics: &[Topic], n: usize) -> Vec<String> {
+        self.catalog()
+            .newest_of(topics, n)
+            .into_iter()
+            .map(|e| e.id.to_string())
+            .collect()
+    }
+
+    /// The ids of the last `n` articles to arrive, the last first.
+    pub fn latest_arrival_ids(&self, n: usize) -> Vec<String> {
+        self.catalog()
+            .entries()
+            .rev()
+            .take(n)
+            .map(|e| e.id.to_string())
+            .collect()
+    }
+
+    /// Moves whenever any article is added, changed or removed: what a document made
+    /// from several feeds (a personal feed) is cached under.
+    pub fn version(&self) -> u64 {
+        self.catalog().version()
+    }
+
     /// Articles that arrived after `seq` (arrival order).
     pub fn arrived_since(&self, seq: u64) -> Result<Vec<Record>> {
         let catalog = self.catalog();
@@ -598,21 +623,7 @@ mod tests {
     /// its times, arrival number and file stamp kept, and the old keys gone.
     #[test]
     fn the_first_layout_is_migrated_in_place() {
-        #[derive(Serialize)]
-        struct OldRecord {
-            path: String,
-            hash: u128,
-            published: i64,
-            updated: i64,
-            seq: u64,
-            topics: Vec<(Topic, String)>,
-            blob: BlobRef,
-        }
-        #[derive(Serialize)]
-        struct OldPath {
-            id: String,
-            stamp: FileStamp,
-        }
+        use super::migrate::{OldPath, OldRecord};
         let dir = tempfile::tempdir().unwrap();
         let stamp = FileStamp {
             mtime_ns: 1_700_000_000_000_000_000,

@@ -312,7 +312,7 @@ pub fn render_on_request(
             topic,
             title: feed::feed_title(site, topic, &facts.title),
             items: items.iter().collect(),
-            query: None,
+            own: None,
         };
         return Ok(Some((feed::render(site, &doc, format), facts)));
     }
@@ -519,7 +519,7 @@ fn publish_feed(
         topic,
         title: feed::feed_title(site, topic, &facts.title),
         items: ids.iter().map(|id| &items[id.as_str()]).collect(),
-        query: None,
+        own: None,
     };
     let mut wrote = false;
     for format in Format::ALL {
