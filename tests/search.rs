@@ -373,11 +373,15 @@ fn the_index_follows_the_store_and_survives_a_restart() {
     d.wait_for(query, |b| b.contains("再到的一篇"));
     assert_eq!(d.stop().code(), Some(0));
     assert!(d.path().join("state/search.index").exists());
+    // What a save cut short by a crash would leave.
+    let stale = d.path().join("state/.search-cut-short.tmp");
+    std::fs::write(&stale, b"partial").unwrap();
 
     // Read back at the next start: nothing to index again.
     let mut d = Daemon::start_in(d.into_dir());
     let ready = d.wait_log("search index ready");
     assert!(ready.contains("(0 indexed now)"), "{ready}");
+    assert!(!stale.exists());
     assert_eq!(search(&d, "q=新到的重庆"), ["再到的一篇"]);
 }
 

@@ -28,6 +28,8 @@ use query::Query;
 
 /// The index file in the state directory.
 pub const FILE_NAME: &str = "search.index";
+/// The start of a save's temporary file's name, beside [`FILE_NAME`].
+const TEMP_PREFIX: &str = ".search-";
 /// Articles read and folded between two takes of the write lock.
 const CHUNK: usize = 256;
 /// Queries whose matches are remembered (per index version).
@@ -114,6 +116,7 @@ impl Search {
     pub fn build(&self, index: &Index) -> Result<(), IndexError> {
         let started = Instant::now();
         let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.remove_stale_temporaries();
         match std::fs::File::open(&self.file) {
             Ok(file) => match Postings::read_from(io::BufReader::with_capacity(1 << 20, file)) {
                 Ok(p) => {
@@ -232,6 +235,23 @@ impl Search {
         Ok(true)
     }
 
+    /// Temporary files of a save cut short by a crash (a save removes its own otherwise).
+    fn remove_stale_temporaries(&self) {
+        let Some(dir) = self.file.parent() else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Writes the index to its file (atomically: a temporary file, then rename) unless
     /// the file already holds this version.
     pub fn save(&self) -> io::Result<()> {
@@ -241,7 +261,7 @@ impl Search {
         }
         let dir = self.file.parent().unwrap_or(Path::new("."));
         let mut tmp = tempfile::Builder::new()
-            .prefix(".search-")
+            .prefix(TEMP_PREFIX)
             .suffix(".tmp")
             .tempfile_in(dir)?;
         postings.write_to(io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut()))?;
