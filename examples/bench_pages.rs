@@ -106,6 +106,7 @@ fn main() {
         unsubscribe_mailto: "mailto:unsubscribe@news.example?subject=unsubscribe%20abc",
         schedule_name: "每日",
         alert: false,
+        lang: tidings::i18n::Lang::ZhHant,
         now: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(),
         feed_url: "https://news.example/me/abc/rss.xml",
     };
@@ -114,7 +115,12 @@ fn main() {
     let mut bytes = 0usize;
     let (start, cpu) = (Instant::now(), thread_cpu_seconds());
     for _ in 0..runs {
-        bytes += std::hint::black_box(article_page(&site, std::hint::black_box(&seed))).len();
+        bytes += std::hint::black_box(article_page(
+            &site,
+            std::hint::black_box(&seed),
+            tidings::i18n::Lang::ZhHant,
+        ))
+        .len();
     }
     let page_us = per_run(start.elapsed().as_secs_f64());
     let page_cpu_us = per_run(thread_cpu_seconds() - cpu);

@@ -15,7 +15,8 @@
 //! preflight                I/O   can this configuration run: the keys config cannot judge
 //!                                (cron, sender), the folders and secrets; writes nothing
 //! fold                     PURE  NFKC + Traditional→Simplified keys
-//! i18n                     PURE  the reader's language: negotiation, catalogues, names in a script
+//! i18n                     PURE  the reader's language: negotiation, catalogues, names in a
+//!                                script, the language switcher
 //! feeds                          the feed side: store → article → index → feed → publish
 //!   feeds::store           I/O   what counts as part of the store; scan it, read a file
 //!   feeds::store::watch    I/O   inotify events debounced into batches of paths
@@ -65,6 +66,8 @@
 //!   digests::pages::csrf   PURE  double-submit token, Origin checks
 //!   digests::pages::form   PURE  reading, validating and rendering the form
 //!   digests::pages::handlers I/O /subscribe, /confirm, /manage, /unsubscribe
+//!   digests::pages::reader_lang PURE a request's language: ?lang=, the tidings_lang cookie,
+//!                                Accept-Language; Vary and the cookie on the answer
 //! daemon                   I/O   `tidings run`: wires both sides; signals, reload, shutdown
 //!   daemon::publisher      I/O   the publisher thread, the index's one writer
 //!   daemon::http           I/O   axum: feeds and listings, /healthz, /metrics

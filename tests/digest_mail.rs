@@ -112,6 +112,7 @@ fn compose_digest(site: &Site, records: &[Record]) -> Composed {
         unsubscribe_mailto: MAILTO,
         schedule_name: "每日",
         alert: false,
+        lang: tidings::i18n::Lang::ZhHant,
         now: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 5).unwrap(),
         feed_url: "https://news.example/me/ZmVlZA/rss.xml",
     };

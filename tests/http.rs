@@ -214,12 +214,23 @@ async fn files_have_their_content_types_and_validators() {
         );
         httpdate::parse_http_date(reply.header(header::LAST_MODIFIED)).unwrap();
         assert_eq!(reply.header(header::CACHE_CONTROL), "public, max-age=120");
-        assert_eq!(reply.header(header::VARY), "Accept-Encoding");
+        // `/` is rendered in the reader's language (DESIGN §5).
+        let vary = match path {
+            "/" => "Accept-Encoding, Accept-Language, Cookie",
+            _ => "Accept-Encoding",
+        };
+        assert_eq!(reply.header(header::VARY), vary, "{path}");
     }
-    let home = server.get("/", &[]).await;
+    // In the site's default language `/` is the written file plus the language links,
+    // which only the daemon can answer.
+    let home = String::from_utf8(server.get("/", &[]).await.body.to_vec()).unwrap();
+    let (before, rest) = home
+        .split_once("<nav class=\"lang\"")
+        .expect("a language switcher");
+    let after = rest.split_once("</nav>").unwrap().1;
     assert_eq!(
-        home.body,
-        std::fs::read(server.output().join("index.html")).unwrap()
+        format!("{before}{after}"),
+        std::fs::read_to_string(server.output().join("index.html")).unwrap()
     );
     let mut pages = std::collections::HashMap::new();
     for rel in ["index.json".to_string()].into_iter().chain(
@@ -515,9 +526,11 @@ async fn article_pages_escape_everything_and_link_to_feeds() {
     );
     let page = reply.text();
     assert!(
-        page.starts_with("<!DOCTYPE html>\n<html lang=\"zh\">"),
+        page.starts_with("<!DOCTYPE html>\n<html lang=\"zh-Hant\">"),
         "{page}"
     );
+    // The page speaks the reader's language; the article keeps its own.
+    assert!(page.contains("<article lang=\"zh\">"), "{page}");
     assert!(page.contains("<meta charset=\"utf-8\">"));
     assert!(page.contains("name=\"viewport\""));
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; 重慶"));

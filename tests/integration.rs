@@ -17,6 +17,7 @@ mod hostile_store;
 mod http;
 mod instant;
 mod journal;
+mod lang;
 mod mail;
 mod newsroom;
 mod personal_feed;

@@ -21,15 +21,16 @@ use crate::support::daemon::Daemon;
 use crate::support::http::{request, Reply};
 use crate::support::{
     drop_in, eventually, outbox, page_export, program, put_seed, python_json, store, KillOnDrop,
-    INSTALL_CHROMIUM,
+    INSTALL_CHROMIUM, INSTALL_CJK_FONTS,
 };
+use tidings::i18n::Lang;
 
 /// `site.base_url` of the test site; links in mails start with it and are rewritten to
 /// the daemon's real loopback address.
 const BASE_URL: &str = "https://news.example";
 
 /// The daemon on the seed article, its mail going to the outbox.
-fn start_daemon() -> Daemon {
+pub(crate) fn start_daemon() -> Daemon {
     let dir = store();
     let d = dir.path();
     put_seed(d);
@@ -48,11 +49,11 @@ fn start_daemon() -> Daemon {
 }
 
 /// A link from a mail, pointed at this daemon.
-fn local(d: &Daemon, link: &str) -> String {
+pub(crate) fn local(d: &Daemon, link: &str) -> String {
     link.replacen(BASE_URL, d.base(), 1)
 }
 
-fn status_of(d: &Daemon, email: &str) -> Option<String> {
+pub(crate) fn status_of(d: &Daemon, email: &str) -> Option<String> {
     d.ok(&["subscriber", "list"])
         .lines()
         .find(|l| l.starts_with(&format!("{email}\t")))
@@ -61,7 +62,7 @@ fn status_of(d: &Daemon, email: &str) -> Option<String> {
 }
 
 /// Waits for the outbox to hold more than `known` messages; returns the new ones.
-fn new_mail(d: &Daemon, known: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn new_mail(d: &Daemon, known: &[PathBuf]) -> Vec<PathBuf> {
     eventually(|| {
         let fresh: Vec<PathBuf> = outbox(d.path())
             .into_iter()
@@ -75,13 +76,13 @@ fn new_mail(d: &Daemon, known: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// The daemon's signing key.
-fn key(d: &Daemon) -> Vec<u8> {
+pub(crate) fn key(d: &Daemon) -> Vec<u8> {
     let text = std::fs::read_to_string(d.path().join("secret.key")).unwrap();
     tidings::digests::token::parse_key_file(&text).unwrap()
 }
 
 /// A captured message as Python's `email` package (policy=default) decodes it.
-fn read_mail(path: &Path) -> Value {
+pub(crate) fn read_mail(path: &Path) -> Value {
     let script = r#"
 import email, email.policy, json, sys
 m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
@@ -93,13 +94,14 @@ print(json.dumps({
     'list_unsubscribe': str(m['list-unsubscribe'] or ''),
     'list_unsubscribe_post': str(m['list-unsubscribe-post'] or ''),
     'mime_version': str(m['mime-version'] or ''),
+    'content_language': str(m['content-language'] or ''),
 }))
 "#;
     python_json(script, path)
 }
 
 /// The first `https://news.example/{page}?token=…` link in `text`.
-fn link_in(text: &str, page: &str) -> String {
+pub(crate) fn link_in(text: &str, page: &str) -> String {
     let start = format!("{BASE_URL}/{page}?token=");
     let at = text
         .find(&start)
@@ -111,6 +113,12 @@ fn link_in(text: &str, page: &str) -> String {
         .to_string()
 }
 
+/// The signed token of a link from a mail (`…?token=T&lang=L`).
+fn token_of(link: &str) -> &str {
+    let query = link.split("token=").nth(1).unwrap();
+    query.split('&').next().unwrap()
+}
+
 // ---------------------------------------------------------------------------------------
 // HTTP
 
@@ -118,7 +126,7 @@ fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-fn form(fields: &[(&str, &str)]) -> String {
+pub(crate) fn form(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
         .map(|(n, v)| format!("{}={}", enc(n), enc(v)))
@@ -127,16 +135,21 @@ fn form(fields: &[(&str, &str)]) -> String {
 }
 
 /// A page's form token and the cookie that must come with it.
-struct Csrf {
-    token: String,
-    cookie: String,
+pub(crate) struct Csrf {
+    pub(crate) token: String,
+    pub(crate) cookie: String,
 }
 
-fn csrf_of(d: &Daemon, path: &str) -> Csrf {
+pub(crate) fn csrf_of(d: &Daemon, path: &str) -> Csrf {
     let page = request("GET", &d.url(path), &[], None);
     assert_eq!(page.status, 200, "{}", page.body);
+    // With `?lang=` the page sets the language cookie too.
     let cookie = page
-        .header("set-cookie")
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str())
+        .find(|c| c.starts_with("tidings_csrf="))
         .expect("a form page sets the form cookie");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
@@ -535,7 +548,8 @@ fn opening_a_link_changes_nothing_until_its_button_is_pressed() {
     assert_eq!(r.status, 200, "{}", r.body);
     let mails = new_mail(&d, &[]);
     let confirm = link_in(read_mail(&mails[0])["text"].as_str().unwrap(), "confirm");
-    let token = confirm.split("token=").nth(1).unwrap().to_string();
+    // The link is `…?token=T&lang=L` (the page opens in the mail's language).
+    let token = token_of(&confirm).to_string();
 
     // A mail scanner (or the reader) opens the link, as often as it likes: a page with
     // a button that posts the token, and the address stays pending.
@@ -654,7 +668,7 @@ fn an_operators_and_a_readers_actions_each_leave_one_masked_info_line() {
     let confirm = link_in(to_reader["text"].as_str().unwrap(), "confirm");
     // Opening the link only shows the button; pressing it (a POST of the token) confirms.
     assert_eq!(request("GET", &local(&d, &confirm), &[], None).status, 200);
-    let token = confirm.split("token=").nth(1).unwrap();
+    let token = token_of(&confirm);
     let pressed = request(
         "POST",
         &d.url("/confirm"),
@@ -842,6 +856,29 @@ impl Browser {
         Ok(r["result"]["value"].clone())
     }
 
+    /// Every request from now on asks for `value` (`Accept-Language`), as a browser set
+    /// to that language would.
+    fn accept_language(&mut self, value: &str) {
+        self.call("Network.enable", json!({})).unwrap();
+        self.call(
+            "Network.setExtraHTTPHeaders",
+            json!({"headers": {"Accept-Language": value}}),
+        )
+        .unwrap();
+    }
+
+    /// A PNG of the viewport, once the page's fonts are loaded.
+    fn screenshot(&mut self) -> Vec<u8> {
+        self.eval("document.fonts.ready.then(() => true)").unwrap();
+        let shot = self
+            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .unwrap();
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap()
+    }
+
     fn goto(&mut self, url: &str) {
         self.call("Page.navigate", json!({"url": url})).unwrap();
     }
@@ -877,11 +914,12 @@ fn pipe() -> (i32, i32) {
 fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_click() {
     let d = start_daemon();
     let mut b = Browser::start();
+    b.accept_language("zh-TW,zh;q=0.9");
 
     // Fill and send the form as a reader would.
     b.goto(&d.url("/subscribe"));
     b.wait("!!document.querySelector('#email')");
-    assert_eq!(b.eval("document.documentElement.lang").unwrap(), "zh");
+    assert_eq!(b.eval("document.documentElement.lang").unwrap(), "zh-Hant");
     // The keyword search script runs under the page's policy.
     b.wait("document.querySelector('#more_keywords').dataset.search === 'on'");
     let filled = b
@@ -1006,5 +1044,140 @@ fn a_reader_subscribes_in_chromium_confirms_from_the_mail_and_leaves_with_one_cl
     assert_eq!(
         status_of(&d, "reader@example.org").as_deref(),
         Some("unsubscribed")
+    );
+}
+
+/// Debian's Noto CJK fonts, without which Chromium draws every Han character as a box.
+fn require_cjk_fonts() {
+    let fc_list = program("fc-list", INSTALL_CJK_FONTS);
+    let out = Command::new(fc_list).arg(":lang=zh").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Noto Sans CJK"),
+        "no CJK font; install it with: {INSTALL_CJK_FONTS}"
+    );
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert_eq!(&png[12..16], b"IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&png[16..20]), be(&png[20..24]))
+}
+
+#[test]
+fn the_subscription_form_renders_in_each_language() {
+    require_cjk_fonts();
+    let d = start_daemon();
+    let mut b = Browser::start();
+    let shots = d.path().join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut pngs = Vec::new();
+    for lang in Lang::ALL {
+        let m = lang.messages();
+        b.goto(&d.url(&format!("/subscribe?lang={}", lang.tag())));
+        b.wait("!!document.querySelector('#email')");
+        // The DOM holds the language's text, not just its tag.
+        assert_eq!(b.eval("document.documentElement.lang").unwrap(), lang.tag());
+        assert_eq!(
+            b.eval("document.querySelector('h1').innerText").unwrap(),
+            (m.subscribe_title)("新聞站")
+        );
+        let text = b.eval("document.body.innerText").unwrap();
+        let text = text.as_str().unwrap();
+        for message in [m.subscribe_hint, m.mail_language_legend, m.schedule_legend] {
+            assert!(text.contains(message), "{lang}: no {message:?} in {text}");
+        }
+        assert_eq!(
+            b.eval("document.querySelector('#lang').value").unwrap(),
+            lang.tag()
+        );
+        let png = b.screenshot();
+        let (w, h) = png_size(&png);
+        assert!(w >= 300 && h >= 300, "{lang}: {w}×{h}");
+        std::fs::write(shots.join(format!("subscribe-{}.png", lang.tag())), &png).unwrap();
+        pngs.push(png);
+    }
+    // Three different renders: Traditional and Simplified differ only in their glyphs,
+    // so these two differ only if the CJK characters were drawn, not boxes.
+    assert_ne!(pngs[0], pngs[1], "zh-Hant and zh-Hans render the same");
+    assert_ne!(pngs[0], pngs[2]);
+    assert_ne!(pngs[1], pngs[2]);
+    // And the font has the glyphs: 訂 and 订 are drawn differently.
+    let distinct = b
+        .eval(
+            "(() => {
+                const draw = t => {
+                    const c = document.createElement('canvas');
+                    c.width = 64; c.height = 32;
+                    const g = c.getContext('2d');
+                    g.font = '24px sans-serif';
+                    g.fillText(t, 4, 26);
+                    return Array.from(g.getImageData(0, 0, 64, 32).data).join(',');
+                };
+                return draw('訂閱') !== draw('订阅');
+            })()",
+        )
+        .unwrap();
+    assert_eq!(distinct, true, "CJK characters are not drawn");
+}
+
+#[test]
+fn a_reader_switches_to_english_in_chromium_and_gets_the_mail_in_english() {
+    let d = start_daemon();
+    let mut b = Browser::start();
+    b.accept_language("zh-TW");
+    b.goto(&d.url("/subscribe"));
+    b.wait("!!document.querySelector('#email')");
+    assert_eq!(b.eval("document.documentElement.lang").unwrap(), "zh-Hant");
+    // The switcher's English link; the cookie keeps the choice for the next page.
+    b.eval("[...document.querySelectorAll('nav.lang a')].find(a => a.lang === 'en').click()")
+        .unwrap();
+    b.wait("document.documentElement.lang === 'en' && !!document.querySelector('#email')");
+    b.goto(&d.url("/"));
+    b.wait("document.documentElement.lang === 'en'");
+    b.goto(&d.url("/subscribe"));
+    b.wait("document.documentElement.lang === 'en' && !!document.querySelector('#email')");
+    let filled = b
+        .eval(
+            "(() => {
+                document.querySelector('#email').value = 'english@example.org';
+                const s = [...document.querySelectorAll('input[name=section]')]
+                    .find(e => e.value === '党派·声音');
+                if (!s) return 'no section 党派·声音';
+                s.checked = true;
+                document.querySelector('#submit').click();
+                return 'ok';
+            })()",
+        )
+        .unwrap();
+    assert_eq!(filled, "ok");
+    b.wait("document.body.innerText.includes('Check your inbox')");
+
+    let mails = new_mail(&d, &[]);
+    let mail = read_mail(&mails[0]);
+    assert_eq!(
+        mail["subject"], "Please confirm your subscription to 新聞站 digests",
+        "{mail}"
+    );
+    assert_eq!(mail["content_language"], "en");
+    assert!(
+        mail["text"].as_str().unwrap().starts_with("Hello,"),
+        "{mail}"
+    );
+    let confirm = link_in(mail["text"].as_str().unwrap(), "confirm");
+    b.goto(&local(&d, &confirm));
+    b.wait("!!document.querySelector('#submit')");
+    assert_eq!(
+        b.eval("document.querySelector('#submit').innerText")
+            .unwrap(),
+        "Confirm subscription"
+    );
+    b.eval("document.querySelector('#submit').click()").unwrap();
+    b.wait("document.body.innerText.includes('Subscription confirmed')");
+    let export = d.ok(&["subscriber", "export"]);
+    assert!(
+        export.contains("english@example.org,") && export.contains(",active,en"),
+        "{export}"
     );
 }

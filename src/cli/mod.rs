@@ -95,12 +95,16 @@ pub enum SubscriberArgs {
         /// IANA time zone [default: digest.timezone]
         #[arg(long, value_name = "ZONE")]
         tz: Option<String>,
+        /// The language of the subscriber's mails: zh-Hant, zh-Hans or en [default: the
+        /// subscriber's so far, else site.language's]
+        #[arg(long, value_name = "LANG")]
+        lang: Option<String>,
     },
     /// List subscribers (tab-separated: email, status, schedule, zone, topics)
     List,
     /// Remove a subscriber
     Remove { email: String },
-    /// Import subscribers from CSV (email,sections,keywords,terms,schedule,timezone,status)
+    /// Import subscribers from CSV (email,sections,keywords,terms,schedule,timezone,status,lang)
     Import { file: PathBuf },
     /// Export subscribers as CSV
     Export,
@@ -256,6 +260,7 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
                     terms,
                     schedule,
                     tz,
+                    lang,
                 } => SubscriberCommand::Add {
                     email,
                     sections,
@@ -263,6 +268,7 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
                     terms,
                     schedule,
                     tz,
+                    lang,
                 },
                 SubscriberArgs::List => SubscriberCommand::List,
                 SubscriberArgs::Remove { email } => SubscriberCommand::Remove { email },

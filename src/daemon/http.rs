@@ -34,7 +34,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
-use axum::extract::{MatchedPath, Path as UrlPath, Request, State};
+use axum::extract::{MatchedPath, Path as UrlPath, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -198,8 +198,56 @@ async fn count_response(State(app): AppState, req: Request, next: Next) -> Respo
     response
 }
 
-async fn home(State(app): AppState, headers: HeaderMap) -> Response {
-    serve_file(&app, "index.html", &headers, None).await
+/// `/`: the home page in the reader's language (DESIGN §5). The written `index.html`
+/// (the site's default language, for a site served by a plain web server) is the
+/// listing's version: each language's rendering is cached under it and made again when
+/// publishing replaces the file.
+async fn home(State(app): AppState, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let http = &app.http;
+    let reader = crate::digests::pages::page_lang(
+        &headers,
+        query.as_deref(),
+        crate::i18n::Lang::site_default(&http.site.language),
+    );
+    let listing = match app.files.get(&http.output, "index.html").await {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return not_found(),
+        Err(e) => {
+            tracing::error!(
+                "serving {}: {e}",
+                escaped_path(&http.output.join("index.html"))
+            );
+            return server_error();
+        }
+    };
+    // A key no published file can have (`?` is never in one).
+    let rel = format!("index.html?lang={}", reader.lang.tag());
+    let entry = match app.files.lookup(&rel, listing.identity) {
+        Some(entry) => entry,
+        None => {
+            let state = app.http.clone();
+            let lang = reader.lang;
+            let made = tokio::task::spawn_blocking(move || {
+                crate::feeds::publish::home_page(
+                    &state.index,
+                    &state.site,
+                    state.items_per_feed,
+                    lang,
+                )
+            })
+            .await;
+            match made {
+                Ok(bytes) => app.files.insert(&rel, Entry::variant(&listing, bytes)),
+                Err(e) => {
+                    tracing::error!("home page: {e}");
+                    return server_error();
+                }
+            }
+        }
+    };
+    let mut res = serve_entry(&app, &rel, &entry, &headers, None).await;
+    reader.finish(&mut res);
+    res
 }
 
 async fn opml(State(app): AppState, headers: HeaderMap) -> Response {

@@ -132,7 +132,7 @@ pub fn cache_version(index_version: u64, sub: &Subscriber) -> u64 {
 }
 
 /// The document of a subscriber's feed over the selected `records` (newest first), with
-/// the same items as the site's feeds; titled, in the site's language, with whose
+/// the same items as the site's feeds; titled, in the subscriber's language, with whose
 /// selection it is (the address masked as in the logs). Returns the bytes and the
 /// newest `updated` among the items (unix seconds, 0 for none).
 pub fn document(
@@ -143,7 +143,10 @@ pub fn document(
     format: Format,
 ) -> (Vec<u8>, i64) {
     let items: Vec<Item> = records.iter().map(|r| Item::from_record(site, r)).collect();
-    let m = Lang::site_default(&site.language).messages();
+    let m = sub
+        .lang
+        .unwrap_or_else(|| Lang::site_default(&site.language))
+        .messages();
     let title = format!(
         "{} · {}{}{}",
         site.title,

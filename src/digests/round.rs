@@ -20,6 +20,7 @@ use crate::digests::subscriber::Haystack;
 use crate::digests::token::{self, Purpose};
 use crate::feeds::feed::Site;
 use crate::feeds::index::Index;
+use crate::i18n::Lang;
 use crate::model::article::Record;
 use crate::model::subscriber::{Delivery, DeliveryState};
 use crate::model::subscriber::{Status, Subscriber};
@@ -141,22 +142,23 @@ impl Shared {
     }
 }
 
-/// Subject word for a schedule: 每小時, 每日, 每週, or 定期; for `@instant` the alert's
-/// name (即時快訊) from the catalogue, in Traditional Chinese like the rest of the mail.
-fn schedule_name(schedule: &str) -> &'static str {
+/// Subject word for a schedule in `lang`: 每小時, 每日, 每週, or 定期 (Hourly, Daily…);
+/// for `@instant` the alert's name (即時快訊, Breaking news).
+fn schedule_name(schedule: &str, lang: Lang) -> &'static str {
+    let m = lang.messages();
     if instant::is_instant(schedule) {
-        return crate::i18n::Lang::ZhHant.messages().alert_name;
+        return m.alert_name;
     }
     let s = schedule.trim();
     let fields: Vec<&str> = s.split_whitespace().collect();
     match (s, fields.as_slice()) {
-        ("@hourly", _) => "每小時",
-        ("@daily" | "@midnight", _) => "每日",
-        ("@weekly", _) => "每週",
-        (_, [_, h, "*", "*", "*"]) if *h == "*" => "每小時",
-        (_, [_, _, "*", "*", "*"]) => "每日",
-        (_, [_, _, "*", "*", _]) => "每週",
-        _ => "定期",
+        ("@hourly", _) => m.schedule_hourly,
+        ("@daily" | "@midnight", _) => m.schedule_daily,
+        ("@weekly", _) => m.schedule_weekly,
+        (_, [_, h, "*", "*", "*"]) if *h == "*" => m.schedule_hourly,
+        (_, [_, _, "*", "*", "*"]) => m.schedule_daily,
+        (_, [_, _, "*", "*", _]) => m.schedule_weekly,
+        _ => m.schedule_periodic,
     }
 }
 
@@ -190,8 +192,14 @@ pub fn compose_for(
     }
     let key = sub.key();
     let now_s = now.timestamp();
+    // The subscriber's language (DESIGN §5); the pages its links open speak it too.
+    let lang = sub
+        .lang
+        .unwrap_or_else(|| Lang::site_default(&ctx.site.language));
     let manage = ctx.link("manage", Purpose::Manage, &key, now_s, 30);
+    let manage = format!("{manage}&lang={}", lang.tag());
     let unsubscribe = ctx.link("unsubscribe", Purpose::Unsubscribe, &key, now_s, 400);
+    let unsubscribe = format!("{unsubscribe}&lang={}", lang.tag());
     let mailto = format!("mailto:{}?subject=unsubscribe", ctx.from_address);
     let feed_format = ctx
         .site
@@ -213,8 +221,9 @@ pub fn compose_for(
         manage_url: &manage,
         unsubscribe_url: &unsubscribe,
         unsubscribe_mailto: &mailto,
-        schedule_name: schedule_name(&sub.schedule),
+        schedule_name: schedule_name(&sub.schedule, lang),
         alert: instant::is_instant(&sub.schedule),
+        lang,
         now,
         feed_url: &feed,
     };

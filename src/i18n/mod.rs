@@ -6,6 +6,9 @@
 //! language ([`Messages`]: `zh_hant.rs`, `zh_hans.rs`, `en.rs`), a struct rather than a
 //! table of strings so that a message missing in one language does not compile.
 //!
+//! [`language_switcher`] is the links every page starts with; `digests::pages::page_lang`
+//! reads a request's choice (query, cookie, header) for [`negotiate`].
+//!
 //! Pure: no file, clock or network. The OpenCC tables are compiled into the binary.
 
 mod en;
@@ -20,6 +23,7 @@ use std::sync::LazyLock;
 
 use ferrous_opencc::config::BuiltinConfig;
 use ferrous_opencc::OpenCC;
+use maud::{html, Markup};
 
 /// A language a page or mail can be written in.
 #[derive(
@@ -46,6 +50,15 @@ impl Lang {
             Lang::ZhHans => "zh-Hans",
             Lang::En => "en",
         }
+    }
+
+    /// One of our three tags exactly (case-insensitive, `_` as `-`): what a stored or typed
+    /// choice (`subscriber add --lang`, the CSV `lang` column, the form's field) must be.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let tag = tag.trim().replace('_', "-");
+        Lang::ALL
+            .into_iter()
+            .find(|l| l.tag().eq_ignore_ascii_case(&tag))
     }
 
     /// The language a BCP 47 tag asks for, if it is one of ours: `zh-TW`, `zh-HK`,
@@ -118,6 +131,12 @@ impl Lang {
     }
 }
 
+impl std::fmt::Display for Lang {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.tag())
+    }
+}
+
 /// The language a request gets (DESIGN §5): `?lang=` first, then the cookie that
 /// remembers an earlier `?lang=`, then the first `Accept-Language` range we speak, by
 /// quality (`q=0` ranges are refused, as RFC 9110 says), then the site's default.
@@ -171,6 +190,42 @@ fn parse_quality(q: &str) -> u16 {
         .ok()
         .filter(|q| (0.0..=1.0).contains(q))
         .map_or(0, |q| (q * 1000.0).round() as u16)
+}
+
+/// Links to this page in each language: `path` with the request's query, its `lang`
+/// replaced (a manage page keeps its token, a pre-filled form its choices). The current
+/// language is marked, not linked.
+pub fn language_switcher(lang: Lang, path: &str, query: Option<&str>) -> Markup {
+    let kept: Vec<(String, String)> = query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .filter(|(n, _)| n != "lang")
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let href = |to: Lang| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (n, v) in &kept {
+            q.append_pair(n, v);
+        }
+        q.append_pair("lang", to.tag());
+        format!("{path}?{}", q.finish())
+    };
+    html! {
+        nav.lang aria-label=(lang.messages().language_switcher) {
+            @for (i, other) in Lang::ALL.into_iter().enumerate() {
+                @if i > 0 { " · " }
+                @if other == lang {
+                    strong lang=(other.tag()) { (other.messages().language_name) }
+                } @else {
+                    a href=(href(other)) lang=(other.tag()) hreflang=(other.tag()) {
+                        (other.messages().language_name)
+                    }
+                }
+            }
+        }
+    }
 }
 
 static S2T: LazyLock<OpenCC> = LazyLock::new(|| {
@@ -254,5 +309,24 @@ mod tests {
         assert_eq!(Lang::En.script("重慶市"), "重慶市");
         assert_eq!(Lang::ZhHant.script("統一戰線"), "統一戰線");
         assert!(matches!(Lang::ZhHant.script("AI"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_switcher_keeps_the_query_and_marks_the_current_language() {
+        let nav =
+            language_switcher(Lang::En, "/manage", Some("token=a%2Bb&lang=zh-Hans")).into_string();
+        assert!(
+            nav.contains(r#"href="/manage?token=a%2Bb&amp;lang=zh-Hant""#),
+            "{nav}"
+        );
+        assert!(
+            nav.contains(r#"href="/manage?token=a%2Bb&amp;lang=zh-Hans""#),
+            "{nav}"
+        );
+        assert!(
+            nav.contains(r#"<strong lang="en">English</strong>"#),
+            "{nav}"
+        );
+        assert!(!nav.contains("lang=en\""), "{nav}");
     }
 }

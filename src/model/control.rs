@@ -60,6 +60,9 @@ pub enum SubscriberCommand {
         terms: Vec<String>,
         schedule: Option<String>,
         tz: Option<String>,
+        /// `zh-Hant`, `zh-Hans` or `en`; absent in requests from before it existed.
+        #[serde(default)]
+        lang: Option<String>,
     },
     List,
     Remove {

@@ -81,6 +81,44 @@ pub struct Subscriber {
     pub last_run: Option<i64>,
     /// Permanent delivery failures since the last successful one.
     pub bounces: u32,
+    /// The language of the subscriber's mails (DESIGN §5): the page's language when
+    /// subscribing on the web, `subscriber add --lang`, the CSV `lang` column; `None`
+    /// (records stored before there was a choice, or none given) is the site's default.
+    /// Last, so that a record of the earlier layout is this one without it (see
+    /// `feeds::index::subscribers`).
+    pub lang: Option<crate::i18n::Lang>,
+}
+
+/// A subscriber as stored before the language was kept: every field of [`Subscriber`]
+/// up to `bounces`, in the same order, so that bincode reads an old record with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberWithoutLang {
+    pub email: String,
+    pub topics: Topics,
+    pub schedule: String,
+    pub tz: String,
+    pub status: Status,
+    pub created: i64,
+    pub watermark: u64,
+    pub last_run: Option<i64>,
+    pub bounces: u32,
+}
+
+impl From<SubscriberWithoutLang> for Subscriber {
+    fn from(old: SubscriberWithoutLang) -> Subscriber {
+        Subscriber {
+            email: old.email,
+            topics: old.topics,
+            schedule: old.schedule,
+            tz: old.tz,
+            status: old.status,
+            created: old.created,
+            watermark: old.watermark,
+            last_run: old.last_run,
+            bounces: old.bounces,
+            lang: None,
+        }
+    }
 }
 
 /// A digest recorded before it is sent, so that a crash mid-round neither loses it nor

@@ -33,6 +33,9 @@ pub const INSTALL_XMLLINT: &str = "apt-get install -y libxml2-utils";
 pub const INSTALL_NEWSBOAT: &str = "apt-get install -y newsboat";
 pub const INSTALL_SYSTEMD: &str = "apt-get install -y systemd";
 pub const INSTALL_CHROMIUM: &str = "DEBIAN_FRONTEND=noninteractive apt-get install -y chromium";
+/// CJK glyphs for Chromium's screenshots of the pages.
+pub const INSTALL_CJK_FONTS: &str =
+    "DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-noto-cjk";
 
 /// `name` on PATH or in the sbin folders (smtp-sink lives in /usr/sbin, which a non-root
 /// PATH often lacks); panics with the install line otherwise.

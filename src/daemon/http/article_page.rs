@@ -1,19 +1,36 @@
-//! `/articles/{id}`: an article as an HTML page, linking to its section and keyword feeds.
+//! `/articles/{id}`: an article as an HTML page in the reader's language (DESIGN §5),
+//! linking to its section and keyword feeds, offering to follow them by feed or by email,
+//! and linking to `/subscribe`.
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::*;
+use crate::digests::pages::page_lang;
+use crate::i18n::{language_switcher, Lang};
 
 // Articles
 
 pub(super) async fn article(
     State(app): AppState,
     id: Result<UrlPath<String>, PathRejection>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let site_lang = Lang::site_default(&app.http.site.language);
+    let reader = page_lang(&headers, query.as_deref(), site_lang);
+    let lang = reader.lang;
+    let not_found = |app: &App| {
+        let mut res = html_response(
+            StatusCode::NOT_FOUND,
+            app,
+            not_found_page(&app.http.site, lang),
+        );
+        reader.finish(&mut res);
+        res
+    };
     // An id that does not decode names no article.
     let Ok(UrlPath(id)) = id else {
-        return html_response(StatusCode::NOT_FOUND, &app, not_found_page(&app.http.site));
+        return not_found(&app);
     };
     // sled answers from its page cache in microseconds, but a record outside that cache
     // is a disk read: done on the blocking pool so that it never stalls the feed
@@ -23,14 +40,12 @@ pub(super) async fn article(
     let looked_up = tokio::task::spawn_blocking(move || {
         http.index
             .record(&id)
-            .map(|rec| rec.map(|rec| article_page(&http.site, &rec)))
+            .map(|rec| rec.map(|rec| article_page(&http.site, &rec, lang)))
     })
     .await;
     let page = match looked_up {
         Ok(Ok(Some(page))) => page,
-        Ok(Ok(None)) => {
-            return html_response(StatusCode::NOT_FOUND, &app, not_found_page(&app.http.site))
-        }
+        Ok(Ok(None)) => return not_found(&app),
         Ok(Err(e)) => {
             tracing::error!("article page: {e}");
             return server_error();
@@ -47,10 +62,12 @@ pub(super) async fn article(
         res.headers_mut().insert(header::ETAG, etag);
         res.headers_mut()
             .insert(header::CACHE_CONTROL, app.cache_control.clone());
+        reader.finish(&mut res);
         return res;
     }
     let mut res = html_response(StatusCode::OK, &app, page);
     res.headers_mut().insert(header::ETAG, etag);
+    reader.finish(&mut res);
     res
 }
 
@@ -81,15 +98,18 @@ overflow-wrap:break-word}\
 h1{font-size:1.6rem;line-height:1.3;margin:.5rem 0}\
 h2{font-size:1.2rem}img{max-width:100%;height:auto}\
 nav,.meta,.keywords,footer{color:#555;font-size:.9rem}\
-.subtitle{font-size:1.15rem;color:#333}.keywords a{margin-right:.6rem}";
+.subtitle{font-size:1.15rem;color:#333}.keywords a{margin-right:.6rem}\
+nav.lang{text-align:right}.follow{color:#555;font-size:.9rem;border-top:1px solid #ddd}\
+.follow li{margin:.2rem 0}";
 
 /// A whole page: doctype, language, charset, viewport for phones, title, `head` (links),
-/// style, then `body`. Every text and attribute spliced in is escaped by maud; only the
+/// style, then `body` after the language switcher (its links keep the page and change
+/// only `?lang=`). Every text and attribute spliced in is escaped by maud; only the
 /// constant style sheet goes in as it is.
-pub(super) fn page(site: &Site, title: &str, head: Markup, body: Markup) -> String {
+pub(super) fn page(lang: Lang, title: &str, head: Markup, body: Markup) -> String {
     html! {
         (DOCTYPE) "\n"
-        html lang=(site.language) {
+        html lang=(lang.tag()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -97,10 +117,27 @@ pub(super) fn page(site: &Site, title: &str, head: Markup, body: Markup) -> Stri
                 (head)
                 style { (PreEscaped(PAGE_STYLE)) }
             }
-            body { (body) }
+            body {
+                (language_switcher(lang, "", None))
+                (body)
+            }
         }
     }
     .into_string()
+}
+
+/// The subscription form, pre-filled by `query` (`section=…`, `keyword=…`) when given.
+fn subscribe_url(site: &Site, lang: Lang, query: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in query {
+        q.append_pair(name, value);
+    }
+    q.append_pair("lang", lang.tag());
+    format!(
+        "{}/subscribe?{}",
+        site.base_url.trim_end_matches('/'),
+        q.finish()
+    )
 }
 
 /// The format a page links to: RSS, the one every reader knows, when published.
@@ -117,9 +154,12 @@ fn given(text: &Option<String>) -> Option<&str> {
     text.as_deref().filter(|s| !s.trim().is_empty())
 }
 
-/// The article as a page: its section chain and keywords link to their feeds, times are
-/// shown in the site's zone; texts are cleaned of characters XML forbids.
-pub fn article_page(site: &Site, rec: &Record) -> String {
+/// The article as a page in `lang`: its section chain and keywords link to their feeds
+/// (names in `lang`'s script), "follow" offers the deepest section and each keyword by
+/// feed and by email, times are shown in the site's zone; texts are cleaned of
+/// characters XML forbids.
+pub fn article_page(site: &Site, rec: &Record, lang: Lang) -> String {
+    let m = lang.messages();
     let a = &rec.article;
     let format = link_format(site);
     let feed_url = |topic: &Topic| site.feed_url(&topic.file(format));
@@ -150,10 +190,32 @@ pub fn article_page(site: &Site, rec: &Record) -> String {
         });
     }
     if let Some(author) = given(&a.author) {
-        meta.push(html! { "作者：" (xml_clean(author)) });
+        meta.push(html! { (m.article_author) (m.colon) (xml_clean(author)) });
     }
     if let Some(editor) = given(&a.editor) {
-        meta.push(html! { "編輯：" (xml_clean(editor)) });
+        meta.push(html! { (m.article_editor) (m.colon) (xml_clean(editor)) });
+    }
+    // Follow: the deepest section (its path as written) and every keyword.
+    let mut follow: Vec<(&str, String, String, String)> = Vec::new();
+    if let Some((topic, written)) = rec.deepest_section() {
+        follow.push((
+            m.follow_section,
+            lang.script(&xml_clean(written)).into_owned(),
+            feed_url(topic),
+            subscribe_url(site, lang, &[("section", written)]),
+        ));
+    }
+    for (topic, written) in rec
+        .topics
+        .iter()
+        .filter(|(t, _)| matches!(t, Topic::Keyword(_)))
+    {
+        follow.push((
+            m.follow_keyword,
+            lang.script(&xml_clean(written)).into_owned(),
+            feed_url(topic),
+            subscribe_url(site, lang, &[("keyword", written)]),
+        ));
     }
 
     let head = html! {
@@ -166,13 +228,19 @@ pub fn article_page(site: &Site, rec: &Record) -> String {
         }
     };
     let body = html! {
-        header { a href=(site.home_url()) { (xml_clean(&site.title)) } }
-        article {
+        header {
+            a href=(site.home_url()) { (xml_clean(&site.title)) }
+            " · "
+            a.subscribe href=(subscribe_url(site, lang, &[])) { (m.subscribe_link) }
+        }
+        // The article's own language, whatever the page's (DESIGN §5: the texts are not
+        // translated, only names are converted).
+        article lang=(site.language) {
             @if !crumbs.is_empty() {
                 nav {
                     @for (i, (topic, label)) in crumbs.iter().enumerate() {
                         @if i > 0 { " › " }
-                        a href=(feed_url(topic)) { (xml_clean(label)) }
+                        a href=(feed_url(topic)) { (lang.script(&xml_clean(label))) }
                     }
                 }
             }
@@ -199,9 +267,24 @@ pub fn article_page(site: &Site, rec: &Record) -> String {
             }
             @if rec.topics.iter().any(|(t, _)| matches!(t, Topic::Keyword(_))) {
                 p.keywords {
-                    "關鍵詞："
+                    (m.article_keywords) (m.colon)
                     @for (topic, written) in keywords {
-                        a href=(feed_url(topic)) { (xml_clean(written)) }
+                        a href=(feed_url(topic)) { (lang.script(&xml_clean(written))) }
+                    }
+                }
+            }
+        }
+        @if !follow.is_empty() {
+            section.follow {
+                h2 { (m.follow_heading) }
+                ul {
+                    @for (kind, name, feed, mail) in &follow {
+                        li {
+                            (kind) (m.colon) strong { (name) } " — "
+                            a.feed href=(feed) { (m.follow_by_feed) }
+                            " · "
+                            a.email href=(mail) { (m.follow_by_email) }
+                        }
                     }
                 }
             }
@@ -210,18 +293,22 @@ pub fn article_page(site: &Site, rec: &Record) -> String {
             a href=(feed_url(&Topic::All)) { (format.key().to_uppercase()) }
         }
     };
-    page(site, &format!("{} · {}", a.title, site.title), head, body)
+    page(lang, &format!("{} · {}", a.title, site.title), head, body)
 }
 
-pub(super) fn not_found_page(site: &Site) -> String {
+pub(super) fn not_found_page(site: &Site, lang: Lang) -> String {
+    let m = lang.messages();
     let body = html! {
-        h1 { "找不到這篇文章" }
-        p { "Article not found." }
-        p { a href=(site.home_url()) { (xml_clean(&site.title)) } }
+        h1 { (m.article_not_found) }
+        p {
+            a href=(site.home_url()) { (xml_clean(&site.title)) }
+            " · "
+            a href=(subscribe_url(site, lang, &[])) { (m.subscribe_link) }
+        }
     };
     page(
-        site,
-        &format!("找不到文章 · {}", site.title),
+        lang,
+        &format!("{} · {}", m.article_not_found_title, site.title),
         html! {},
         body,
     )
@@ -258,7 +345,15 @@ mod tests {
         let a = Article::parse("000_8c7ef1c8e8c43d29", SEED, Layout::Text).unwrap();
         insta::assert_snapshot!(
             "seed_article_page",
-            lines(article_page(&site(), &record(a)))
+            lines(article_page(&site(), &record(a.clone()), Lang::ZhHant))
+        );
+        insta::assert_snapshot!(
+            "seed_article_page_zh_hans",
+            lines(article_page(&site(), &record(a.clone()), Lang::ZhHans))
+        );
+        insta::assert_snapshot!(
+            "seed_article_page_en",
+            lines(article_page(&site(), &record(a), Lang::En))
         );
     }
 
@@ -272,8 +367,15 @@ mod tests {
         let a = Article::parse("h1", json.as_bytes(), Layout::Json).unwrap();
         insta::assert_snapshot!(
             "hostile_article_page",
-            lines(article_page(&site(), &record(a)))
+            lines(article_page(&site(), &record(a), Lang::ZhHant))
         );
-        insta::assert_snapshot!("not_found_page", lines(not_found_page(&site())));
+        insta::assert_snapshot!(
+            "not_found_page",
+            lines(not_found_page(&site(), Lang::ZhHant))
+        );
+        insta::assert_snapshot!(
+            "not_found_page_en",
+            lines(not_found_page(&site(), Lang::En))
+        );
     }
 }

@@ -146,6 +146,23 @@ impl Entry {
         }
     }
 
+    /// Another rendering of a published file (the home page in one language, DESIGN §5):
+    /// it has the file's identity, so it is looked up under its own key and goes stale
+    /// exactly when the file is replaced.
+    pub(super) fn variant(of: &Entry, bytes: Vec<u8>) -> Entry {
+        Entry {
+            identity: of.identity,
+            content_type: of.content_type.clone(),
+            etag: content_etag(&bytes, ""),
+            gzip_etag: content_etag(&bytes, "-gz"),
+            body: Bytes::from(bytes),
+            gzip: OnceLock::new(),
+            modified: of.modified,
+            last_modified: of.last_modified.clone(),
+            last_used: AtomicU64::new(0),
+        }
+    }
+
     pub(super) fn compress(&self) -> Bytes {
         self.gzip
             .get_or_init(|| {

@@ -128,21 +128,9 @@ fn feed_title(site: &Site, query: &Query) -> String {
 /// form alone.
 pub(super) async fn page(State(app): AppState, uri: Uri, headers: HeaderMap) -> Response {
     let raw = uri.query().unwrap_or("");
-    let query_lang = url::form_urlencoded::parse(raw.as_bytes())
-        .find(|(k, _)| k == "lang")
-        .map(|(_, v)| v.into_owned());
     let site_default = Lang::site_default(&app.http.site.language);
-    let lang = crate::i18n::negotiate(
-        query_lang.as_deref(),
-        cookie(&headers, LANG_COOKIE).as_deref(),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-        site_default,
-    );
-    let remember = query_lang
-        .as_deref()
-        .and_then(|tag| Lang::from_tag(tag, site_default));
+    let reader = crate::digests::pages::page_lang(&headers, uri.query(), site_default);
+    let lang = reader.lang;
     let (status, state) = match Query::parse(raw) {
         Err(QueryError::Empty) => (StatusCode::OK, PageState::Form),
         Err(e) => (StatusCode::BAD_REQUEST, PageState::Bad(e.to_string())),
@@ -172,44 +160,17 @@ pub(super) async fn page(State(app): AppState, uri: Uri, headers: HeaderMap) -> 
         },
     };
     let not_ready = matches!(state, PageState::NotReady);
-    let body = search_page(&app.http.site, lang, &state);
+    let body = search_page(&app.http.site, lang, uri.query(), &state);
     let mut res = super::article_page::html_response(status, &app, body);
     let h = res.headers_mut();
-    // The page depends on the reader's language; results change with the index.
+    // Results change with the index: revalidated each time.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(
-        header::VARY,
-        HeaderValue::from_static("Accept-Language, Cookie"),
-    );
     if not_ready {
         h.insert(
             header::RETRY_AFTER,
             HeaderValue::from_static(RETRY_AFTER_SECS),
         );
     }
-    if let Some(lang) = remember {
-        let cookie = format!(
-            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-            lang.tag()
-        );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            h.insert(header::SET_COOKIE, v);
-        }
-    }
+    reader.finish(&mut res);
     res
-}
-
-/// The cookie that remembers `?lang=` (DESIGN §5).
-const LANG_COOKIE: &str = "tidings_lang";
-
-/// The value of cookie `name` in the request's `Cookie` headers.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_string())
 }

@@ -10,7 +10,7 @@ use crate::config::Format;
 use crate::feeds::feed::{summary_of, xml_clean, Site};
 use crate::feeds::search::query::Query;
 use crate::feeds::search::text::fold_term;
-use crate::i18n::Lang;
+use crate::i18n::{language_switcher, Lang};
 use crate::model::article::{Block, Record};
 
 /// Characters of a snippet at most, and how many of them come before the match.
@@ -29,7 +29,13 @@ pub(super) enum PageState {
     Found(Query, Vec<Record>),
 }
 
-pub(super) fn search_page(site: &Site, lang: Lang, state: &PageState) -> String {
+/// `query_string`: the request's, which the language switcher's links keep.
+pub(super) fn search_page(
+    site: &Site,
+    lang: Lang,
+    query_string: Option<&str>,
+    state: &PageState,
+) -> String {
     let m = lang.messages();
     let (typed, query) = match state {
         PageState::Found(q, _) => (q.typed_text(), Some(q)),
@@ -66,6 +72,7 @@ pub(super) fn search_page(site: &Site, lang: Lang, state: &PageState) -> String 
     };
     let body = html! {
         nav { a href="/" { (xml_clean(&site.title)) } " · " a href="/subscribe" { (m.subscribe_link) } }
+        (language_switcher(lang, "/search", query_string))
         h1 { (xml_clean(&title)) }
         form method="get" action="/search" role="search" {
             label for="q" { (m.search_label) } " "
@@ -193,7 +200,7 @@ mod tests {
         let rec = fixtures::seed();
         let q = Query::parse("q=统战工作").unwrap();
         let found = PageState::Found(q.clone(), vec![rec]);
-        let hans = search_page(&site, Lang::ZhHans, &found);
+        let hans = search_page(&site, Lang::ZhHans, Some("q=统战工作"), &found);
         assert!(hans.contains("<html lang=\"zh-Hans\">"), "{hans}");
         assert!(hans.contains("搜索“统战工作”"));
         assert!(hans.contains("党派·声音"), "section in the reader's script");
@@ -204,14 +211,18 @@ mod tests {
         )));
         assert!(hans.contains("href=\"/subscribe\""));
         assert!(
+            hans.contains("href=\"/search?q=%E7%BB%9F%E6%88%98%E5%B7%A5%E4%BD%9C&amp;lang=en\""),
+            "the switcher keeps the query: {hans}"
+        );
+        assert!(
             hans.contains("統戰工作"),
             "the snippet as the article wrote it"
         );
-        let en = search_page(&site, Lang::En, &PageState::Found(q, Vec::new()));
+        let en = search_page(&site, Lang::En, None, &PageState::Found(q, Vec::new()));
         assert!(en.contains("No article matches."));
-        let form = search_page(&site, Lang::ZhHant, &PageState::Form);
+        let form = search_page(&site, Lang::ZhHant, None, &PageState::Form);
         assert!(form.contains("搜尋文章") && !form.contains("rel=\"alternate\""));
-        let bad = search_page(&site, Lang::En, &PageState::Bad("q: too long".into()));
+        let bad = search_page(&site, Lang::En, None, &PageState::Bad("q: too long".into()));
         assert!(bad.contains("This search cannot be run: <code>q: too long</code>"));
     }
 

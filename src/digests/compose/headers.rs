@@ -243,3 +243,25 @@ fixed_header!(
     "Precedence",
     "bulk"
 );
+
+/// `Content-Language: zh-Hant` (RFC 3282): the language the mail is written in, the
+/// subscriber's (DESIGN §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentLanguage(pub crate::i18n::Lang);
+
+impl Header for ContentLanguage {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Language")
+    }
+
+    fn parse(s: &str) -> Result<Self, BoxError> {
+        crate::i18n::Lang::parse(s)
+            .map(ContentLanguage)
+            .ok_or_else(|| format!("Content-Language {s:?}: not zh-Hant, zh-Hans or en").into())
+    }
+
+    fn display(&self) -> HeaderValue {
+        let tag = self.0.tag().to_string();
+        HeaderValue::dangerous_new_pre_encoded(Self::name(), tag.clone(), tag)
+    }
+}

@@ -38,11 +38,10 @@ pub(super) fn html_body(
     subject: &str,
 ) -> String {
     let site = input.site;
-    let lang = clean_line(&site.language);
-    let lang = if lang.is_empty() { "zh" } else { lang.as_str() };
+    let m = input.lang.messages();
     html! {
         (DOCTYPE) "\n"
-        html lang=(lang) {
+        html lang=(input.lang.tag()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -51,14 +50,14 @@ pub(super) fn html_body(
             body style=(S_BODY) {
                 div style=(S_WRAP) {
                     h1 style=(S_H1) {
-                        (clean_line(&site.title)) " · " (kind_name(input))
+                        (clean_line(&site.title)) " · " (digest_name(input))
                     }
-                    p style=(S_LEAD) { (clean_line(input.period)) " · 共 " (count) " 篇新文章" }
+                    p style=(S_LEAD) { (clean_line(input.period)) " · " ((m.new_articles)(count)) }
                     @for section in plan {
                         h2 style=(S_H2) {
                             (section.label)
                             @if !section.entries.is_empty() {
-                                " " span style=(S_COUNT) { (section.entries.len()) " 篇" }
+                                " " span style=(S_COUNT) { ((m.article_count)(section.entries.len())) }
                             }
                         }
                         @for item in &section.entries {
@@ -79,19 +78,17 @@ pub(super) fn html_body(
                             }
                         }
                         @if section.repeated > 0 {
-                            p style=(S_NOTE) { (repeated_note(section)) }
+                            p style=(S_NOTE) { (repeated_note(input, section)) }
                         }
                     }
                     div style=(S_FOOT) {
                         p style="margin:0 0 8px;" { (reason(input, plan, address)) }
                         p style="margin:0;" {
-                            a href=(input.manage_url) style=(S_FOOT_LINK) { "管理訂閱" }
+                            a href=(input.manage_url) style=(S_FOOT_LINK) { (m.manage_subscription) }
                             " · "
-                            a href=(input.unsubscribe_url) style=(S_FOOT_LINK) { "取消訂閱" }
+                            a href=(input.unsubscribe_url) style=(S_FOOT_LINK) { (m.cancel_subscription) }
                             " · "
-                            a href=(input.feed_url) style=(S_FOOT_LINK) {
-                                (crate::i18n::Lang::site_default(&input.site.language).messages().personal_feed_link)
-                            }
+                            a href=(input.feed_url) style=(S_FOOT_LINK) { (m.personal_feed_link) }
                         }
                     }
                 }

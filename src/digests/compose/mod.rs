@@ -32,6 +32,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use sha2::{Digest as _, Sha256};
 
 use crate::feeds::feed::{summary_of, xml_clean, Site};
+use crate::i18n::Lang;
 use crate::model::article::Record;
 
 /// One subscribed section or keyword and the new articles it matched.
@@ -64,11 +65,14 @@ pub struct DigestInput<'a> {
     /// The https one-click URL (RFC 8058) with its signed token.
     pub unsubscribe_url: &'a str,
     pub unsubscribe_mailto: &'a str,
-    /// `每日`, `每週` or a custom name: the subject says `{schedule_name}摘要`.
+    /// `每日`, `每週` or a custom name: the subject says `{schedule_name}摘要`
+    /// (`Messages::digest_name`).
     pub schedule_name: &'a str,
     /// An `@instant` alert (DESIGN §4): the subject and heading name it by
     /// `schedule_name` alone (`即時快訊`), not as a digest.
     pub alert: bool,
+    /// The subscriber's language: every text of the mail, group headings in its script.
+    pub lang: Lang,
     pub now: DateTime<Utc>,
     /// The subscriber's personal feed (DESIGN §5), linked beside manage and unsubscribe.
     pub feed_url: &'a str,
@@ -127,7 +131,7 @@ pub fn try_compose(input: &DigestInput) -> Result<Option<Composed>, DigestError>
         .or_else(|| host_of(&input.site.base_url).and_then(|h| id_right(&h)))
         .unwrap_or_else(|| "localhost".to_string());
     let message_id = message_id(input.subscriber_key, input.period, &domain);
-    let subject = subject_line(&plan, &kind_name(input), article_count, input.period);
+    let subject = subject_line(input, &plan, article_count);
     let address = to.email.to_string();
     let text = text_body(input, &plan, article_count, &address);
     let html = html_body(input, &plan, article_count, &address, &subject);
@@ -155,6 +159,7 @@ pub fn try_compose(input: &DigestInput) -> Result<Option<Composed>, DigestError>
         .subject(subject.clone())
         .date(SystemTime::from(input.now))
         .header(MessageId::from(message_id.clone()))
+        .header(ContentLanguage(input.lang))
         .header(ListId {
             name: input.site.title.clone(),
             id: input.list_id.to_string(),
@@ -183,17 +188,6 @@ pub fn try_compose(input: &DigestInput) -> Result<Option<Composed>, DigestError>
         text,
         html,
     }))
-}
-
-/// What the mail is called in its subject, heading and footer: `每日摘要`, or for an
-/// alert its name alone (`即時快訊`).
-fn kind_name(input: &DigestInput) -> String {
-    let name = clean_line(input.schedule_name);
-    if input.alert {
-        name
-    } else {
-        format!("{name}摘要")
-    }
 }
 
 /// The `Message-ID` (with its angle brackets) of one subscriber's digest for one
@@ -272,6 +266,7 @@ mod tests {
             unsubscribe_mailto: "mailto:unsubscribe@news.example?subject=unsubscribe%20abc",
             schedule_name: "每日",
             alert: false,
+            lang: crate::i18n::Lang::ZhHant,
             now: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(),
             feed_url: "https://news.example/me/abc/rss.xml",
         }
@@ -320,8 +315,64 @@ mod tests {
         assert!(digest.html.contains("2015-06-05 08:16"));
         assert!(digest
             .html
-            .starts_with("<!DOCTYPE html>\n<html lang=\"zh\">"));
+            .starts_with("<!DOCTYPE html>\n<html lang=\"zh-Hant\">"));
         assert!(!digest.html.contains("<style"));
+    }
+
+    /// The subscriber's language (DESIGN §5): every text, and the group headings and
+    /// section names in its script.
+    #[test]
+    fn seed_digest_in_simplified_and_english() {
+        let site = site();
+        let rec = seed();
+        let groups = || {
+            vec![
+                group("黨派·聲音 > 統一戰線", &[&rec]),
+                group("重慶市", &[&rec]),
+            ]
+        };
+        let mut hans = input(&site, groups());
+        hans.lang = crate::i18n::Lang::ZhHans;
+        let digest = compose(&hans).unwrap();
+        assert_eq!(
+            digest.subject,
+            "“统一战线、重庆市”每日摘要 · 1 篇 · 2026-11-24"
+        );
+        assert!(
+            digest
+                .text
+                .contains("\n== 党派·声音 > 统一战线 · 1 篇 ==\n"),
+            "{}",
+            digest.text
+        );
+        assert!(digest.text.contains("本组的 1 篇都已列在上方的分组里。"));
+        assert!(digest.text.contains("管理订阅：\n"));
+        assert!(digest
+            .html
+            .starts_with("<!DOCTYPE html>\n<html lang=\"zh-Hans\">"));
+        assert!(headers(&digest.bytes).contains("\nContent-Language: zh-Hans\n"));
+
+        let mut en = input(&site, groups());
+        en.lang = crate::i18n::Lang::En;
+        en.schedule_name = "Daily";
+        let digest = compose(&en).unwrap();
+        assert_eq!(
+            digest.subject,
+            "“統一戰線, 重慶市” Daily digest · 1 article · 2026-11-24"
+        );
+        assert!(digest.text.contains("1 new article\n"), "{}", digest.text);
+        assert!(digest
+            .text
+            .contains("Its article is listed in a group above."));
+        assert!(digest
+            .text
+            .contains("\nManage subscription:\nhttps://news.example/manage?t=abc\n"));
+        assert!(digest
+            .text
+            .contains("You receive this mail because reader@example.org"));
+        assert!(digest.html.contains(">Unsubscribe</a>"));
+        assert!(!digest.text.contains("訂閱"), "{}", digest.text);
+        assert!(headers(&digest.bytes).contains("\nContent-Language: en\n"));
     }
 
     #[test]

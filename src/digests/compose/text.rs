@@ -58,22 +58,26 @@ pub(super) fn plan(input: &DigestInput) -> Vec<Section> {
         }
         records.sort_by_key(|r| std::cmp::Reverse((r.published, r.seq)));
         out.push(Section {
-            label: clean_line(&group.label),
-            entries: records.iter().map(|r| entry(input.site, r)).collect(),
+            label: clean_line(&input.lang.script(&group.label)),
+            entries: records.iter().map(|r| entry(input, r)).collect(),
             repeated,
         });
     }
     out
 }
 
-pub(super) fn entry(site: &Site, rec: &Record) -> Entry {
+pub(super) fn entry(input: &DigestInput, rec: &Record) -> Entry {
+    let site = input.site;
     let a = &rec.article;
     let url = site.link_of(a);
     // The deepest section's spelling holds its parents (`黨派·聲音 > 統一戰線`).
     let section = rec
         .deepest_section()
-        .map(|(_, name)| clean_line(name))
-        .or_else(|| (!a.sections.is_empty()).then(|| clean_line(&a.sections.join(" > "))))
+        .map(|(_, name)| clean_line(&input.lang.script(name)))
+        .or_else(|| {
+            (!a.sections.is_empty())
+                .then(|| clean_line(&input.lang.script(&a.sections.join(" > "))))
+        })
         .filter(|s| !s.is_empty());
     let time = site
         .tz
@@ -125,9 +129,9 @@ pub(super) fn truncate(s: &str, max: usize) -> String {
 }
 
 /// `「統一戰線、重慶市」每日摘要 · 12 篇 · 2026-11-24`: the last segment of each
-/// section path, up to three topics and then `等`; `kind` is what the mail is called
-/// (`每日摘要`, `即時快訊`).
-pub(super) fn subject_line(plan: &[Section], kind: &str, count: usize, period: &str) -> String {
+/// section path, up to three topics and then `等` (in the subscriber's language).
+pub(super) fn subject_line(input: &DigestInput, plan: &[Section], count: usize) -> String {
+    let m = input.lang.messages();
     let names: Vec<String> = plan
         .iter()
         .map(|s| {
@@ -141,16 +145,24 @@ pub(super) fn subject_line(plan: &[Section], kind: &str, count: usize, period: &
         .take(SUBJECT_TOPICS)
         .cloned()
         .collect::<Vec<_>>()
-        .join("、");
+        .join(m.list_separator);
     if names.len() > SUBJECT_TOPICS {
-        topics.push('等');
+        topics.push_str(m.subject_more);
     }
     let mut subject = String::new();
     if !topics.is_empty() {
-        let _ = write!(subject, "「{topics}」");
+        subject.push_str(&(m.quoted)(&topics));
+        if input.lang == Lang::En {
+            subject.push(' ');
+        }
     }
-    let _ = write!(subject, "{} · {count} 篇", clean_line(kind));
-    let period = clean_line(period);
+    let _ = write!(
+        subject,
+        "{} · {}",
+        digest_name(input),
+        (m.article_count)(count)
+    );
+    let period = clean_line(input.period);
     if !period.is_empty() {
         let _ = write!(subject, " · {period}");
     }
@@ -159,22 +171,35 @@ pub(super) fn subject_line(plan: &[Section], kind: &str, count: usize, period: &
 
 /// Why the reader gets this mail, for both footers.
 pub(super) fn reason(input: &DigestInput, plan: &[Section], address: &str) -> String {
+    let m = input.lang.messages();
     let labels: Vec<&str> = plan.iter().map(|s| s.label.as_str()).collect();
-    format!(
-        "你收到這封郵件，是因為 {address} 訂閱了「{}」的{}：{}。",
-        clean_line(&input.site.title),
-        kind_name(input),
-        labels.join("、")
+    (m.digest_reason)(
+        address,
+        &clean_line(&input.site.title),
+        &digest_name(input),
+        &labels.join(m.list_separator),
     )
 }
 
+/// `每日摘要`, `Daily digest`.
+/// What the mail is called: `每日摘要`, `Daily digest`; an `@instant` alert by its
+/// schedule's name alone (`即時快訊`, `Breaking news`).
+pub(super) fn digest_name(input: &DigestInput) -> String {
+    if input.alert {
+        clean_line(input.schedule_name)
+    } else {
+        (input.lang.messages().digest_name)(&clean_line(input.schedule_name))
+    }
+}
+
 /// Said under a group that left out articles an earlier group lists.
-pub(super) fn repeated_note(section: &Section) -> String {
+pub(super) fn repeated_note(input: &DigestInput, section: &Section) -> String {
+    let m = input.lang.messages();
     let n = section.repeated;
     if section.entries.is_empty() {
-        format!("本組的 {n} 篇都已列在上方的分組裡。")
+        (m.repeated_all)(n)
     } else {
-        format!("另有 {n} 篇同時屬於上方的分組，不再重複列出。")
+        (m.repeated_some)(n)
     }
 }
 
@@ -184,20 +209,21 @@ pub(super) fn text_body(
     count: usize,
     address: &str,
 ) -> String {
+    let m = input.lang.messages();
     let mut t = String::with_capacity(512 + count * 600);
     let _ = writeln!(
         t,
         "{} · {} · {}",
         clean_line(&input.site.title),
-        kind_name(input),
+        digest_name(input),
         clean_line(input.period)
     );
-    let _ = writeln!(t, "共 {count} 篇新文章");
+    let _ = writeln!(t, "{}", (m.new_articles)(count));
     for section in plan {
         // A group whose articles all sit under earlier groups shows no count of 0.
         match section.entries.len() {
             0 => writeln!(t, "\n== {} ==", section.label),
-            n => writeln!(t, "\n== {} · {n} 篇 ==", section.label),
+            n => writeln!(t, "\n== {} · {} ==", section.label, (m.article_count)(n)),
         }
         .ok();
         for e in &section.entries {
@@ -219,18 +245,33 @@ pub(super) fn text_body(
         }
         if section.repeated > 0 {
             t.push('\n');
-            push_wrapped(&mut t, &repeated_note(section), "", "");
+            push_wrapped(&mut t, &repeated_note(input, section), "", "");
         }
     }
     // "-- " (with its space) is the signature separator clients recognise.
     t.push_str("\n-- \n");
     push_wrapped(&mut t, &reason(input, plan, address), "", "");
-    let _ = writeln!(t, "管理訂閱：\n{}", input.manage_url);
-    let _ = writeln!(t, "取消訂閱：\n{}", input.unsubscribe_url);
-    let feed_label = crate::i18n::Lang::site_default(&input.site.language)
-        .messages()
-        .personal_feed_link;
-    let _ = writeln!(t, "{feed_label}：\n{}", input.feed_url);
+    let _ = writeln!(
+        t,
+        "{}{}\n{}",
+        m.manage_subscription,
+        m.colon.trim_end(),
+        input.manage_url
+    );
+    let _ = writeln!(
+        t,
+        "{}{}\n{}",
+        m.cancel_subscription,
+        m.colon.trim_end(),
+        input.unsubscribe_url
+    );
+    let _ = writeln!(
+        t,
+        "{}{}\n{}",
+        m.personal_feed_link,
+        m.colon.trim_end(),
+        input.feed_url
+    );
     t
 }
 

@@ -21,11 +21,13 @@ pub(super) struct Filled {
     pub(super) preset: String,
     pub(super) cron: String,
     pub(super) tz: String,
+    /// The language of the mails; `None`: the page's.
+    pub(super) lang: Option<Lang>,
 }
 
 impl Filled {
     pub(super) fn from_subscriber(s: &Subscriber) -> Filled {
-        let preset = if PRESETS.iter().any(|(v, _)| *v == s.schedule) || is_instant(&s.schedule) {
+        let preset = if PRESETS.contains(&s.schedule.as_str()) || is_instant(&s.schedule) {
             s.schedule.clone()
         } else {
             "custom".to_string()
@@ -45,7 +47,29 @@ impl Filled {
             },
             preset,
             tz: s.tz.clone(),
+            lang: s.lang,
         }
+    }
+
+    /// A new subscription pre-filled from the query of `/subscribe?section=PATH&keyword=K`
+    /// (both may repeat), as an article page's "follow by email" links it.
+    pub(super) fn from_query(query: Option<&str>) -> Filled {
+        let mut filled = Filled::default();
+        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match &*name {
+                "section" => {
+                    let path = crate::digests::subscriber::parse_section(&value);
+                    if !path.is_empty() && !filled.sections.contains(&path) {
+                        filled.sections.push(path);
+                    }
+                }
+                "keyword" if !value.trim().is_empty() => {
+                    filled.keywords.push(value.trim().to_string())
+                }
+                _ => {}
+            }
+        }
+        filled
     }
 }
 
@@ -85,7 +109,13 @@ impl Submitted {
             preset: self.one("preset").unwrap_or("").to_string(),
             cron: self.one("cron").unwrap_or("").to_string(),
             tz: self.one("tz").unwrap_or("").to_string(),
+            lang: self.mail_lang(),
         }
+    }
+
+    /// The language chosen for the mails, if the form names one of ours.
+    pub(super) fn mail_lang(&self) -> Option<Lang> {
+        self.one("lang").and_then(Lang::parse)
     }
 }
 
@@ -109,19 +139,24 @@ pub(super) fn split_list(text: &str) -> Vec<String> {
 
 /// The form's fields checked and turned into (topics, schedule, zone), or an error
 /// message naming the field.
-pub(super) fn validate_choices(form: &Submitted) -> Result<(Topics, String, String), String> {
+/// The detailed reasons are `SubscriberError`'s, which the command line shares.
+pub(super) fn validate_choices(
+    form: &Submitted,
+    m: &Messages,
+) -> Result<(Topics, String, String), String> {
+    let field = |name: &str, e: &dyn std::fmt::Display| format!("{name}{}{e}", m.colon);
     let sections = form.all("section");
     let mut keywords = form.all("keyword");
     keywords.extend(split_list(form.one("more_keywords").unwrap_or("")));
     let terms = split_list(form.one("terms").unwrap_or(""));
     let topics = Topics::from_input(&sections, &keywords, &terms).map_err(|e| match e {
-        SubscriberError::Section { .. } => format!("欄目：{e}"),
-        SubscriberError::Keyword { .. } => format!("關鍵詞：{e}"),
-        SubscriberError::Term { .. } => format!("詞語：{e}"),
-        other => format!("主題：{other}"),
+        SubscriberError::Section { .. } => field(m.field_sections, &e),
+        SubscriberError::Keyword { .. } => field(m.field_keywords, &e),
+        SubscriberError::Term { .. } => field(m.field_terms, &e),
+        other => field(m.field_topics, &other),
     })?;
     if topics.is_empty() {
-        return Err("主題：請至少勾選一個欄目或關鍵詞，或填寫一個詞語。".into());
+        return Err(field(m.field_topics, &m.error_no_topics));
     }
     let preset = form.one("preset").unwrap_or("");
     let schedule = if preset == "custom" || preset.is_empty() {
@@ -130,10 +165,11 @@ pub(super) fn validate_choices(form: &Submitted) -> Result<(Topics, String, Stri
         preset
     };
     if schedule.is_empty() {
-        return Err("發送時間：請選擇一個預設，或填寫自訂的 cron 表達式。".into());
+        return Err(field(m.field_schedule, &m.error_no_schedule));
     }
-    let schedule = validate_schedule(schedule).map_err(|e| format!("發送時間：{e}"))?;
-    let tz = validate_timezone(form.one("tz").unwrap_or("")).map_err(|e| format!("時區：{e}"))?;
+    let schedule = validate_schedule(schedule).map_err(|e| field(m.field_schedule, &e))?;
+    let tz =
+        validate_timezone(form.one("tz").unwrap_or("")).map_err(|e| field(m.field_timezone, &e))?;
     Ok((topics, schedule, tz))
 }
 
@@ -150,6 +186,7 @@ pub(super) enum FormKind<'a> {
 /// The form page. `error` or `notice`: a message above the form.
 pub(super) fn render_form(
     web: &Web,
+    view: &View,
     kind: FormKind<'_>,
     filled: &Filled,
     csrf: &str,
@@ -157,6 +194,7 @@ pub(super) fn render_form(
     notice: Option<&str>,
 ) -> String {
     let table = web.index.feed_table();
+    let m = view.m();
 
     // Sections: every node of the site's section tree, named by its display titles;
     // (value, label, checked).
@@ -171,6 +209,7 @@ pub(super) fn render_form(
             .map(|i| i.title().to_string())
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| path.join(" > "));
+        let label = view.script(&label).into_owned();
         sections.push((path, label, filled.sections.contains(path)));
     }
     // A subscriber's section the site no longer has stays listed (and checked).
@@ -219,7 +258,7 @@ pub(super) fn render_form(
     }
 
     let preset = if filled.preset.is_empty() {
-        PRESETS[0].0
+        PRESETS[0]
     } else {
         filled.preset.as_str()
     };
@@ -237,11 +276,12 @@ pub(super) fn render_form(
     let (action, button, title) = match kind {
         FormKind::Subscribe => (
             "/subscribe",
-            "訂閱",
-            format!("訂閱「{}」摘要", web.site_title),
+            m.subscribe_button,
+            (m.subscribe_title)(&web.site_title),
         ),
-        FormKind::Manage { .. } => ("/manage", "保存", format!("管理「{}」訂閱", web.site_title)),
+        FormKind::Manage { .. } => ("/manage", m.save_button, (m.manage_title)(&web.site_title)),
     };
+    let mail_lang = filled.lang.unwrap_or(view.lang.lang);
 
     let body = html! {
         @if let Some(e) = error {
@@ -252,36 +292,37 @@ pub(super) fn render_form(
         }
         form method="post" action=(action) {
             input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="page_lang" value=(view.tag());
             @match kind {
                 FormKind::Subscribe => {
                     fieldset {
-                        legend { label for="email" { "電子郵件" } }
+                        legend { label for="email" { (m.email_label) } }
                         input type="email" #email name="email" required autocomplete="email"
                             value=(filled.email);
                     }
                 }
                 FormKind::Manage { token, .. } => {
                     input type="hidden" name="token" value=(token);
-                    p { "訂閱地址：" strong { (filled.email) } }
+                    p { (m.subscribed_address) strong { (filled.email) } }
                 }
             }
             fieldset {
-                legend { "欄目" }
+                legend { (m.sections_legend) }
                 @for (path, label, checked) in &sections {
                     (checkbox("section", &path.join(" > "), label, *checked))
                 }
                 @for path in &gone {
-                    (checkbox("section", &path.join(" > "), &path.join(" > "), true))
+                    (checkbox("section", &path.join(" > "), &view.script(&path.join(" > ")), true))
                 }
             }
             fieldset {
-                legend { "關鍵詞" }
+                legend { (m.keywords_legend) }
                 div.kw {
                     @for (k, count, title) in &kws {
                         (checkbox(
                             "keyword",
                             k,
-                            &format!("{} ({count})", if title.is_empty() { k.as_str() } else { title }),
+                            &format!("{} ({count})", view.script(if title.is_empty() { k.as_str() } else { title })),
                             keyword_checked(k),
                         ))
                     }
@@ -289,21 +330,21 @@ pub(super) fn render_form(
                 // A search box with the script (`keyword_search.js`), a list typed by
                 // hand without it: either way the server folds what it gets.
                 p {
-                    label for="more_keywords" { "其他關鍵詞（以逗號分隔）" }
+                    label for="more_keywords" { (m.more_keywords_label) }
                     input type="text" #more_keywords name="more_keywords" value=(more)
                         aria-controls="keyword_matches";
                 }
                 ul #keyword_matches aria-live="polite" hidden {}
-                p.hint { "任何關鍵詞都可填寫，繁簡均可。" }
+                p.hint { (m.keywords_hint) }
             }
             fieldset {
-                legend { label for="terms" { "詞語" } }
+                legend { label for="terms" { (m.terms_legend) } }
                 input type="text" #terms name="terms" value=(filled.terms);
-                p.hint { "在標題和正文中搜尋的詞語，以逗號分隔；繁簡均可。" }
+                p.hint { (m.terms_hint) }
             }
             fieldset {
-                legend { "發送時間" }
-                @for (i, (value, label)) in PRESETS.iter().enumerate() {
+                legend { (m.schedule_legend) }
+                @for (i, (value, label)) in PRESETS.iter().zip(m.schedule_presets).enumerate() {
                     label.c {
                         input type="radio" name="preset" id=(format!("preset{i}")) value=(value)
                             checked[*value == preset];
@@ -314,23 +355,33 @@ pub(super) fn render_form(
                 label.c {
                     input type="radio" name="preset" #preset_instant value=(INSTANT)
                         checked[is_instant(preset)];
-                    " " (Lang::ZhHant.messages().schedule_instant)
+                    " " (m.schedule_instant)
                 }
                 label.c {
                     input type="radio" name="preset" #preset_custom value="custom"
                         checked[preset == "custom"];
-                    " 自訂"
+                    " " (m.schedule_custom)
                 }
                 p {
-                    label for="cron" { "自訂 cron（分 時 日 月 週，例如 " code { "30 7 * * 1-5" } "）" }
+                    label for="cron" { (m.cron_label_before) code { "30 7 * * 1-5" } (m.cron_label_after) }
                     input type="text" #cron name="cron" value=(filled.cron);
                 }
             }
             fieldset {
-                legend { label for="tz" { "時區" } }
+                legend { label for="tz" { (m.timezone_legend) } }
                 select #tz name="tz" {
                     @for z in &zones {
                         option value=(z) selected[*z == tz] { (z) }
+                    }
+                }
+            }
+            fieldset {
+                legend { label for="lang" { (m.mail_language_legend) } }
+                select #lang name="lang" {
+                    @for l in Lang::ALL {
+                        option value=(l.tag()) lang=(l.tag()) selected[l == mail_lang] {
+                            (l.messages().language_name)
+                        }
                     }
                 }
             }
@@ -339,7 +390,7 @@ pub(super) fn render_form(
         @if let FormKind::Manage { feeds, .. } = kind {
             // The page's language: Traditional until the pages negotiate one.
             section #personal_feed {
-                p { (crate::i18n::Lang::default().messages().personal_feed_hint) }
+                p { (m.personal_feed_hint) }
                 ul {
                     @for (name, url) in feeds {
                         li { a href=(url) { (name) } }
@@ -348,11 +399,11 @@ pub(super) fn render_form(
             }
         }
         @if let FormKind::Subscribe = kind {
-            p.hint { "提交後我們會寄出一封確認郵件；點擊其中的連結後訂閱才會生效。" }
+            p.hint { (m.subscribe_hint) }
         }
         script src=(KEYWORD_SEARCH_PATH) defer {}
     };
-    page(&title, body)
+    page(view, &title, body)
 }
 
 pub(super) fn checkbox(name: &str, value: &str, label: &str, checked: bool) -> Markup {
@@ -367,15 +418,17 @@ pub(super) fn checkbox(name: &str, value: &str, label: &str, checked: bool) -> M
 /// A form page, with the CSRF cookie set when the token is new.
 pub(super) fn form_response(
     web: &Web,
+    view: &View,
     status: StatusCode,
     body: String,
     csrf: &str,
     set: bool,
 ) -> Response {
-    let mut res = html(status, body);
+    let mut res = page_response(view, status, body);
     if set {
+        // Appended: the language cookie may be set by the same response.
         res.headers_mut()
-            .insert(header::SET_COOKIE, csrf_cookie(web, csrf));
+            .append(header::SET_COOKIE, csrf_cookie(web, csrf));
     }
     res
 }

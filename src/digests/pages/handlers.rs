@@ -6,17 +6,18 @@ use crate::digests::subscriber::masked;
 
 // Handlers
 
-pub(super) async fn subscribe_page(State(web): WebState, headers: HeaderMap) -> Response {
+/// `GET /subscribe`: the form, pre-filled by `?section=PATH&keyword=K` (DESIGN §5: an
+/// article page's "follow by email").
+pub(super) async fn subscribe_page(
+    State(web): WebState,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let filled = Filled::from_query(query.as_deref());
+    let view = View::get(&web, &headers, "/subscribe", query);
     let (csrf, set) = csrf_for_page(&web, &headers);
-    let body = render_form(
-        &web,
-        FormKind::Subscribe,
-        &Filled::default(),
-        &csrf,
-        None,
-        None,
-    );
-    form_response(&web, StatusCode::OK, body, &csrf, set)
+    let body = render_form(&web, &view, FormKind::Subscribe, &filled, &csrf, None, None);
+    form_response(&web, &view, StatusCode::OK, body, &csrf, set)
 }
 
 pub(super) async fn subscribe_post(State(web): WebState, req: Request) -> Response {
@@ -28,28 +29,34 @@ pub(super) async fn subscribe_post(State(web): WebState, req: Request) -> Respon
         .map(|c| c.0.ip());
     let headers = req.headers().clone();
     let Some(form) = read_form(req).await else {
-        return forbidden("unreadable form body");
+        let view = View::posted(&web, &headers, None, "/subscribe", None);
+        return forbidden(&view, "unreadable form body");
     };
+    let view = View::posted(&web, &headers, Some(&form), "/subscribe", None);
+    let m = view.m();
     if let Err(why) = csrf_check(&web, &headers, form.one("csrf")) {
-        return forbidden(why);
+        return forbidden(&view, why);
     }
     let csrf = form.one("csrf").unwrap_or("").to_string();
     let rerender = |msg: &str| {
         let body = render_form(
             &web,
+            &view,
             FormKind::Subscribe,
             &form.filled(),
             &csrf,
             Some(msg),
             None,
         );
-        html(StatusCode::BAD_REQUEST, body)
+        page_response(&view, StatusCode::BAD_REQUEST, body)
     };
     let email = match normalize_email(form.one("email").unwrap_or("")) {
         Ok(e) => e,
-        Err(e) => return rerender(&format!("電子郵件：{e}")),
+        Err(e) => return rerender(&format!("{}{}{e}", m.email_label, m.colon)),
     };
-    let (topics, schedule, tz) = match validate_choices(&form) {
+    // The mails' language: the form's choice, else the page's (DESIGN §5).
+    let mail_lang = form.mail_lang().unwrap_or(view.lang.lang);
+    let (topics, schedule, tz) = match validate_choices(&form, m) {
         Ok(v) => v,
         Err(msg) => return rerender(&msg),
     };
@@ -59,10 +66,11 @@ pub(super) async fn subscribe_post(State(web): WebState, req: Request) -> Respon
         if !web.limiter.allow(ip, Instant::now()) {
             tracing::info!("subscribe rate limit hit by {ip}");
             let mut res = message_page(
+                &view,
                 StatusCode::TOO_MANY_REQUESTS,
-                "請求過於頻繁",
+                m.rate_limited_title,
                 "err",
-                "短時間內提交次數過多，請稍後再試。",
+                m.rate_limited_text,
             );
             res.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -75,7 +83,7 @@ pub(super) async fn subscribe_post(State(web): WebState, req: Request) -> Respon
     let key = email_key(&email);
     let existing = match web.index.subscriber(&key) {
         Ok(s) => s,
-        Err(e) => return server_error("reading a subscriber", e),
+        Err(e) => return server_error(&view, "reading a subscriber", e),
     };
     let mail = match existing {
         Some(s) if s.status == Status::Active => {
@@ -85,7 +93,9 @@ pub(super) async fn subscribe_post(State(web): WebState, req: Request) -> Respon
                 "subscription request for {}: already active, reminder mailed",
                 masked(&email)
             );
-            already_subscribed_mail(&web, &s.email, &key, now)
+            // In the owner's language: the reminder is for them.
+            let lang = s.lang.unwrap_or(web.site_lang);
+            already_subscribed_mail(&web, lang, &s.email, &key, now)
         }
         _ => {
             let mut sub = match Subscriber::new(&email, topics, &schedule, &tz, now) {
@@ -93,18 +103,19 @@ pub(super) async fn subscribe_post(State(web): WebState, req: Request) -> Respon
                 Err(e) => return rerender(&e.to_string()),
             };
             sub.status = Status::Pending;
+            sub.lang = Some(mail_lang);
             sub.watermark = match web.index.last_seq() {
                 Ok(seq) => seq,
-                Err(e) => return server_error("reading the arrival sequence", e),
+                Err(e) => return server_error(&view, "reading the arrival sequence", e),
             };
             if let Err(e) = web.index.put_subscribers(&[sub]) {
-                return server_error("storing a subscriber", e);
+                return server_error(&view, "storing a subscriber", e);
             }
             tracing::info!(
                 "subscription requested by {}: pending, confirmation mailed",
                 masked(&email)
             );
-            confirmation_mail(&web, &email, &key, now)
+            confirmation_mail(&web, mail_lang, &email, &key, now)
         }
     };
     // Sent in the background: the answer must not wait for (or, by its timing, tell
@@ -127,10 +138,11 @@ pub(super) async fn subscribe_post(State(web): WebState, req: Request) -> Respon
         Err(e) => tracing::warn!("subscription mail to {email}: {e:#}"),
     }
     message_page(
+        &view,
         StatusCode::OK,
-        "請查收郵件",
+        m.check_inbox_title,
         "ok",
-        "請查收您的收件匣：我們已寄出一封郵件，請按其中的說明完成操作。若幾分鐘內未收到，請檢查垃圾郵件夾。",
+        m.check_inbox_text,
     )
 }
 
@@ -159,8 +171,14 @@ pub(super) fn feed_links(web: &Web, sub: &Subscriber) -> Vec<(&'static str, Stri
         .collect()
 }
 
+/// The link to the form, as the mails name it.
+fn form_url(web: &Web) -> String {
+    format!("{}/subscribe", web.base_url)
+}
+
 pub(super) fn confirmation_mail(
     web: &Web,
+    lang: Lang,
     to: &str,
     key: &str,
     now: i64,
@@ -172,23 +190,22 @@ pub(super) fn confirmation_mail(
         key,
         now + CONFIRM_TTL_SECS,
     );
-    let body = format!(
-        "您好：\r\n\r\n有人（希望是您）在 {base}/subscribe 以此地址訂閱了「{title}」的摘要。\r\n\
-         請在 48 小時內打開下面的連結，按頁面上的按鈕確認訂閱：\r\n\r\n{confirm}\r\n\r\n\
-         如果這不是您本人的操作，請忽略此郵件：未經確認，您不會收到任何摘要。\r\n",
-        base = web.base_url,
-        title = web.site_title,
-    );
+    let m = lang.messages();
+    // The page the link opens is in the mail's language too.
+    let confirm = format!("{confirm}&lang={}", lang.tag());
+    let body = (m.confirm_mail_body)(&form_url(web), &web.site_title, &confirm);
     build_mail(
         web,
+        lang,
         to,
-        &format!("請確認訂閱「{}」摘要", web.site_title),
+        &(m.confirm_mail_subject)(&web.site_title),
         body,
     )
 }
 
 pub(super) fn already_subscribed_mail(
     web: &Web,
+    lang: Lang,
     to: &str,
     key: &str,
     now: i64,
@@ -201,17 +218,15 @@ pub(super) fn already_subscribed_mail(
         key,
         now + UNSUBSCRIBE_TTL_SECS,
     );
-    let body = format!(
-        "您好：\r\n\r\n有人（希望是您）在 {base}/subscribe 以此地址申請訂閱「{title}」的摘要，\r\n\
-         而此地址已經訂閱，訂閱內容沒有改變。\r\n\r\n\
-         修改欄目、關鍵詞或發送時間：\r\n{manage}\r\n\r\n退訂：\r\n{unsubscribe}\r\n",
-        base = web.base_url,
-        title = web.site_title,
-    );
+    let m = lang.messages();
+    let manage = format!("{manage}&lang={}", lang.tag());
+    let unsubscribe = format!("{unsubscribe}&lang={}", lang.tag());
+    let body = (m.already_subscribed_body)(&form_url(web), &web.site_title, &manage, &unsubscribe);
     build_mail(
         web,
+        lang,
         to,
-        &format!("您已訂閱「{}」摘要", web.site_title),
+        &(m.already_subscribed_subject)(&web.site_title),
         body,
     )
 }
@@ -220,6 +235,7 @@ pub(super) fn already_subscribed_mail(
 /// body's transfer encoding.
 pub(super) fn build_mail(
     web: &Web,
+    lang: Lang,
     to: &str,
     subject: &str,
     body: String,
@@ -236,6 +252,7 @@ pub(super) fn build_mail(
         .to(to)
         .subject(subject)
         .message_id(Some(message_id.clone()))
+        .header(ContentLanguage(lang))
         // A MIME part, not a raw body: lettre writes `MIME-Version: 1.0` (RFC 2045)
         // only for those, and picks the transfer encoding as for a raw one.
         .singlepart(SinglePart::plain(body))?;
@@ -251,18 +268,26 @@ pub(super) struct TokenQuery {
 /// `GET /confirm`: the link from the confirmation mail only shows a button (DESIGN §5:
 /// mail scanners open every link). Only the signature is checked, as on the unsubscribe
 /// page, so the page says nothing about the address.
-pub(super) async fn confirm_page(State(web): WebState, Query(q): Query<TokenQuery>) -> Response {
+pub(super) async fn confirm_page(
+    State(web): WebState,
+    Query(q): Query<TokenQuery>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let view = View::get(&web, &headers, "/confirm", query);
     if token::verify(&web.key, Purpose::Confirm, &q.token, now_unix()).is_err() {
-        return bad_link();
+        return bad_link(&view);
     }
+    let m = view.m();
     let body = html! {
-        p { "請按下面的按鈕確認訂閱「" (web.site_title) "」的摘要。" }
+        p { ((m.confirm_text)(&web.site_title)) }
         form method="post" action="/confirm" {
             input type="hidden" name="token" value=(q.token);
-            p { button type="submit" #submit { "確認訂閱" } }
+            input type="hidden" name="page_lang" value=(view.tag());
+            p { button type="submit" #submit { (m.confirm_button) } }
         }
     };
-    html(StatusCode::OK, page("確認訂閱", body))
+    page_response(&view, StatusCode::OK, page(&view, m.confirm_title, body))
 }
 
 /// `POST /confirm`: the button. The signed token in the form is the proof, with no form
@@ -273,20 +298,23 @@ pub(super) async fn confirm_page(State(web): WebState, Query(q): Query<TokenQuer
 pub(super) async fn confirm_post(State(web): WebState, req: Request) -> Response {
     let headers = req.headers().clone();
     let Some(form) = read_form(req).await else {
-        return forbidden("unreadable form body");
+        let view = View::posted(&web, &headers, None, "/subscribe", None);
+        return forbidden(&view, "unreadable form body");
     };
+    let view = View::posted(&web, &headers, Some(&form), "/subscribe", None);
+    let m = view.m();
     if let Err(why) = same_site_check(&web, &headers) {
-        return forbidden(why);
+        return forbidden(&view, why);
     }
     let now = now_unix();
     let token = form.one("token").unwrap_or("");
     let Ok(key) = token::verify(&web.key, Purpose::Confirm, token, now) else {
-        return bad_link();
+        return bad_link(&view);
     };
     let mut sub = match web.index.subscriber(&key) {
         Ok(Some(s)) => s,
-        Ok(None) => return bad_link(),
-        Err(e) => return server_error("reading a subscriber", e),
+        Ok(None) => return bad_link(&view),
+        Err(e) => return server_error(&view, "reading a subscriber", e),
     };
     if sub.status != Status::Active {
         // The watermark stays where subscribing set it: the first digest covers what
@@ -295,74 +323,93 @@ pub(super) async fn confirm_post(State(web): WebState, req: Request) -> Response
         sub.bounces = 0;
         let who = masked(&sub.email);
         if let Err(e) = web.index.put_subscribers(&[sub]) {
-            return server_error("activating a subscriber", e);
+            return server_error(&view, "activating a subscriber", e);
         }
         tracing::info!("subscription confirmed: {who}");
     }
     let manage = link(&web, "manage", Purpose::Manage, &key, now + MANAGE_TTL_SECS);
+    let manage = format!("{manage}&lang={}", view.tag());
     let body = html! {
-        p.ok { "訂閱已確認。摘要將按您選擇的時間寄出。" }
+        p.ok { (m.confirmed_text) }
         p {
-            a #manage href=(manage) { "管理訂閱" }
-            "（修改欄目、關鍵詞或發送時間；請保存此連結或使用摘要郵件底部的連結）"
+            a #manage href=(manage) { (m.manage_link) }
+            (m.manage_link_hint)
         }
     };
-    html(StatusCode::OK, page("訂閱已確認", body))
+    page_response(&view, StatusCode::OK, page(&view, m.confirmed_title, body))
+}
+
+/// What the switcher of a manage page keeps: its token.
+fn token_query(token: &str) -> Option<String> {
+    Some(
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", token)
+            .finish(),
+    )
 }
 
 pub(super) async fn manage_page(
     State(web): WebState,
     Query(q): Query<TokenQuery>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let view = View::get(&web, &headers, "/manage", query);
     let Ok(key) = token::verify(&web.key, Purpose::Manage, &q.token, now_unix()) else {
-        return bad_link();
+        return bad_link(&view);
     };
     let sub = match web.index.subscriber(&key) {
         Ok(Some(s)) => s,
-        Ok(None) => return bad_link(),
-        Err(e) => return server_error("reading a subscriber", e),
+        Ok(None) => return bad_link(&view),
+        Err(e) => return server_error(&view, "reading a subscriber", e),
     };
     let (csrf, set) = csrf_for_page(&web, &headers);
+    let mut filled = Filled::from_subscriber(&sub);
+    filled.lang = Some(sub.lang.unwrap_or(web.site_lang));
     let body = render_form(
         &web,
+        &view,
         FormKind::Manage {
             token: &q.token,
             feeds: &feed_links(&web, &sub),
         },
-        &Filled::from_subscriber(&sub),
+        &filled,
         &csrf,
         None,
         None,
     );
-    form_response(&web, StatusCode::OK, body, &csrf, set)
+    form_response(&web, &view, StatusCode::OK, body, &csrf, set)
 }
 
 pub(super) async fn manage_post(State(web): WebState, req: Request) -> Response {
     let headers = req.headers().clone();
     let Some(form) = read_form(req).await else {
-        return forbidden("unreadable form body");
+        let view = View::posted(&web, &headers, None, "/subscribe", None);
+        return forbidden(&view, "unreadable form body");
     };
-    if let Err(why) = csrf_check(&web, &headers, form.one("csrf")) {
-        return forbidden(why);
-    }
     let token = form.one("token").unwrap_or("").to_string();
+    let view = View::posted(&web, &headers, Some(&form), "/manage", token_query(&token));
+    let m = view.m();
+    if let Err(why) = csrf_check(&web, &headers, form.one("csrf")) {
+        return forbidden(&view, why);
+    }
     let Ok(key) = token::verify(&web.key, Purpose::Manage, &token, now_unix()) else {
-        return bad_link();
+        return bad_link(&view);
     };
     let mut sub = match web.index.subscriber(&key) {
         Ok(Some(s)) => s,
-        Ok(None) => return bad_link(),
-        Err(e) => return server_error("reading a subscriber", e),
+        Ok(None) => return bad_link(&view),
+        Err(e) => return server_error(&view, "reading a subscriber", e),
     };
     let csrf = form.one("csrf").unwrap_or("").to_string();
-    let (topics, schedule, tz) = match validate_choices(&form) {
+    let (topics, schedule, tz) = match validate_choices(&form, m) {
         Ok(v) => v,
         Err(msg) => {
             let mut filled = form.filled();
             filled.email = sub.email.clone();
             let body = render_form(
                 &web,
+                &view,
                 FormKind::Manage {
                     token: &token,
                     feeds: &feed_links(&web, &sub),
@@ -372,7 +419,7 @@ pub(super) async fn manage_post(State(web): WebState, req: Request) -> Response 
                 Some(&msg),
                 None,
             );
-            return html(StatusCode::BAD_REQUEST, body);
+            return page_response(&view, StatusCode::BAD_REQUEST, body);
         }
     };
     // Status, watermark and run history stay: a changed schedule takes effect at the
@@ -380,44 +427,55 @@ pub(super) async fn manage_post(State(web): WebState, req: Request) -> Response 
     sub.topics = topics;
     sub.schedule = schedule;
     sub.tz = tz;
+    if let Some(lang) = form.mail_lang() {
+        sub.lang = Some(lang);
+    }
     if let Err(e) = web.index.put_subscribers(std::slice::from_ref(&sub)) {
-        return server_error("updating a subscriber", e);
+        return server_error(&view, "updating a subscriber", e);
     }
     tracing::info!("subscription changed: {}", masked(&sub.email));
+    let mut filled = Filled::from_subscriber(&sub);
+    filled.lang = Some(sub.lang.unwrap_or(web.site_lang));
     let body = render_form(
         &web,
+        &view,
         FormKind::Manage {
             token: &token,
             feeds: &feed_links(&web, &sub),
         },
-        &Filled::from_subscriber(&sub),
+        &filled,
         &csrf,
         None,
-        Some("已保存。新的設定從下一次發送起生效。"),
+        Some(m.saved_notice),
     );
-    html(StatusCode::OK, body)
+    page_response(&view, StatusCode::OK, body)
 }
 
 pub(super) async fn unsubscribe_page(
     State(web): WebState,
     Query(q): Query<TokenQuery>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let view = View::get(&web, &headers, "/unsubscribe", query);
     // Only the signature is checked: looking the address up would make the page differ
     // for a known and an unknown one.
     if token::verify(&web.key, Purpose::Unsubscribe, &q.token, now_unix()).is_err() {
-        return bad_link();
+        return bad_link(&view);
     }
+    let m = view.m();
     let (csrf, set) = csrf_for_page(&web, &headers);
     let action = format!("/unsubscribe?token={}", q.token);
     let body = html! {
-        p { "確定不再接收摘要郵件嗎？" }
+        p { (m.unsubscribe_question) }
         form method="post" action=(action) {
             input type="hidden" name="csrf" value=(csrf);
-            p { button type="submit" #submit { "退訂" } }
+            input type="hidden" name="page_lang" value=(view.tag());
+            p { button type="submit" #submit { (m.unsubscribe_button) } }
         }
     };
-    form_response(&web, StatusCode::OK, page("退訂", body), &csrf, set)
+    let body = page(&view, m.unsubscribe_title, body);
+    form_response(&web, &view, StatusCode::OK, body, &csrf, set)
 }
 
 pub(super) async fn unsubscribe_post(
@@ -427,24 +485,33 @@ pub(super) async fn unsubscribe_post(
 ) -> Response {
     let headers = req.headers().clone();
     let Some(form) = read_form(req).await else {
-        return forbidden("unreadable form body");
+        let view = View::posted(&web, &headers, None, "/subscribe", None);
+        return forbidden(&view, "unreadable form body");
     };
+    let view = View::posted(
+        &web,
+        &headers,
+        Some(&form),
+        "/unsubscribe",
+        token_query(&q.token),
+    );
+    let m = view.m();
     // RFC 8058: the mail provider POSTs `List-Unsubscribe=One-Click` to the header's URL,
     // without cookies; the signed token is all the authority there is (and needs).
     let one_click = form.one("List-Unsubscribe") == Some("One-Click");
     if !one_click {
         if let Err(why) = csrf_check(&web, &headers, form.one("csrf")) {
-            return forbidden(why);
+            return forbidden(&view, why);
         }
     }
     let Ok(key) = token::verify(&web.key, Purpose::Unsubscribe, &q.token, now_unix()) else {
-        return bad_link();
+        return bad_link(&view);
     };
     match web.index.subscriber(&key) {
         Ok(Some(mut s)) if s.status != Status::Unsubscribed => {
             s.status = Status::Unsubscribed;
             if let Err(e) = web.index.put_subscribers(&[s]) {
-                return server_error("unsubscribing", e);
+                return server_error(&view, "unsubscribing", e);
             }
             tracing::info!(
                 "unsubscribed: {} ({})",
@@ -454,16 +521,17 @@ pub(super) async fn unsubscribe_post(
         }
         // Gone or already out: the same answer, so the page reveals nothing.
         Ok(_) => {}
-        Err(e) => return server_error("reading a subscriber", e),
+        Err(e) => return server_error(&view, "reading a subscriber", e),
     }
     if one_click {
         text(StatusCode::OK, "unsubscribed\n")
     } else {
         message_page(
+            &view,
             StatusCode::OK,
-            "已退訂",
+            m.unsubscribed_title,
             "ok",
-            "您已退訂，不會再收到摘要郵件。",
+            m.unsubscribed_text,
         )
     }
 }

@@ -28,10 +28,12 @@ mod csrf;
 mod form;
 mod handlers;
 mod rate_limit;
+pub mod reader_lang;
 use csrf::*;
 use form::*;
 use handlers::*;
 use rate_limit::*;
+pub use reader_lang::{page_lang, PageLang, LANG_COOKIE};
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -40,7 +42,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Query, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -52,12 +54,14 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::Sha256;
 
 use crate::config::{self, Config};
+use crate::digests::compose::ContentLanguage;
 use crate::digests::mail::{Envelope, Transport};
 use crate::digests::subscriber::{
     email_key, normalize_email, validate_schedule, validate_timezone, SubscriberError,
 };
 use crate::digests::token::{self, Purpose};
 use crate::feeds::index::Index;
+use crate::i18n::{language_switcher, Lang, Messages};
 use crate::model::subscriber::{Status, Subscriber, Topics};
 use crate::model::topic::Topic;
 
@@ -83,12 +87,8 @@ const KEYWORD_CHOICES: usize = 100;
 /// Largest form body read.
 const FORM_MAX_BYTES: usize = 64 << 10;
 
-/// The schedule presets of the form: value, label.
-const PRESETS: [(&str, &str); 3] = [
-    ("0 8 * * *", "每日 08:00"),
-    ("0 8 * * 1", "每週一 08:00"),
-    ("@hourly", "每小時"),
-];
+/// The schedule presets of the form, labelled by `Messages::schedule_presets`.
+const PRESETS: [&str; 3] = ["0 8 * * *", "0 8 * * 1", "@hourly"];
 
 /// Zones offered in the form (the configured default and a subscriber's own are added).
 const ZONES: [&str; 20] = [
@@ -124,6 +124,8 @@ pub struct Web {
     /// `site.base_url`, no trailing slash: links in mails start with it.
     base_url: String,
     site_title: String,
+    /// `site.language`'s script: what a reader with no preference gets (DESIGN §5).
+    site_lang: Lang,
     default_tz: String,
     mail: config::Mail,
     /// Built on first use (opening the outbox is async; the router is built in sync
@@ -148,6 +150,7 @@ impl Web {
             secure_cookie: base_url.starts_with("https://"),
             base_url,
             site_title: config.site.title.clone(),
+            site_lang: Lang::site_default(&config.site.language),
             default_tz: config.digest.timezone.clone(),
             mail: config.mail.clone(),
             transport: tokio::sync::OnceCell::new(),
@@ -201,6 +204,7 @@ button{font-size:1.05rem;padding:.6rem 1.4rem;border:0;border-radius:6px;backgro
 .ok{background:#eaf6ea;border:1px solid #9c9;padding:.6rem;border-radius:6px}
 .hint{color:#666;font-size:.9rem} .kw{max-height:16rem;overflow:auto}
 #keyword_matches{list-style:none;margin:.2rem 0;padding:0}
+nav.lang{font-size:.9rem;text-align:right}
 #keyword_matches button{font-size:.95rem;padding:.3rem .7rem;margin:.15rem .3rem .15rem 0;background:#eee;color:#222}
 ";
 
@@ -208,12 +212,64 @@ button{font-size:1.05rem;padding:.6rem 1.4rem;border:0;border-radius:6px;backgro
 const KEYWORD_SEARCH_PATH: &str = "/subscribe.js";
 const KEYWORD_SEARCH_JS: &str = include_str!("keyword_search.js");
 
-/// A complete page: mobile viewport, inline CSS only, nothing loaded from elsewhere.
-/// Every text spliced into `body` and the title is escaped by maud.
-fn page(title: &str, body: Markup) -> String {
+/// Which page, in which language: what every page needs for its `<html lang>`, its
+/// messages, its language switcher (links to `path` with `query`, `lang` replaced) and
+/// its response headers.
+struct View {
+    lang: PageLang,
+    path: &'static str,
+    query: Option<String>,
+}
+
+impl View {
+    /// A page asked for by GET: its language negotiated from the request.
+    fn get(web: &Web, headers: &HeaderMap, path: &'static str, query: Option<String>) -> View {
+        View {
+            lang: page_lang(headers, query.as_deref(), web.site_lang),
+            path,
+            query,
+        }
+    }
+
+    /// A page answering a form: in the language of the page the form was on (its
+    /// `page_lang` field), else negotiated without a query. `query`: what the switcher
+    /// keeps (the token of a manage page).
+    fn posted(
+        web: &Web,
+        headers: &HeaderMap,
+        form: Option<&Submitted>,
+        path: &'static str,
+        query: Option<String>,
+    ) -> View {
+        let lang = match form.and_then(|f| f.one("page_lang")).and_then(Lang::parse) {
+            Some(lang) => PageLang::fixed(lang),
+            None => page_lang(headers, None, web.site_lang),
+        };
+        View { lang, path, query }
+    }
+
+    fn m(&self) -> &'static Messages {
+        self.lang.lang.messages()
+    }
+
+    /// The page's language, for the forms' hidden `page_lang` field.
+    fn tag(&self) -> &'static str {
+        self.lang.lang.tag()
+    }
+
+    /// A section or keyword name in the page's script.
+    fn script<'a>(&self, name: &'a str) -> std::borrow::Cow<'a, str> {
+        self.lang.lang.script(name)
+    }
+}
+
+/// A complete page: mobile viewport, inline CSS only, nothing loaded from elsewhere; the
+/// language switcher on top. Every text spliced into `body` and the title is escaped by
+/// maud.
+fn page(view: &View, title: &str, body: Markup) -> String {
     html! {
         (DOCTYPE) "\n"
-        html lang="zh" {
+        html lang=(view.tag()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -221,12 +277,20 @@ fn page(title: &str, body: Markup) -> String {
                 style { (PreEscaped(PAGE_STYLE)) }
             }
             body {
+                (language_switcher(view.lang.lang, view.path, view.query.as_deref()))
                 h1 { (title) }
                 (body)
             }
         }
     }
     .into_string()
+}
+
+/// A page's response: HTML, the pages' security headers, `Vary` and the language cookie.
+fn page_response(view: &View, status: StatusCode, body: String) -> Response {
+    let mut res = html(status, body);
+    view.lang.finish(&mut res);
+    res
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -294,42 +358,55 @@ async fn keyword_search_script() -> Response {
     res
 }
 
-fn message_page(status: StatusCode, title: &str, class: &str, message: &str) -> Response {
+fn message_page(
+    view: &View,
+    status: StatusCode,
+    title: &str,
+    class: &str,
+    message: &str,
+) -> Response {
+    let href = format!("/subscribe?lang={}", view.tag());
     let body = html! {
         p class=(class) { (message) }
-        p { a href="/subscribe" { "訂閱頁" } }
+        p { a href=(href) { (view.m().subscription_page_link) } }
     };
-    html(status, page(title, body))
+    page_response(view, status, page(view, title, body))
 }
 
 /// One answer for every bad link — expired, forged, for another page, or naming an
 /// address that is gone — so that a link reveals nothing.
-fn bad_link() -> Response {
+fn bad_link(view: &View) -> Response {
+    let m = view.m();
     message_page(
+        view,
         StatusCode::BAD_REQUEST,
-        "連結無效或已過期",
+        m.bad_link_title,
         "err",
-        "此連結無效或已過期。如需訂閱，請重新填寫訂閱表單；退訂或修改請使用最近一封郵件中的連結。",
+        m.bad_link_text,
     )
 }
 
-fn forbidden(reason: &str) -> Response {
+fn forbidden(view: &View, reason: &str) -> Response {
     tracing::info!("form refused: {reason}");
+    let m = view.m();
     message_page(
+        view,
         StatusCode::FORBIDDEN,
-        "表單已失效",
+        m.form_expired_title,
         "err",
-        "表單已過期或來源無法驗證。請重新載入頁面後再提交。",
+        m.form_expired_text,
     )
 }
 
-fn server_error(what: &str, e: impl std::fmt::Display) -> Response {
+fn server_error(view: &View, what: &str, e: impl std::fmt::Display) -> Response {
     tracing::error!("{what}: {e:#}");
+    let m = view.m();
     message_page(
+        view,
         StatusCode::INTERNAL_SERVER_ERROR,
-        "暫時無法處理",
+        m.server_error_title,
         "err",
-        "伺服器暫時無法處理您的請求，請稍後再試。",
+        m.server_error_text,
     )
 }
 
@@ -427,10 +504,12 @@ mod tests {
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
         };
-        let (_, schedule, _) = validate_choices(&submitted("@instant")).unwrap();
+        let (_, schedule, _) =
+            validate_choices(&submitted("@instant"), crate::i18n::Lang::ZhHant.messages()).unwrap();
         assert_eq!(schedule, "@instant");
         // The manage form shows it chosen again.
-        let (topics, _, _) = validate_choices(&submitted("@instant")).unwrap();
+        let (topics, _, _) =
+            validate_choices(&submitted("@instant"), crate::i18n::Lang::ZhHant.messages()).unwrap();
         let sub = Subscriber::new("a@example.org", topics, &schedule, "UTC", 0).unwrap();
         assert_eq!(Filled::from_subscriber(&sub).preset, "@instant");
         assert_eq!(Filled::from_subscriber(&sub).cron, "");

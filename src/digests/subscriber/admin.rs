@@ -30,7 +30,15 @@ pub fn run(index: &Index, config: &Config, command: SubscriberCommand) -> Respon
             terms,
             schedule,
             tz,
+            lang,
         } => {
+            let lang = match lang.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+                None => None,
+                Some(l) => match crate::i18n::Lang::parse(l) {
+                    Some(lang) => Some(lang),
+                    None => return fail(format!("--lang {l:?}: not one of zh-Hant, zh-Hans, en")),
+                },
+            };
             let topics = match Topics::from_input(&sections, &keywords, &terms) {
                 Ok(t) => t,
                 Err(e) => return fail(e.to_string()),
@@ -43,6 +51,7 @@ pub fn run(index: &Index, config: &Config, command: SubscriberCommand) -> Respon
             };
             // An operator vouches for the address: no confirmation round.
             sub.status = Status::Active;
+            sub.lang = lang;
             let existing = match index.subscriber(&sub.key()) {
                 Ok(e) => e,
                 Err(e) => return fatal(e.to_string()),
@@ -58,6 +67,7 @@ pub fn run(index: &Index, config: &Config, command: SubscriberCommand) -> Respon
                     sub.created = old.created;
                     sub.watermark = old.watermark;
                     sub.last_run = old.last_run;
+                    sub.lang = lang.or(old.lang);
                 }
                 None => match index.last_seq() {
                     Ok(seq) => sub.watermark = seq,

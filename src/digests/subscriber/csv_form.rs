@@ -18,8 +18,8 @@ pub struct Defaults {
 }
 
 /// The columns of the CSV form, in the order [`export_csv`] writes them.
-pub const CSV_COLUMNS: [&str; 7] = [
-    "email", "sections", "keywords", "terms", "schedule", "timezone", "status",
+pub const CSV_COLUMNS: [&str; 8] = [
+    "email", "sections", "keywords", "terms", "schedule", "timezone", "status", "lang",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,7 @@ pub(super) enum Col {
     Schedule,
     Timezone,
     Status,
+    Lang,
 }
 
 pub(super) fn column(name: &str) -> Option<Col> {
@@ -42,6 +43,7 @@ pub(super) fn column(name: &str) -> Option<Col> {
         "schedule" => Col::Schedule,
         "timezone" | "tz" => Col::Timezone,
         "status" => Col::Status,
+        "lang" | "language" => Col::Lang,
         _ => return None,
     })
 }
@@ -49,7 +51,9 @@ pub(super) fn column(name: &str) -> Option<Col> {
 /// Reads subscribers from CSV text: a header row naming the columns of [`CSV_COLUMNS`]
 /// (any order, case-insensitive; `email` required, the others optional), then one
 /// subscriber a row. Several sections, keywords or terms share a cell, separated by `;`
-/// (or `；`). Empty `schedule`, `timezone` and `status` cells take `defaults`.
+/// (or `；`). Empty `schedule`, `timezone` and `status` cells take `defaults`; an empty
+/// (or absent) `lang` is the site's default language, else it is `zh-Hant`, `zh-Hans` or
+/// `en` (DESIGN §5).
 ///
 /// Returns the good rows and, for each bad row, its line number (the header is line 1; a
 /// quoted cell spanning lines counts all of them, as an editor shows them) with every
@@ -195,8 +199,15 @@ pub fn import_csv(
                 .map_err(|e| problems.push(e.to_string())),
         };
 
-        let (Ok(email), Ok(topics), Ok(schedule), Ok(tz), Ok(status)) =
-            (email, topics, schedule, tz, status)
+        let lang = match cell(Col::Lang) {
+            "" => Ok(None),
+            l => crate::i18n::Lang::parse(l).map(Some).ok_or_else(|| {
+                problems.push(format!("lang {l:?}: not one of zh-Hant, zh-Hans, en"))
+            }),
+        };
+
+        let (Ok(email), Ok(topics), Ok(schedule), Ok(tz), Ok(status), Ok(lang)) =
+            (email, topics, schedule, tz, status, lang)
         else {
             bad.push((line, problems.join("; ")));
             continue;
@@ -220,6 +231,7 @@ pub fn import_csv(
             watermark: defaults.watermark,
             last_run: None,
             bounces: 0,
+            lang,
         });
     }
     (good, bad)
@@ -264,6 +276,7 @@ pub fn export_csv(subscribers: &[Subscriber]) -> String {
             &s.schedule,
             &s.tz,
             s.status.as_str(),
+            s.lang.map_or("", crate::i18n::Lang::tag),
         ])
         .expect("write to memory");
     }

@@ -146,6 +146,7 @@ impl Subscriber {
             watermark: 0,
             last_run: None,
             bounces: 0,
+            lang: None,
         })
     }
 
@@ -631,7 +632,7 @@ mod tests {
         for (text, msg) in [
             (
                 "",
-                "no header row (expected email,sections,keywords,terms,schedule,timezone,status)",
+                "no header row (expected email,sections,keywords,terms,schedule,timezone,status,lang)",
             ),
             ("email,name\na@example.com,A\n", "unknown column \"name\""),
             ("keywords\nx\n", "no \"email\" column"),
@@ -686,11 +687,29 @@ mod tests {
                 Status::Unsubscribed,
             ),
         ];
+        let mut subs = subs;
+        subs[0].lang = Some(crate::i18n::Lang::En);
+        subs[1].lang = Some(crate::i18n::Lang::ZhHans);
         let csv = export_csv(&subs);
-        assert!(csv.starts_with("email,sections,keywords,terms,schedule,timezone,status\n"));
+        assert!(csv.starts_with("email,sections,keywords,terms,schedule,timezone,status,lang\n"));
         let (back, bad) = import_csv(&csv, &defaults(), 5);
         assert!(bad.is_empty(), "{bad:?}\n{csv}");
         assert_eq!(back, subs, "{csv}");
         assert_eq!(export_csv(&back), csv);
+    }
+
+    #[test]
+    fn import_reads_the_language_column_optionally() {
+        let text = "email,keywords,lang\na@example.com,AI,zh-hans\nb@example.com,AI,\nc@example.com,AI,fr\n";
+        let (good, bad) = import_csv(text, &defaults(), 0);
+        assert_eq!(good.len(), 2);
+        assert_eq!(good[0].lang, Some(crate::i18n::Lang::ZhHans));
+        assert_eq!(good[1].lang, None);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].0, 4);
+        assert!(bad[0].1.contains("lang \"fr\""), "{}", bad[0].1);
+        // Without the column, the site's default.
+        let (good, _) = import_csv("email,keywords\nd@example.com,AI\n", &defaults(), 0);
+        assert_eq!(good[0].lang, None);
     }
 }

@@ -12,6 +12,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::{escape_html, Site};
 use crate::config::Format;
+use crate::i18n::{language_switcher, Lang};
 use crate::model::topic::{manifest_page_file, Topic};
 
 /// One published feed as the listings show it.
@@ -154,9 +155,19 @@ fn feed_links(site: &Site, f: &Listed) -> Markup {
 }
 
 /// `index.html`: `all`, the section tree and the `top` keywords (most used first), each
-/// with its feeds, autodiscovery links for `all` and the sections, and a search box for
-/// every other keyword (`keywords` of them in all).
-pub fn index_html(site: &Site, headline: &[Listed], top: &[Listed], keywords: usize) -> Vec<u8> {
+/// with its feeds, autodiscovery links for `all` and the sections, a search box for
+/// every other keyword (`keywords` of them in all) and a link to the subscription form;
+/// in `lang`, names in its script (DESIGN §5). `switcher`: the language links, which only
+/// the daemon's `/` can answer (the written file is served as it is).
+pub fn index_html(
+    site: &Site,
+    headline: &[Listed],
+    top: &[Listed],
+    keywords: usize,
+    lang: Lang,
+    switcher: bool,
+) -> Vec<u8> {
+    let m = lang.messages();
     let all = headline.iter().filter(|f| f.topic == Topic::All);
     let sections: Vec<&Listed> = headline
         .iter()
@@ -164,13 +175,13 @@ pub fn index_html(site: &Site, headline: &[Listed], top: &[Listed], keywords: us
         .collect();
     let item = |f: &Listed, label: &str| {
         html! {
-            li { (label) " " small { "(" (f.items) ")" } (feed_links(site, f)) }
+            li { (lang.script(label)) " " small { "(" (f.items) ")" } (feed_links(site, f)) }
         }
     };
     let site_suffix = format!(" · {}", site.title);
     let page = html! {
         (DOCTYPE)
-        html lang=(site.language) {
+        html lang=(lang.tag()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -185,14 +196,22 @@ pub fn index_html(site: &Site, headline: &[Listed], top: &[Listed], keywords: us
                 }
                 style { (PreEscaped("body{font-family:system-ui,sans-serif;max-width:48rem;margin:auto;padding:1rem;line-height:1.5}\
                     li{margin:.2rem 0}a{margin-left:.4rem}small{color:#666}\
-                    .depth-2{margin-left:1.5rem}.depth-3{margin-left:3rem}")) }
+                    .depth-2{margin-left:1.5rem}.depth-3{margin-left:3rem}nav.lang{text-align:right}")) }
             }
             body {
+                @if switcher {
+                    (language_switcher(lang, "", None))
+                }
                 h1 { (site.title) }
-                h2 { "全部" }
+                p.subscribe {
+                    a href={ (site.base_url.trim_end_matches('/')) "/subscribe?lang=" (lang.tag()) } {
+                        (m.subscribe_link)
+                    }
+                }
+                h2 { (m.home_all) }
                 ul { @for f in all { (item(f, &f.title)) } }
                 @if !sections.is_empty() {
-                    h2 { "欄目 Sections" }
+                    h2 { (m.home_sections) }
                     ul {
                         @for f in &sections {
                             @let Topic::Section(path) = &f.topic else { continue };
@@ -201,30 +220,30 @@ pub fn index_html(site: &Site, headline: &[Listed], top: &[Listed], keywords: us
                             @let name = f.title.strip_suffix(site_suffix.as_str()).unwrap_or(&f.title);
                             @let name = name.rsplit(" > ").next().unwrap_or(name);
                             li class={ "depth-" (path.len().min(3)) } {
-                                (name) " " small { "(" (f.items) ")" } (feed_links(site, f))
+                                (lang.script(name)) " " small { "(" (f.items) ")" } (feed_links(site, f))
                             }
                         }
                     }
                 }
                 @if keywords > 0 {
-                    h2 { "關鍵詞 Keywords" }
+                    h2 { (m.home_keywords) }
                     form id="keyword-search" action={ (site.base_url) "/keywords" } method="get"
                         data-feeds={ (site.base_url) "/feeds/" } {
-                        label for="q" { "搜尋關鍵詞 Find a keyword" }
+                        label for="q" { (m.home_find_keyword) }
                         " "
-                        input type="search" id="q" name="q" autocomplete="off";
+                        input type="search" id="q" name="q" autocomplete="off"
+                            placeholder=(m.home_find_keyword_hint);
                         " "
-                        button type="submit" { "搜尋 Search" }
+                        button type="submit" { (m.search_label) }
                     }
                     ul id="keyword-results" {}
-                    p { small { "最常用的 " (top.len()) " 個，共 " (keywords) " 個 · the "
-                        (top.len()) " most used of " (keywords) } }
+                    p { small { ((m.home_top_keywords)(top.len(), keywords)) } }
                     ul { @for f in top { (item(f, &f.title)) } }
                     script { (PreEscaped(SEARCH_SCRIPT)) }
                 }
                 p {
                     a href={ (site.base_url) "/opml.xml" } { "OPML" }
-                    a href={ (site.base_url) "/opml-keywords.xml" } { "OPML (every keyword)" }
+                    a href={ (site.base_url) "/opml-keywords.xml" } { (m.home_opml_every_keyword) }
                     a href={ (site.base_url) "/index.json" } { "index.json" }
                 }
             }
@@ -233,4 +252,55 @@ pub fn index_html(site: &Site, headline: &[Listed], top: &[Listed], keywords: us
     let mut out = page.into_string().into_bytes();
     out.push(b'\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feeds::fixtures::site;
+
+    fn listed(topic: Topic, title: &str) -> Listed {
+        Listed {
+            topic,
+            title: title.into(),
+            items: 3,
+            updated: DateTime::parse_from_rfc3339("2026-11-24T08:00:00+08:00").unwrap(),
+        }
+    }
+
+    /// The home page in each language (DESIGN §5): its messages, names in its script,
+    /// the link to the form; the language links only where the daemon answers them.
+    #[test]
+    fn the_home_page_speaks_the_language_it_is_rendered_in() {
+        let site = site();
+        let headline = [
+            listed(Topic::All, &site.title),
+            listed(
+                Topic::Section(vec!["党派·声音".into()]),
+                &format!("黨派·聲音 · {}", site.title),
+            ),
+        ];
+        let top = [listed(Topic::Keyword("重庆市".into()), "重庆市")];
+        let page = |lang, switcher| {
+            String::from_utf8(index_html(&site, &headline, &top, 5, lang, switcher)).unwrap()
+        };
+        let hant = page(Lang::ZhHant, false);
+        assert!(hant.contains("<html lang=\"zh-Hant\">"));
+        assert!(hant.contains("<h2>欄目</h2>"), "{hant}");
+        assert!(hant.contains(">重慶市 <small>"), "{hant}");
+        assert!(
+            hant.contains("/subscribe?lang=zh-Hant\">訂閱</a>"),
+            "{hant}"
+        );
+        assert!(!hant.contains("nav class=\"lang\""));
+        let hans = page(Lang::ZhHans, true);
+        assert!(hans.contains("<h2>栏目</h2>"));
+        assert!(hans.contains(">党派·声音 <small>"), "{hans}");
+        assert!(hans.contains(">重庆市 <small>"));
+        assert!(hans.contains("nav class=\"lang\""));
+        let en = page(Lang::En, true);
+        assert!(en.contains("<h2>Sections</h2>"));
+        assert!(en.contains("The 1 most used of 5"));
+        assert!(en.contains(">黨派·聲音 <small>"), "names as written");
+    }
 }

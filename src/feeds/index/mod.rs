@@ -31,8 +31,8 @@ use serde::{Deserialize, Serialize};
 use crate::feeds::topic::topics_of;
 use crate::model::article::Article;
 use crate::model::article::{FileStamp, Record};
-use crate::model::subscriber::Subscriber;
 use crate::model::subscriber::{Delivery, DeliveryState};
+use crate::model::subscriber::{Subscriber, SubscriberWithoutLang};
 use crate::model::topic::Topic;
 use catalog::{Catalog, Entry, FastMap, Slot};
 

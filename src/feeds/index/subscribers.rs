@@ -6,7 +6,10 @@ use super::*;
 
 impl Index {
     pub fn subscriber(&self, email_key: &str) -> Result<Option<Subscriber>> {
-        self.get(prefix::SUBSCRIBER, email_key)
+        self.tree
+            .get(key(prefix::SUBSCRIBER, email_key.as_bytes()))?
+            .map(|v| decode_subscriber(email_key, &v))
+            .transpose()
     }
 
     /// Every subscriber, ordered by address.
@@ -14,7 +17,7 @@ impl Index {
         self.scan(prefix::SUBSCRIBER)
             .map(|kv| {
                 let (k, v) = kv?;
-                decode(&String::from_utf8_lossy(&k), &v)
+                decode_subscriber(&String::from_utf8_lossy(&k), &v)
             })
             .collect()
     }
@@ -76,5 +79,65 @@ impl Index {
         batch.insert(key(prefix::DELIVERY, k.as_bytes()), encode(delivery));
         self.tree.apply_batch(batch)?;
         self.flush()
+    }
+}
+
+/// A subscriber record of either layout: the current one, or the one stored before the
+/// language was kept ([`SubscriberWithoutLang`], read as the site's default language).
+/// bincode has no field names, and the old layout is the new one less its last field, so
+/// an old record fails as the current layout (it ends early) and reads as the old. The
+/// next write of the subscriber stores the current layout.
+fn decode_subscriber(email_key: &str, bytes: &[u8]) -> Result<Subscriber> {
+    decode::<Subscriber>(email_key, bytes).or_else(|current| {
+        decode::<SubscriberWithoutLang>(email_key, bytes)
+            .map(Subscriber::from)
+            .map_err(|_| current)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::subscriber::{Status, Topics};
+
+    fn old_record() -> SubscriberWithoutLang {
+        SubscriberWithoutLang {
+            email: "old@example.com".into(),
+            topics: Topics {
+                keywords: vec!["重庆市".into()],
+                keyword_names: vec!["重慶市".into()],
+                ..Topics::default()
+            },
+            schedule: "0 8 * * *".into(),
+            tz: "Asia/Shanghai".into(),
+            status: Status::Active,
+            created: 1_700_000_000,
+            watermark: 7,
+            last_run: Some(1_700_000_100),
+            bounces: 1,
+        }
+    }
+
+    #[test]
+    fn a_record_stored_without_a_language_reads_as_the_site_default() {
+        let bytes = encode(&old_record());
+        let read = decode_subscriber("k", &bytes).unwrap();
+        assert_eq!(read, Subscriber::from(old_record()));
+        assert_eq!(read.lang, None);
+        assert_eq!(read.watermark, 7);
+    }
+
+    #[test]
+    fn a_record_with_a_language_keeps_it() {
+        let mut sub = Subscriber::from(old_record());
+        sub.lang = Some(crate::i18n::Lang::En);
+        assert_eq!(decode_subscriber("k", &encode(&sub)).unwrap(), sub);
+        sub.lang = None;
+        assert_eq!(decode_subscriber("k", &encode(&sub)).unwrap(), sub);
+    }
+
+    #[test]
+    fn garbage_is_still_corrupt() {
+        assert!(decode_subscriber("k", b"\x01\x02").is_err());
     }
 }

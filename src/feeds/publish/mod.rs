@@ -22,6 +22,7 @@ use crate::feeds::feed::{self, FeedDoc, Item, Site};
 use crate::feeds::index::{FeedFacts, Incoming, Index, IndexError, Outcome};
 use crate::feeds::publish::write::{prune_empty_dirs, remove_file, write_if_changed};
 use crate::feeds::store::{self, StoreFile};
+use crate::i18n::Lang;
 use crate::model::article::{Article, FileStamp, Stamp};
 use crate::model::escape::{escaped, escaped_path};
 use crate::model::limits::beyond_limits;
@@ -281,6 +282,29 @@ fn listed(site: &Site, facts: &FeedFacts, items_per_feed: usize) -> Listed {
 /// Renders one feed document from the index as it is now: the bytes publishing would
 /// write for it, for a feed whose files are not written (DESIGN §2: the long tail is
 /// rendered on request). `None`: no such feed, or the format is not published.
+/// The home page in `lang`, with the language switcher, from the index as it is: what the
+/// daemon's `/` serves (DESIGN §5), the written `index.html` in another language.
+pub fn home_page(index: &Index, site: &Site, items_per_feed: usize, lang: Lang) -> Vec<u8> {
+    let headline: Vec<Listed> = index
+        .headline_feeds(items_per_feed)
+        .iter()
+        .map(|f| listed(site, f, items_per_feed))
+        .collect();
+    let top: Vec<Listed> = index
+        .top_keywords(TOP_KEYWORDS, items_per_feed)
+        .iter()
+        .map(|f| listed(site, f, items_per_feed))
+        .collect();
+    listing::index_html(
+        site,
+        &headline,
+        &top,
+        index.keyword_feed_count(),
+        lang,
+        true,
+    )
+}
+
 pub fn render_on_request(
     index: &Index,
     site: &Site,
@@ -440,7 +464,16 @@ pub fn publish(
         ("opml.xml", listing::opml(site, &short_list)),
         (
             "index.html",
-            listing::index_html(site, &headline, &top, keywords),
+            // The file in the site's default language; the daemon's `/` speaks the
+            // reader's ([`home_page`]).
+            listing::index_html(
+                site,
+                &headline,
+                &top,
+                keywords,
+                Lang::site_default(&site.language),
+                false,
+            ),
         ),
     ] {
         write_if_changed(&output.join(name), &bytes).map_err(out_err)?;
