@@ -39,6 +39,10 @@
 //!   feeds::feed::listing   PURE  index.json, opml.xml, index.html
 //!   feeds::publish         I/O   the Indexer (build, check, the daemon's updates) and publish
 //!   feeds::publish::write  I/O   atomic, change-only file writes
+//!   feeds::search          I/O   the search index: build, keep current, save, find (DESIGN §5)
+//!   feeds::search::text    PURE  the matching rule (fold, substring) and the index's keys
+//!   feeds::search::query   PURE  /search parameters: checked, folded, one normal form
+//!   feeds::search::postings PURE roaring bitmaps per key and per feed; candidates
 //! digests                        the digest side: subscriber → schedule → compose → mail
 //!   digests::subscriber    PURE  validation; new subscribers
 //!   digests::subscriber::address  PURE  email addresses and subscriber keys
@@ -70,6 +74,8 @@
 //!   daemon::http::article_page   PURE  /articles/{id}
 //!   daemon::http::file_cache     I/O   published files in memory, ETags, gzip
 //!   daemon::http::personal       I/O   /me/{token}/…: personal feeds, rendered and cached
+//!   daemon::http::search   I/O   /search and the search and combined feeds
+//!   daemon::http::search_page    PURE  the /search page
 //!   daemon::control        I/O   the control socket
 //!   daemon::websub         I/O   hub pings with backoff
 //!   daemon::metrics        PURE  Prometheus counters and their text

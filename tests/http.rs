@@ -76,6 +76,7 @@ impl Server {
             cache_max_age: config.server.cache_max_age,
             metrics: metrics.clone(),
             web: None,
+            search: None,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -25,6 +25,7 @@ mod personal_feed;
 mod reload;
 mod round;
 mod schedule_round;
+mod search;
 mod subscribers;
 mod systemd;
 mod web;

@@ -15,6 +15,8 @@ mod article_page;
 mod file_cache;
 mod on_request;
 mod personal;
+mod search;
+mod search_page;
 /// The article page, for the template benchmark (`examples/bench_pages.rs`).
 pub use article_page::article_page;
 use article_page::*;
@@ -75,6 +77,8 @@ pub struct HttpState {
     /// The subscription pages (`/subscribe`, `/confirm`, `/manage`, `/unsubscribe`);
     /// `None` serves feeds only.
     pub web: Option<Arc<crate::digests::pages::Web>>,
+    /// The search index of `/search`; `None` answers 503 there.
+    pub search: Option<Arc<crate::feeds::search::Search>>,
 }
 
 /// The router's own state: the daemon's part plus what the router keeps between requests.
@@ -98,6 +102,8 @@ type AppState = State<Arc<App>>;
 /// | `/keywords?q=` | keyword search, JSON |
 /// | `/articles/{id}` | the article as an HTML page |
 /// | `/me/{token}/{file}` | a subscriber's personal feed, rendered (with the subscription pages only) |
+/// | `/search?q=` | search results, HTML |
+/// | `/search/{rss.xml,atom.xml,feed.json}?q=…&section=…&keyword=…` | a search or combined feed |
 /// | `/healthz` | `ok` |
 /// | `/metrics` | Prometheus text |
 ///
@@ -121,6 +127,8 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/feeds/{*path}", get(feed_file))
         .route("/articles/{id}", get(article))
         .route("/me/{token}/{file}", get(personal::feed))
+        .route("/search", get(search::page))
+        .route("/search/{name}", get(search::feed))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(unmatched)
@@ -169,6 +177,8 @@ fn route_label(matched: Option<&MatchedPath>) -> &'static str {
         Some("/feeds/{*path}") => "/feeds",
         Some("/articles/{id}") => "/articles",
         Some("/me/{token}/{file}") => "/me",
+        Some("/search") => "/search",
+        Some("/search/{name}") => "/search/feed",
         Some("/healthz") => "/healthz",
         Some("/metrics") => "/metrics",
         Some("/subscribe") => "/subscribe",

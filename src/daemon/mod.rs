@@ -33,6 +33,7 @@ use crate::daemon::systemd::notify;
 use crate::feeds::feed::Site;
 use crate::feeds::index::Index;
 use crate::feeds::publish::BuildReport;
+use crate::feeds::search::Search;
 use crate::feeds::store::watch::{self, Debounce};
 use crate::preflight;
 
@@ -90,6 +91,7 @@ pub async fn run(
     let started = Instant::now();
     notify(&[NotifyState::Status("opening the index")]);
     let index = Arc::new(Index::open(&config.state.path)?);
+    let search = Arc::new(Search::new(&config.state.path));
     let metrics = Arc::new(Metrics::default());
     let hub = (!config.feeds.websub_hub.trim().is_empty()).then(|| {
         websub::Publisher::new(
@@ -113,6 +115,7 @@ pub async fn run(
         let metrics = metrics.clone();
         let hub = hub.clone();
         let commands = commands.clone();
+        let search = search.clone();
         std::thread::Builder::new()
             .name("publisher".into())
             .spawn(move || {
@@ -123,6 +126,7 @@ pub async fn run(
                     commands,
                     &metrics,
                     hub,
+                    &search,
                     ready_tx,
                     arrivals_tx,
                 )
@@ -171,7 +175,7 @@ pub async fn run(
     ));
 
     let current = Arc::new(std::sync::RwLock::new(http::router(http_state(
-        &config, &index, &metrics,
+        &config, &index, &metrics, &search,
     ))));
     let app = swappable(current.clone());
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -189,6 +193,20 @@ pub async fn run(
         NotifyState::Ready,
         NotifyState::Status(&format!("serving http://{address}")),
     ]);
+    // The search index is built after READY, in the background; `/search` answers 503
+    // until it is done (docs/http.md).
+    let search_builder = {
+        let index = index.clone();
+        let search = search.clone();
+        std::thread::Builder::new()
+            .name("search-index".into())
+            .spawn(move || {
+                if let Err(e) = search.build(&index) {
+                    tracing::error!("building the search index: {e}");
+                }
+            })
+            .context("starting the search index thread")?
+    };
 
     let mut config = config;
     tokio::pin!(shutdown);
@@ -239,7 +257,7 @@ pub async fn run(
             {
                 let _ = done_rx.await;
             }
-            let state = http_state(&new, &index, &metrics);
+            let state = http_state(&new, &index, &metrics, &search);
             *current.write().unwrap_or_else(|e| e.into_inner()) = http::router(state);
             *shared_config.write().unwrap_or_else(|e| e.into_inner()) = new.clone();
             config = new;
@@ -275,6 +293,15 @@ pub async fn run(
     tokio::task::spawn_blocking(move || publisher.join())
         .await
         .ok();
+    search.stop();
+    tokio::task::spawn_blocking(move || search_builder.join())
+        .await
+        .ok();
+    if search.is_ready() {
+        if let Err(e) = search.save() {
+            tracing::warn!("saving the search index: {e}");
+        }
+    }
     if let Some(hub) = &hub {
         hub.drain(Duration::from_secs(2)).await;
     }
@@ -360,8 +387,14 @@ async fn scheduler_loop(
     transport.close().await;
 }
 
-fn http_state(config: &Config, index: &Arc<Index>, metrics: &Arc<Metrics>) -> Arc<HttpState> {
+fn http_state(
+    config: &Config,
+    index: &Arc<Index>,
+    metrics: &Arc<Metrics>,
+    search: &Arc<Search>,
+) -> Arc<HttpState> {
     Arc::new(HttpState {
+        search: Some(search.clone()),
         output: config.feeds.output.clone(),
         index: index.clone(),
         site: Site::from_config(config),

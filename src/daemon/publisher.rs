@@ -18,6 +18,7 @@ use crate::daemon::websub;
 use crate::feeds::feed::Site;
 use crate::feeds::index::Index;
 use crate::feeds::publish::{BuildReport, Indexer};
+use crate::feeds::search::Search;
 use crate::feeds::store::watch::StoreEvent;
 
 /// Requests to the publisher thread.
@@ -64,6 +65,7 @@ pub fn publisher_loop(
     commands: Sender<Command>,
     metrics: &Metrics,
     hub: Option<websub::Publisher>,
+    search: &Search,
     ready: tokio::sync::oneshot::Sender<Result<BuildReport, String>>,
     arrivals: ArrivalSender,
 ) {
@@ -92,6 +94,8 @@ pub fn publisher_loop(
         if watchdog {
             notify(&[NotifyState::Watchdog]);
         }
+        // Whether the round may have changed articles, which search then catches up on.
+        let changed = !matches!(command, Err(RecvTimeoutError::Timeout));
         match command {
             Ok(Command::Paths(mut paths)) => {
                 // Every batch already queued goes into the same round.
@@ -176,7 +180,9 @@ pub fn publisher_loop(
             }
         }
         // Files that failed to parse, perhaps caught mid-write, are tried again.
-        for (path, attempt) in retries.take_due(Instant::now()) {
+        let due = retries.take_due(Instant::now());
+        let changed = changed || !due.is_empty();
+        for (path, attempt) in due {
             run_update(
                 &mut indexer,
                 &[path],
@@ -192,6 +198,12 @@ pub fn publisher_loop(
             if last > arrived {
                 arrived = last;
                 let _ = arrivals.send((last, chrono::Utc::now()));
+            }
+        }
+        // After the feeds are out: search never delays their publication.
+        if changed {
+            if let Err(e) = search.sync(index) {
+                tracing::error!("search index: {e}");
             }
         }
     }

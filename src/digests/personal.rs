@@ -162,6 +162,7 @@ pub fn document(
         own: Some(OwnFeed {
             base: folder_url(&site.base_url, link_key, sub),
             id: feed::own_guid(&id_name),
+            query: String::new(),
         }),
     };
     let updated = records

@@ -6,5 +6,6 @@ pub mod feed;
 pub mod fixtures;
 pub mod index;
 pub mod publish;
+pub mod search;
 pub mod store;
 pub mod topic;

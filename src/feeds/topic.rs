@@ -77,7 +77,9 @@ pub fn fold_name(s: &str) -> String {
     })
 }
 
-fn fold_name_uncached(s: &str) -> String {
+/// [`fold_name`] without the memo: for long texts (an article's paragraphs), which would
+/// only fill it.
+pub fn fold_name_uncached(s: &str) -> String {
     let folded = fold(s);
     if folded.chars().any(char::is_control) {
         folded.chars().filter(|c| !c.is_control()).collect()

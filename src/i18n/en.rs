@@ -136,4 +136,11 @@ pub static MESSAGES: Messages = Messages {
     },
     manage_subscription: "Manage subscription",
     cancel_subscription: "Unsubscribe",
+    search_title: "Search articles",
+    search_results_before: "Results for “",
+    search_results_after: "”",
+    search_none: "No article matches.",
+    search_follow: "Follow this search: ",
+    search_not_ready: "The search index is being built; please try again in a moment.",
+    search_invalid: "This search cannot be run: ",
 };

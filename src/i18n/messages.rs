@@ -148,4 +148,17 @@ pub struct Messages {
     pub digest_reason: fn(address: &str, site: &str, digest: &str, topics: &str) -> String,
     pub manage_subscription: &'static str,
     pub cancel_subscription: &'static str,
+    /// The title of `/search` before a query is typed.
+    pub search_title: &'static str,
+    /// Around the query in the heading of the results: `搜尋「` … `」`.
+    pub search_results_before: &'static str,
+    pub search_results_after: &'static str,
+    /// When nothing matches.
+    pub search_none: &'static str,
+    /// Before the links to the feeds of a search.
+    pub search_follow: &'static str,
+    /// `/search` while the search index is being built (the answer is 503).
+    pub search_not_ready: &'static str,
+    /// Before the reason a query is refused (the reason itself is in English).
+    pub search_invalid: &'static str,
 }

@@ -33,7 +33,6 @@ use std::sync::OnceLock;
 
 use crate::digests::schedule::Cron;
 use crate::feeds::topic::fold_name;
-use crate::model::article::Block;
 use crate::model::article::Record;
 use crate::model::subscriber::{Status, Subscriber, Topics};
 use crate::model::topic::Topic;

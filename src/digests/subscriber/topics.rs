@@ -51,7 +51,7 @@ impl Folder {
     }
 
     /// The key of a free-text term: folded, then lowercased, like the text it is
-    /// searched in ([`term_key`]).
+    /// searched in ([`crate::feeds::search::text::fold_term`]).
     pub(super) fn term(&mut self, s: &str) -> String {
         self.name(s).to_lowercase()
     }
@@ -74,11 +74,6 @@ pub(super) fn check_name(name: &str) -> Result<&str, String> {
         return Err("contains a control character".into());
     }
     Ok(name)
-}
-
-/// The folded form a free-text term and the text it is searched in share.
-pub(super) fn term_key(s: &str) -> String {
-    fold_name(s).to_lowercase()
 }
 
 impl Topics {
@@ -234,7 +229,7 @@ impl Topics {
             .terms
             .iter()
             .enumerate()
-            .filter(move |(_, term)| hay.text().contains(term.as_str()))
+            .filter(move |(_, term)| crate::feeds::search::text::has_term(hay.text(), term))
             .map(move |(i, _)| n + i);
         sections.chain(keywords).chain(terms)
     }
@@ -303,24 +298,10 @@ impl<'a> Haystack<'a> {
             .any(|(t, _)| matches!(t, Topic::Keyword(k) if k == key))
     }
 
-    /// Title, subtitle and body blocks, each folded and lowercased, one per line so that
-    /// a term never matches across two of them.
+    /// Title, subtitle and body blocks, folded as search folds them
+    /// ([`crate::feeds::search::text::searchable_text`]).
     pub(super) fn text(&self) -> &str {
-        self.text.get_or_init(|| {
-            let a = &self.record.article;
-            let mut out = term_key(&a.title);
-            for part in a
-                .subtitle
-                .iter()
-                .map(String::as_str)
-                .chain(a.body.iter().map(|b| match b {
-                    Block::Paragraph(s) | Block::Heading(s) => s.as_str(),
-                }))
-            {
-                out.push('\n');
-                out.push_str(&term_key(part));
-            }
-            out
-        })
+        self.text
+            .get_or_init(|| crate::feeds::search::text::searchable_text(&self.record.article))
     }
 }

@@ -151,6 +151,9 @@ pub struct OwnFeed {
     pub base: String,
     /// The feed's id (`urn:uuid:`): stable for as long as the URL is.
     pub id: String,
+    /// What the self link carries after the file name: a search feed's `?query` (DESIGN
+    /// §5 `/search/…`), or nothing.
+    pub query: String,
 }
 
 impl FeedDoc<'_> {
@@ -173,7 +176,7 @@ impl FeedDoc<'_> {
     /// The URL of the document in `format`: its self link.
     pub fn self_url(&self, site: &Site, format: Format) -> String {
         match &self.own {
-            Some(own) => format!("{}{}", own.base, format.file_name()),
+            Some(own) => format!("{}{}{}", own.base, format.file_name(), own.query),
             None => site.feed_url(&self.topic.file(format)),
         }
     }

@@ -377,6 +377,13 @@ impl Index {
 
     /// Compares the store with the index: which of `files` (store path, stamp) are new or
     /// changed since recorded, by position, and which recorded paths are not among them.
+    /// Every article's id and content hash, for the search index to find what it lacks.
+    pub fn for_each_article(&self, mut visit: impl FnMut(&str, u128)) {
+        for e in self.catalog().entries() {
+            visit(&e.id, e.hash);
+        }
+    }
+
     pub fn compare<'a>(
         &self,
         files: impl IntoIterator<Item = (&'a str, FileStamp)>,
