@@ -157,3 +157,22 @@ fn the_checks_see_the_crate() {
     );
     assert!(graph["daemon"].contains("daemon::publisher"), "{graph:#?}");
 }
+
+/// The module map in lib.rs and the README's code map name every module of the crate,
+/// each at the start of a line of its own (DESIGN §7).
+#[test]
+fn the_module_maps_name_every_module() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in ["src/lib.rs", "README.md"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let named: BTreeSet<&str> = text
+            .lines()
+            .map(|line| line.trim_start_matches("//!").trim_start())
+            .filter_map(|line| line.split_whitespace().next())
+            .collect();
+        let missing: Vec<String> = (modules().into_keys())
+            .filter(|m| !named.contains(m.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "{file}'s module map lacks {missing:?}");
+    }
+}

@@ -3,7 +3,8 @@
 //! scripts), following `prev-archive` to the first page reaches every article of the feed
 //! exactly once, in every format — over real HTTP from `tidings run`, and in the files
 //! `tidings build --all-feeds` writes (the default build writes none). Every page reads
-//! with feedparser (`bozo == 0`) and xmllint. While the daemon runs, new articles (a
+//! with feedparser (`bozo == 0`) and xmllint, and newsboat reads every page the daemon
+//! serves as a feed of its own. While the daemon runs, new articles (a
 //! back-dated one too) change only the newest pages, and a removal shrinks its own page
 //! and leaves the later ones byte for byte as they were.
 
@@ -14,6 +15,7 @@ use tidings::config::Format;
 use tidings::feeds::feed::article_guid;
 
 use crate::support::daemon::Daemon;
+use crate::support::newsboat::Newsboat;
 use crate::support::{self, program, python_with};
 
 /// `feeds.items`: small, so that a handful of articles makes several pages.
@@ -375,6 +377,37 @@ fn pages_over_http(d: &Daemon, feed: &str, format: Format) -> Vec<Page> {
     pages
 }
 
+/// newsboat reads each archive page of `feed` (RSS and Atom, over HTTP) as a feed: on
+/// each, the items the walk found there; across them, every article of the feed once.
+fn newsboat_reads_the_archive(d: &Daemon, feed: &str, articles: &[&Put]) {
+    for format in [Format::Rss, Format::Atom] {
+        // A home per format: newsboat keeps one item per guid across all its feeds.
+        let home = d.path().join("newsboat").join(feed).join(format.key());
+        let newsboat = Newsboat::new(&home);
+        let pages = pages_over_http(d, feed, format);
+        let url_of = |rel: &str| {
+            d.url(&format!(
+                "/feeds/{}",
+                tidings::feeds::feed::encode_path(rel)
+            ))
+        };
+        let urls: Vec<String> = pages.iter().map(|p| url_of(&p.rel)).collect();
+        let items = newsboat.reload(&urls);
+        for page in &pages {
+            let url = url_of(&page.rel);
+            let got: BTreeSet<&str> = (items.iter().filter(|i| i.feed == url))
+                .map(|i| i.guid.as_str())
+                .collect();
+            let want: BTreeSet<&str> = page.ids.iter().map(String::as_str).collect();
+            assert_eq!(got, want, "newsboat on {url}: {items:?}");
+        }
+        let read: Vec<String> = items.into_iter().map(|i| i.guid).collect();
+        let unique: BTreeSet<String> = read.iter().cloned().collect();
+        assert_eq!(read.len(), unique.len(), "{feed} {format:?}: {read:?}");
+        assert_eq!(unique, guids(feed, articles), "{feed} {format:?}");
+    }
+}
+
 /// (ETag, Cache-Control) of each archive page of `all` in RSS, oldest first.
 fn etags(d: &Daemon) -> Vec<(String, String)> {
     (pages_over_http(d, ALL, Format::Rss).iter())
@@ -419,6 +452,9 @@ fn the_daemon_serves_archives_and_only_the_newest_pages_change() {
                 &format!("{feed} {format:?}"),
             );
         }
+    }
+    for feed in [ALL, SECTION, KEYWORD] {
+        newsboat_reads_the_archive(&d, feed, &articles);
     }
 
     // A complete page: strong ETag, 304, gzip under its own ETag, cached long; the open

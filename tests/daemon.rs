@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::support::daemon::Daemon;
 use crate::support::http;
-use crate::support::{article, drop_in, python, seeded_site, site, tidings_command};
+use crate::support::{article, drop_in, seeded_site, site, tidings_command};
 
 fn config_text(extra: &str) -> String {
     format!(
@@ -170,35 +170,10 @@ fn reload_keeps_serving_through_a_broken_config_and_sigterm_exits_0() {
 
 #[test]
 fn newsboat_reads_a_served_feed_and_lists_a_new_article() {
-    let newsboat = support::program("newsboat", support::INSTALL_NEWSBOAT);
     let d = start_daemon();
-    let home = d.path().join("newsboat");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(
-        home.join("urls"),
-        format!("{}/feeds/all/rss.xml\n", d.base()),
-    )
-    .unwrap();
-    std::fs::write(home.join("config"), "").unwrap();
-    let reload = || {
-        let out = std::process::Command::new(&newsboat)
-            .arg("-u")
-            .arg(home.join("urls"))
-            .arg("-C")
-            .arg(home.join("config"))
-            .arg("-c")
-            .arg(home.join("cache.db"))
-            .arg("-x")
-            .arg("reload")
-            .env("HOME", &home)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "newsboat: {out:?}");
-        python(
-            "import sqlite3,sys; print('\\n'.join(r[0] for r in sqlite3.connect(sys.argv[1]).execute('select title from rss_item')))",
-            [home.join("cache.db")],
-        )
-    };
+    let newsboat = support::newsboat::Newsboat::new(&d.path().join("newsboat"));
+    let urls = [format!("{}/feeds/all/rss.xml", d.base())];
+    let reload = || newsboat.reload_titles(&urls).join("\n");
     assert!(reload().contains("把握要求積極作為"));
     drop_in(
         &d.store(),

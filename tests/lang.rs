@@ -282,7 +282,7 @@ fn mails_are_written_in_the_subscribers_language() {
         "{mail}"
     );
     assert_eq!(mail["content_language"], "zh-Hans", "{mail}");
-    let confirm = link_in(mail["text"].as_str().unwrap(), "confirm");
+    let confirm = link_in(mail["text"].as_str().unwrap(), "/confirm?token=");
     assert!(confirm.ends_with("&lang=zh-Hans"), "{confirm}");
     let page = request("GET", &local(&d, &confirm), &[], None);
     assert_in(&page, Lang::ZhHans, "确认订阅", "/confirm from the mail");

@@ -10,10 +10,12 @@ use serde_json::Value;
 
 use crate::support::daemon::Daemon;
 use crate::support::http::request;
+use crate::support::newsboat::Newsboat;
 use crate::support::{
-    check_feeds, drop_in, eventually, outbox, page_export, program, python, python_json,
-    python_with, store, INSTALL_FEEDPARSER, INSTALL_NEWSBOAT,
+    check_feeds, drop_in, eventually, outbox, page_export, python_json, python_with, store,
+    INSTALL_FEEDPARSER,
 };
+use crate::web::{csrf_of, form, key, link_in, local, token_of};
 
 /// `site.base_url` of the test site; links in mails start with it and are rewritten to
 /// the daemon's real loopback address.
@@ -52,24 +54,6 @@ fn start_daemon() -> Daemon {
     )
     .unwrap();
     Daemon::start_in(dir)
-}
-
-/// A link from a mail, pointed at this daemon.
-fn local(d: &Daemon, link: &str) -> String {
-    link.replacen(BASE_URL, d.base(), 1)
-}
-
-/// The first link in `text` starting `{BASE_URL}{start}`.
-fn link_in(text: &str, start: &str) -> String {
-    let start = format!("{BASE_URL}{start}");
-    let at = text
-        .find(&start)
-        .unwrap_or_else(|| panic!("no {start} link in:\n{text}"));
-    text[at..]
-        .split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
-        .next()
-        .unwrap()
-        .to_string()
 }
 
 /// The titles a digest preview lists (`* ` items of the text part).
@@ -128,7 +112,6 @@ const FILES: [&str; 3] = ["rss.xml", "atom.xml", "feed.json"];
 #[test]
 fn a_personal_feed_is_the_digests_selection_and_ends_with_the_subscription() {
     let feedparser = python_with("feedparser", INSTALL_FEEDPARSER);
-    let newsboat = program("newsboat", INSTALL_NEWSBOAT);
     let d = start_daemon();
     d.ok(&[
         "subscriber",
@@ -222,7 +205,7 @@ fn a_personal_feed_is_the_digests_selection_and_ends_with_the_subscription() {
     assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
 
     // A real feed reader on the XML formats.
-    newsboat_reads(&newsboat, &d, &folder, &selected);
+    newsboat_reads(&d, &folder, &selected);
 
     // Tokens that do not verify are unknown URLs; so is a file that is no feed.
     let manage_token_url = {
@@ -275,53 +258,18 @@ fn a_personal_feed_is_the_digests_selection_and_ends_with_the_subscription() {
         );
     }
     // The mail's link carries `&lang=`, so the page sets the language cookie too.
-    let cookie = page
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v.as_str())
-        .find(|c| c.starts_with("tidings_csrf="))
-        .expect("the manage page sets the form cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let csrf = page
-        .body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let manage_token = manage
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
-    let form = [
-        ("csrf", csrf.as_str()),
-        ("token", manage_token),
+    let csrf = csrf_of(&d, manage.strip_prefix(d.base()).unwrap());
+    let form = form(&[
+        ("csrf", &csrf.token),
+        ("token", token_of(&manage)),
         ("keyword", "重慶市"),
         ("preset", "0 8 * * *"),
         ("tz", "Asia/Shanghai"),
-    ]
-    .iter()
-    .map(|(n, v)| {
-        format!(
-            "{n}={}",
-            percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-        )
-    })
-    .collect::<Vec<_>>()
-    .join("&");
+    ]);
     let saved_form = request(
         "POST",
         &d.url("/manage"),
-        &[("cookie", &cookie), ("origin", d.base())],
+        &[("cookie", &csrf.cookie), ("origin", d.base())],
         Some(form),
     );
     assert_eq!(saved_form.status, 200, "{}", saved_form.body);
@@ -352,43 +300,62 @@ fn a_personal_feed_is_the_digests_selection_and_ends_with_the_subscription() {
     assert_eq!(request("GET", &other_feed, &[], None).status, 410);
 }
 
-/// The daemon's signing key.
-fn key(d: &Daemon) -> Vec<u8> {
-    let text = std::fs::read_to_string(d.path().join("secret.key")).unwrap();
-    tidings::digests::token::parse_key_file(&text).unwrap()
-}
-
 /// newsboat subscribed to the RSS and the Atom document of `folder` in turn lists
 /// `titles`. One cache per format: newsboat keeps an item once by its guid, which the
 /// formats share. newsboat reads no JSON Feed (its issue #426); `check_feeds` holds
 /// `feed.json` to JSON Feed 1.1 instead.
-fn newsboat_reads(newsboat: &Path, d: &Daemon, folder: &str, titles: &BTreeSet<String>) {
+fn newsboat_reads(d: &Daemon, folder: &str, titles: &BTreeSet<String>) {
     for file in ["rss.xml", "atom.xml"] {
-        let home = d.path().join("newsboat").join(file);
-        std::fs::create_dir_all(&home).unwrap();
+        let newsboat = Newsboat::new(&d.path().join("newsboat").join(file));
         let url = format!("{folder}{file}");
-        std::fs::write(home.join("urls"), format!("{url}\n")).unwrap();
-        std::fs::write(home.join("config"), "").unwrap();
-        let out = std::process::Command::new(newsboat)
-            .arg("-u")
-            .arg(home.join("urls"))
-            .arg("-C")
-            .arg(home.join("config"))
-            .arg("-c")
-            .arg(home.join("cache.db"))
-            .arg("-x")
-            .arg("reload")
-            .env("HOME", &home)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "newsboat: {out:?}");
-        let read = python(
-            "import sqlite3, sys, json\n\
-             rows = sqlite3.connect(sys.argv[1]).execute('select title from rss_item')\n\
-             print(json.dumps([r[0] for r in rows]))",
-            [home.join("cache.db")],
-        );
-        let got: BTreeSet<String> = serde_json::from_str(&read).unwrap();
+        let got: BTreeSet<String> = newsboat
+            .reload_titles(std::slice::from_ref(&url))
+            .into_iter()
+            .collect();
         assert_eq!(&got, titles, "newsboat on {url}");
     }
+}
+
+/// A term's match older than the last [`TERM_WALK`] arrivals: the walk (before the search
+/// index is built) cannot see it; the search index finds it, so the feed is then the
+/// digest's selection over the whole store.
+///
+/// [`TERM_WALK`]: tidings::digests::personal::TERM_WALK
+#[test]
+fn terms_are_found_in_the_whole_store_once_the_search_index_is_built() {
+    use tidings::digests::personal::{select, TERM_WALK};
+    use tidings::feeds::search::Search;
+    use tidings::model::subscriber::Topics;
+    let dir = store();
+    let articles = dir.path().join("articles");
+    // Arrival in a build is by path: "a…" first, the "b…" after it.
+    std::fs::write(
+        articles.join("a-old.txt"),
+        page_export("科技", "量子計算的舊文章", "深圳市"),
+    )
+    .unwrap();
+    for i in 0..TERM_WALK {
+        std::fs::write(
+            articles.join(format!("b{i:05}.txt")),
+            page_export("體育", &format!("比賽結果{i}"), "天津市"),
+        )
+        .unwrap();
+    }
+    let (config, index) =
+        crate::support::build_in_process(dir.path(), "[site]\nbase_url = \"http://127.0.0.1\"\n");
+    let topics = Topics::from_input(&[], &[], &["量子计算".into()]).unwrap();
+    let titles = |search: Option<&Search>| -> Vec<String> {
+        (select(&index, search, &topics, 20).unwrap().into_iter())
+            .map(|r| r.article.title)
+            .collect()
+    };
+    let search = Search::new(&config.state.path);
+    assert_eq!(
+        titles(Some(&search)),
+        Vec::<String>::new(),
+        "not built yet: the walk"
+    );
+    search.build(&index).unwrap();
+    assert_eq!(titles(Some(&search)), ["量子計算的舊文章"]);
+    assert_eq!(titles(None), Vec::<String>::new());
 }

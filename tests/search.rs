@@ -1,14 +1,17 @@
 //! `/search` and the search and combined feeds (DESIGN §5) end to end: the real daemon
-//! on a small store, over real HTTP, its feeds read by feedparser and newsboat; and the
-//! index kept current while the daemon runs, and kept across a restart.
+//! on a small store, over real HTTP, its feeds read by feedparser and newsboat, the page
+//! used in headless Chromium in each language; and the index kept current while the
+//! daemon runs, and kept across a restart.
 
 use std::io::Read;
 use std::sync::Arc;
 
 use crate::support;
+use crate::support::browser::{png_size, require_cjk_fonts, Browser};
 use crate::support::daemon::Daemon;
 use crate::support::http::{self, Reply};
-use crate::support::{drop_in, python, seeded_site};
+use crate::support::{drop_in, seeded_site};
+use tidings::i18n::Lang;
 
 fn config_text() -> String {
     "[site]\nbase_url = \"http://127.0.0.1\"\ntitle = \"測試站\"\n[server]\nlisten = \"127.0.0.1:0\"\n"
@@ -288,7 +291,6 @@ fn the_results_page_speaks_the_readers_language_and_links_its_feeds() {
 #[test]
 fn feed_readers_read_search_and_combined_feeds() {
     let feedparser = support::python_with("feedparser", support::INSTALL_FEEDPARSER);
-    let newsboat = support::program("newsboat", support::INSTALL_NEWSBOAT);
     let d = Daemon::start_in(search_site());
     search_ready(&d);
     let queries = [
@@ -316,39 +318,86 @@ fn feed_readers_read_search_and_combined_feeds() {
         &d.path().join("expect.json"),
     );
 
-    let home = d.path().join("newsboat");
-    std::fs::create_dir_all(&home).unwrap();
-    let urls: String = queries
-        .iter()
-        .map(|(_, q)| format!("{}/search/rss.xml?{q}\n", d.base()))
+    let newsboat = support::newsboat::Newsboat::new(&d.path().join("newsboat"));
+    let urls: Vec<String> = (queries.iter())
+        .map(|(_, q)| format!("{}/search/rss.xml?{q}", d.base()))
         .collect();
-    std::fs::write(home.join("urls"), urls).unwrap();
-    std::fs::write(home.join("config"), "").unwrap();
-    let out = std::process::Command::new(&newsboat)
-        .arg("-u")
-        .arg(home.join("urls"))
-        .arg("-C")
-        .arg(home.join("config"))
-        .arg("-c")
-        .arg(home.join("cache.db"))
-        .arg("-x")
-        .arg("reload")
-        .env("HOME", &home)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "newsboat: {out:?}");
-    let read = python(
-        "import sqlite3,sys; print('\\n'.join(r[0] for r in sqlite3.connect(sys.argv[1]).execute('select title from rss_item')))",
-        [home.join("cache.db")],
-    );
+    let read = newsboat.reload_titles(&urls);
     for title in [
         SEED_TITLE,
         "重慶召開經濟工作會議",
         "完全不相干的新聞",
         "一篇與城市無關標題的文章",
     ] {
-        assert!(read.contains(title), "newsboat lacks {title}: {read}");
+        assert!(
+            read.iter().any(|t| t == title),
+            "newsboat lacks {title}: {read:?}"
+        );
     }
+}
+
+#[test]
+fn a_reader_searches_in_chromium_in_each_language() {
+    require_cjk_fonts();
+    let d = Daemon::start_in(search_site());
+    search_ready(&d);
+    let mut b = Browser::start();
+    let shots = d.path().join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut pngs = Vec::new();
+    let text_of = |b: &mut Browser, js: &str| b.eval(js).unwrap().as_str().unwrap().to_string();
+    for lang in Lang::ALL {
+        let m = lang.messages();
+        b.goto(&d.url(&format!("/search?lang={}", lang.tag())));
+        b.wait("!!document.querySelector('#q')");
+        assert_eq!(text_of(&mut b, "document.documentElement.lang"), lang.tag());
+        assert_eq!(
+            text_of(&mut b, "document.querySelector('h1').innerText"),
+            m.search_title
+        );
+        // Typed and submitted as a reader would: the answer keeps the language.
+        b.eval(
+            "document.querySelector('#q').value = '重庆';
+             document.querySelector('form[role=search]').submit(); true",
+        )
+        .unwrap();
+        b.wait("document.querySelectorAll('ol.results li').length > 0");
+        assert_eq!(text_of(&mut b, "document.documentElement.lang"), lang.tag());
+        let heading = text_of(&mut b, "document.querySelector('h1').innerText");
+        assert!(
+            heading.starts_with(m.search_results_before.trim()) && heading.contains("重庆"),
+            "{lang}: {heading}"
+        );
+        let found = text_of(
+            &mut b,
+            "[...document.querySelectorAll('ol.results li > a')].map(a => a.innerText).join('\\n')",
+        );
+        for title in [SEED_TITLE, "重慶召開經濟工作會議"] {
+            assert!(found.contains(title), "{lang}: no {title} in {found}");
+        }
+        assert!(!found.contains("完全不相干的新聞"), "{lang}: {found}");
+        // Autodiscovery: a feed reader pointed at the page finds the search's feeds.
+        let feeds = text_of(
+            &mut b,
+            "[...document.querySelectorAll('link[rel=alternate]')].map(l => l.href).join(' ')",
+        );
+        for file in ["rss.xml", "atom.xml", "feed.json"] {
+            assert!(
+                feeds.contains(&format!("/search/{file}?q=")),
+                "{lang}: {feeds}"
+            );
+        }
+        let body = text_of(&mut b, "document.body.innerText");
+        assert!(body.contains(m.search_follow.trim()), "{lang}: {body}");
+        let png = b.screenshot();
+        let (w, h) = png_size(&png);
+        assert!(w >= 300 && h >= 300, "{lang}: {w}×{h}");
+        std::fs::write(shots.join(format!("search-{}.png", lang.tag())), &png).unwrap();
+        pngs.push(png);
+    }
+    assert_ne!(pngs[0], pngs[1], "zh-Hant and zh-Hans render the same");
+    assert_ne!(pngs[0], pngs[2]);
+    assert_ne!(pngs[1], pngs[2]);
 }
 
 #[test]

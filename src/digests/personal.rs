@@ -10,9 +10,9 @@
 //!
 //! Cost: sections and keywords come from the index's feed memberships (each feed's
 //! newest members, merged newest first), reading only the articles that make the feed.
-//! Terms need the text: they are matched in a newest-first walk over the last
-//! [`TERM_WALK`] arrivals — the one place that reads article bodies. [`select`] is the
-//! whole selection, so that a search index can take over the walk there.
+//! Terms need the text: once the daemon's search index is built ([`Search`]), each term's
+//! newest matches over the whole store come from it; before that, from a newest-first walk
+//! over the last [`TERM_WALK`] arrivals — the one place that reads article bodies.
 //!
 //! [`select`] and [`owner`] read the index; the rest is pure.
 
@@ -21,13 +21,15 @@ use crate::digests::subscriber::masked;
 use crate::digests::token;
 use crate::feeds::feed::{self, FeedDoc, Item, OwnFeed, Site};
 use crate::feeds::index::{Index, IndexError};
+use crate::feeds::search::query::Query;
+use crate::feeds::search::Search;
 use crate::i18n::Lang;
 use crate::model::article::Record;
 use crate::model::subscriber::{Status, Subscriber, Topics};
 use crate::model::topic::Topic;
 
-/// Arrivals a personal feed with terms searches, newest first: its term matches are
-/// the newest `feeds.items` among the last this many articles to arrive.
+/// Arrivals a personal feed with terms searches, newest first, while the search index is
+/// not built yet: its term matches are then the newest among the last this many.
 pub const TERM_WALK: usize = 1000;
 
 /// What the holder of a feed token gets.
@@ -77,10 +79,16 @@ fn folder_url(base_url: &str, link_key: &[u8], sub: &Subscriber) -> String {
 }
 
 /// The newest `n` articles the digest of `topics` would pick, newest first (ties by id,
-/// as in every feed). Sections and keywords: the index's feeds for them; terms: the last
-/// [`TERM_WALK`] arrivals, newest first, until `n` match. Every article is checked with
-/// the digest's rule.
-pub fn select(index: &Index, topics: &Topics, n: usize) -> Result<Vec<Record>, IndexError> {
+/// as in every feed). Sections and keywords: the index's feeds for them; terms: each
+/// term's newest `n` matches in `search` when it is built ([`Search::is_ready`]), else the
+/// last [`TERM_WALK`] arrivals, newest first, until `n` match. Every article is checked
+/// with the digest's rule.
+pub fn select(
+    index: &Index,
+    search: Option<&Search>,
+    topics: &Topics,
+    n: usize,
+) -> Result<Vec<Record>, IndexError> {
     let feeds: Vec<Topic> = topics
         .sections
         .iter()
@@ -88,27 +96,44 @@ pub fn select(index: &Index, topics: &Topics, n: usize) -> Result<Vec<Record>, I
         .chain(topics.keywords.iter().map(|k| Topic::Keyword(k.clone())))
         .collect();
     let mut picked: Vec<Record> = Vec::new();
+    let pick = |rec: Record, picked: &mut Vec<Record>| {
+        let known = picked.iter().any(|r| r.article.id == rec.article.id);
+        let pick = !known && topics.matches(&rec).is_some();
+        if pick {
+            picked.push(rec);
+        }
+        pick
+    };
     for id in index.newest_ids_of(&feeds, n) {
         // Removed meanwhile: the index's version has moved, and the caller reads again.
         if let Some(rec) = index.record(&id)? {
-            if topics.matches(&rec).is_some() {
-                picked.push(rec);
-            }
+            pick(rec, &mut picked);
         }
     }
-    if !topics.terms.is_empty() {
-        let mut found = 0;
-        for id in index.latest_arrival_ids(TERM_WALK) {
-            if found == n {
-                break;
+    match search.filter(|s| s.is_ready()) {
+        _ if topics.terms.is_empty() => {}
+        Some(search) => {
+            for term in &topics.terms {
+                let query = Query {
+                    terms: vec![term.clone()],
+                    topics: Vec::new(),
+                    typed: Vec::new(),
+                };
+                for rec in search.find(index, &query, n)?.records {
+                    pick(rec, &mut picked);
+                }
             }
-            if picked.iter().any(|r| r.article.id == id) {
-                continue;
-            }
-            if let Some(rec) = index.record(&id)? {
-                if topics.matches(&rec).is_some() {
-                    picked.push(rec);
-                    found += 1;
+        }
+        None => {
+            let mut found = 0;
+            for id in index.latest_arrival_ids(TERM_WALK) {
+                if found == n {
+                    break;
+                }
+                if let Some(rec) = index.record(&id)? {
+                    if pick(rec, &mut picked) {
+                        found += 1;
+                    }
                 }
             }
         }
@@ -123,9 +148,11 @@ pub fn select(index: &Index, topics: &Topics, n: usize) -> Result<Vec<Record>, I
 }
 
 /// The version a rendered personal feed is cached under: moves with the index (any
-/// article added, changed or removed) and with the subscription's topics.
-pub fn cache_version(index_version: u64, sub: &Subscriber) -> u64 {
+/// article added, changed or removed), with the search index when terms were found in
+/// it (it follows the index a moment later), and with the subscription's topics.
+pub fn cache_version(index_version: u64, search_version: Option<u64>, sub: &Subscriber) -> u64 {
     let mut bytes = index_version.to_be_bytes().to_vec();
+    bytes.extend_from_slice(&search_version.unwrap_or(u64::MAX).to_be_bytes());
     bytes.extend_from_slice(&sub.created.to_be_bytes());
     bytes.extend_from_slice(&bincode::serialize(&sub.topics).expect("plain data serializes"));
     xxhash_rust::xxh3::xxh3_64(&bytes)
@@ -257,16 +284,21 @@ mod tests {
     #[test]
     fn the_cache_version_moves_with_the_index_and_the_topics() {
         let sub = subscriber();
-        let v = cache_version(7, &sub);
-        assert_eq!(cache_version(7, &sub), v);
-        assert_ne!(cache_version(8, &sub), v);
+        let v = cache_version(7, None, &sub);
+        assert_eq!(cache_version(7, None, &sub), v);
+        assert_ne!(cache_version(8, None, &sub), v);
+        assert_ne!(cache_version(7, Some(3), &sub), v);
+        assert_ne!(
+            cache_version(7, Some(3), &sub),
+            cache_version(7, Some(4), &sub)
+        );
         let mut changed = sub.clone();
         changed.topics = Topics::from_input(&[], &["重慶市".into()], &[]).unwrap();
-        assert_ne!(cache_version(7, &changed), v);
+        assert_ne!(cache_version(7, None, &changed), v);
         // A digest sent (watermark, last run) does not change the feed.
         let mut sent = sub;
         sent.watermark += 5;
         sent.last_run = Some(1);
-        assert_eq!(cache_version(7, &sent), v);
+        assert_eq!(cache_version(7, None, &sent), v);
     }
 }

@@ -1,10 +1,13 @@
 //! What the integration tests share, in one place: the programs they drive (found, or a
 //! failure naming the line that installs them — never a skip), the `tidings` binary, the
 //! fixtures (the seed article, page exports, a site folder), waiting without hanging,
-//! and launchers for the daemon ([`daemon`]) and the mail servers ([`smtp`]).
+//! and launchers for the daemon ([`daemon`]), the mail servers ([`smtp`]), a browser
+//! ([`browser`]) and a feed reader ([`newsboat`]).
 
+pub mod browser;
 pub mod daemon;
 pub mod http;
+pub mod newsboat;
 pub mod smtp;
 
 use std::ffi::OsStr;

@@ -46,7 +46,7 @@ pub(super) async fn feed(
     };
     // A leading `/`: no path under `/feeds/` has one, so the two never share a slot.
     let rel = format!("/me/{}/{file}", sub.key());
-    let version = personal::cache_version(http.index.version(), &sub);
+    let version = cache_version(http, &sub);
     let entry = match app.files.lookup(&rel, Identity::rendered(version)) {
         Some(entry) => entry,
         None => {
@@ -79,7 +79,8 @@ pub(super) async fn feed(
 }
 
 /// The document and the version it belongs to: the selection is read again when the
-/// index changed meanwhile, so the bytes are exactly one version's.
+/// index (or the search index it took terms from) changed meanwhile, so the bytes are
+/// exactly one version's.
 fn render(
     state: &HttpState,
     link_key: &[u8],
@@ -87,12 +88,22 @@ fn render(
     format: Format,
 ) -> Result<(Vec<u8>, u64, i64), crate::feeds::index::IndexError> {
     loop {
-        let before = state.index.version();
-        let records = personal::select(&state.index, &sub.topics, state.items_per_feed)?;
-        if state.index.version() != before {
+        let before = cache_version(state, sub);
+        let search = state.search.as_deref();
+        let records = personal::select(&state.index, search, &sub.topics, state.items_per_feed)?;
+        if cache_version(state, sub) != before {
             continue;
         }
         let (bytes, updated) = personal::document(&state.site, link_key, sub, &records, format);
-        return Ok((bytes, personal::cache_version(before, sub), updated));
+        return Ok((bytes, before, updated));
     }
+}
+
+/// [`personal::cache_version`] now: the search index counts only for a selection with
+/// terms, once it is built.
+fn cache_version(state: &HttpState, sub: &crate::model::subscriber::Subscriber) -> u64 {
+    let search = (state.search.as_ref())
+        .filter(|s| s.is_ready() && !sub.topics.terms.is_empty())
+        .map(|s| s.version());
+    personal::cache_version(state.index.version(), search, sub)
 }

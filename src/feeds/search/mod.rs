@@ -232,6 +232,10 @@ impl Search {
                 postings.add(one);
             }
         }
+        let mut postings = self.write();
+        if postings.needs_compacting() {
+            postings.compact();
+        }
         Ok(true)
     }
 

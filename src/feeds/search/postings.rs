@@ -136,6 +136,45 @@ impl Postings {
             .collect()
     }
 
+    /// Whether the numbers of removed and replaced versions have grown to a quarter of
+    /// the live ones (and at least [`COMPACT_MIN`]): the bitmaps still hold them, so an
+    /// archive whose articles are edited would otherwise grow without end.
+    pub fn needs_compacting(&self) -> bool {
+        let dead = self.docs.len() - self.live.len() as usize;
+        dead >= COMPACT_MIN && dead * 4 >= self.live.len() as usize
+    }
+
+    /// Renumbers the live documents from 0, in their order, and rebuilds every bitmap
+    /// without the dead numbers (keys no live document has are dropped): one pass over
+    /// every bitmap, after a quarter of the archive was edited or removed.
+    pub fn compact(&mut self) {
+        let mut renumber = vec![u32::MAX; self.docs.len()];
+        let mut docs = Vec::with_capacity(self.live.len() as usize);
+        for n in self.live.iter() {
+            renumber[n as usize] = docs.len() as u32;
+            docs.push(self.docs[n as usize].take());
+        }
+        // Live numbers keep their order, so each bitmap is rebuilt by appending.
+        let remap = |bitmap: &mut RoaringBitmap| {
+            let mut out = RoaringBitmap::new();
+            for m in bitmap.iter().map(|n| renumber[n as usize]) {
+                if m != u32::MAX {
+                    append(&mut out, m);
+                }
+            }
+            *bitmap = out;
+            !bitmap.is_empty()
+        };
+        self.grams.retain(|_, b| remap(b));
+        self.topics.retain(|_, b| remap(b));
+        for n in self.by_id.values_mut() {
+            *n = renumber[*n as usize];
+        }
+        self.live = (0..docs.len() as u32).collect();
+        self.docs = docs;
+        self.version += 1;
+    }
+
     /// Bytes the bitmaps take serialized: about what they hold in memory.
     pub fn bitmap_bytes(&self) -> usize {
         self.grams
@@ -252,6 +291,9 @@ fn append(bitmap: &mut RoaringBitmap, n: u32) {
     }
 }
 
+/// Dead document numbers below which [`Postings::compact`] is not worth its pass.
+const COMPACT_MIN: usize = 1024;
+
 /// The first bytes of the persistent form; another layout gets another line.
 const MAGIC: &[u8; 18] = b"tidings search 1\n\0";
 
@@ -352,5 +394,59 @@ mod tests {
         assert_eq!(ids(&back, "section=a"), ["new"]);
         assert_eq!(back.doc("mid"), p.doc("mid"));
         assert_eq!(back.len(), 3);
+    }
+
+    #[test]
+    fn compacting_drops_the_numbers_of_old_versions_and_finds_the_same() {
+        let k = Topic::Keyword("k".into());
+        let mut p = Postings::default();
+        let text = |i: usize| {
+            if i % 2 == 0 {
+                "重慶經濟"
+            } else {
+                "北京天氣"
+            }
+        };
+        for i in 0..1000 {
+            p.add(indexed(
+                &format!("a{i}"),
+                i as i64,
+                text(i),
+                std::slice::from_ref(&k),
+            ));
+        }
+        // Every article edited twice, and a tenth removed.
+        for round in 0..2 {
+            for i in 0..1000 {
+                let topics = if round == 1 && i % 3 == 0 {
+                    vec![]
+                } else {
+                    vec![k.clone()]
+                };
+                p.add(indexed(&format!("a{i}"), i as i64, text(i), &topics));
+            }
+        }
+        for i in (0..1000).step_by(10) {
+            p.remove(&format!("a{i}"));
+        }
+        assert!(p.needs_compacting());
+        let queries = ["q=重慶", "q=北京", "keyword=k", "q=經濟&keyword=k", "q=無"];
+        let before: Vec<Vec<String>> = queries.iter().map(|q| ids(&p, q)).collect();
+        let version = p.version();
+        p.compact();
+        assert_eq!(p.numbers(), 900);
+        assert_eq!(p.len(), 900);
+        assert!(!p.needs_compacting());
+        assert!(p.version() > version, "cached results are dropped");
+        let after: Vec<Vec<String>> = queries.iter().map(|q| ids(&p, q)).collect();
+        assert_eq!(after, before);
+        assert_eq!(p.doc("a1").unwrap().published, 1);
+        // Numbers handed out after a compaction follow on.
+        p.add(indexed("new", 5000, "重慶", &[]));
+        assert_eq!(ids(&p, "q=重慶")[0], "new");
+        let mut bytes = Vec::new();
+        p.write_to(&mut bytes).unwrap();
+        let back = Postings::read_from(&bytes[..]).unwrap();
+        assert_eq!(ids(&back, "keyword=k"), after[2]);
     }
 }
