@@ -37,7 +37,9 @@ use crate::model::topic::Topic;
 use catalog::{Catalog, Entry, FastMap, Slot};
 
 /// sled's page cache; its default (1 GiB) lets RSS grow far past what a feed server needs.
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// The tree is read whole only when the index opens (the catalog keeps the rest), so 8 MB
+/// serve the daemon as well as 32 MB did (BENCHMARKS.md, Issue 10).
+const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
