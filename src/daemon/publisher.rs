@@ -212,10 +212,19 @@ pub fn publisher_loop(
     }
 }
 
-/// Hands memory freed after a large reconciliation back to the system. glibc keeps freed
-/// heap in its arenas, so a daemon that indexed 100,000 articles at start-up would idle
-/// at twice the memory of one that started on a built index.
+/// Hands memory freed after a large reconciliation back to the system. Allocators keep
+/// freed heap for reuse, so a daemon that indexed 100,000 articles at start-up would idle
+/// at twice the memory of one that started on a built index. The binary allocates with
+/// mimalloc (src/main.rs); glibc's malloc still serves C code and the library's tests.
 fn release_freed_memory() {
+    // mimalloc keeps a heap per thread, and the reconcile allocated on rayon's threads
+    // too: each gives back its own pages (~5 MB of the idle RSS after a cold start on
+    // 100,000 articles).
+    // SAFETY: mi_collect only walks mimalloc's own heaps (empty when it is not the global
+    // allocator); it has no preconditions and is safe to call from any thread.
+    let collect = || unsafe { libmimalloc_sys::mi_collect(true) };
+    rayon::broadcast(|_| collect());
+    collect();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists; it has no
     // preconditions and is safe to call from any thread at any time.

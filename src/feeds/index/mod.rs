@@ -39,7 +39,9 @@ use crate::model::topic::Topic;
 use catalog::{Catalog, Entry, FastMap, Slot};
 
 /// sled's page cache; its default (1 GiB) lets RSS grow far past what a feed server needs.
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// The tree is read whole only when the index opens (the catalog keeps the rest), so 8 MB
+/// serve the daemon as well as 32 MB did (BENCHMARKS.md, "memory and speed of the cold build").
+const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -229,6 +231,9 @@ fn page_key(page: u64) -> [u8; 9] {
 
 /// A page of records, each with its arrival number.
 type Page<'a> = Vec<(u64, Stored<'a>)>;
+
+/// Feeds per batch of [`Index::finish_publish`] and [`Index::mark_dirty`].
+const FINISH_BATCH: usize = 1024;
 
 const SEQ_KEY: &[u8] = b"seq";
 /// The article log's generation (absent: 0).
@@ -507,24 +512,29 @@ impl Index {
     /// Records feeds as published — with the `updated` time their documents carry, or
     /// `None` for a feed that was removed — and no longer dirty; flushed.
     pub fn finish_publish(&self, done: &[(Topic, Option<i64>)]) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for (topic, updated) in done {
-            let rendered = key(prefix::RENDERED, &topic.index_key());
-            match updated {
-                Some(t) => batch.insert(rendered, &t.to_be_bytes()),
-                None => batch.remove(rendered),
+        // In batches: sled frees the tree nodes a batch replaces only after the batch,
+        // and one batch for a cold build's 60,000 feeds rendered on request held 150 MB
+        // (BENCHMARKS.md, "memory and speed of the cold build"). Each feed's two keys stay in one batch; a crash
+        // between batches leaves the rest dirty, to be published again.
+        for chunk in done.chunks(FINISH_BATCH) {
+            let mut batch = sled::Batch::default();
+            for (topic, updated) in chunk {
+                let rendered = key(prefix::RENDERED, &topic.index_key());
+                match updated {
+                    Some(t) => batch.insert(rendered, &t.to_be_bytes()),
+                    None => batch.remove(rendered),
+                }
+                batch.remove(key(prefix::DIRTY, &topic.index_key()));
             }
-            batch.remove(key(prefix::DIRTY, &topic.index_key()));
-        }
-        self.tree.apply_batch(batch)?;
-        let mut catalog = self.catalog_mut();
-        for (topic, _) in done {
-            if let Some(f) = catalog.feed_number(topic) {
-                catalog.set_marked_dirty(f, false);
-                catalog.clear_archive_touched(f);
+            self.tree.apply_batch(batch)?;
+            let mut catalog = self.catalog_mut();
+            for (topic, _) in chunk {
+                if let Some(f) = catalog.feed_number(topic) {
+                    catalog.set_marked_dirty(f, false);
+                    catalog.clear_archive_touched(f);
+                }
             }
         }
-        drop(catalog);
         self.flush()
     }
 
@@ -541,9 +551,16 @@ impl Index {
 
     /// Marks feeds to be published again (e.g. after a configuration change).
     pub fn mark_dirty<'a>(&self, topics: impl IntoIterator<Item = &'a Topic>) -> Result<()> {
+        // In batches, as in `finish_publish`: a first build marks every feed.
         let mut batch = sled::Batch::default();
+        let mut in_batch = 0;
         for t in topics {
             batch.insert(key(prefix::DIRTY, &t.index_key()), &[]);
+            in_batch += 1;
+            if in_batch == FINISH_BATCH {
+                self.tree.apply_batch(std::mem::take(&mut batch))?;
+                in_batch = 0;
+            }
         }
         self.tree.apply_batch(batch)?;
         self.flush()
