@@ -7,7 +7,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use crate::support;
-use crate::support::browser::{png_size, require_cjk_fonts, Browser};
+use crate::support::browser::{require_cjk_fonts, Browser, Renders};
 use crate::support::daemon::Daemon;
 use crate::support::http::{self, Reply};
 use crate::support::{drop_in, seeded_site};
@@ -342,9 +342,7 @@ fn a_reader_searches_in_chromium_in_each_language() {
     let d = Daemon::start_in(search_site());
     search_ready(&d);
     let mut b = Browser::start();
-    let shots = d.path().join("screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let mut pngs = Vec::new();
+    let mut renders = Renders::new(&d.path().join("screenshots"), "search");
     let text_of = |b: &mut Browser, js: &str| b.eval(js).unwrap().as_str().unwrap().to_string();
     for lang in Lang::ALL {
         let m = lang.messages();
@@ -389,15 +387,9 @@ fn a_reader_searches_in_chromium_in_each_language() {
         }
         let body = text_of(&mut b, "document.body.innerText");
         assert!(body.contains(m.search_follow.trim()), "{lang}: {body}");
-        let png = b.screenshot();
-        let (w, h) = png_size(&png);
-        assert!(w >= 300 && h >= 300, "{lang}: {w}×{h}");
-        std::fs::write(shots.join(format!("search-{}.png", lang.tag())), &png).unwrap();
-        pngs.push(png);
+        renders.take(&mut b, lang.tag());
     }
-    assert_ne!(pngs[0], pngs[1], "zh-Hant and zh-Hans render the same");
-    assert_ne!(pngs[0], pngs[2]);
-    assert_ne!(pngs[1], pngs[2]);
+    renders.assert_all_differ();
 }
 
 #[test]

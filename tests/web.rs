@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::browser::{png_size, require_cjk_fonts, Browser};
+use crate::support::browser::{require_cjk_fonts, Browser, Renders};
 use crate::support::daemon::Daemon;
 use crate::support::http::{request, Reply};
 use crate::support::{drop_in, eventually, outbox, page_export, put_seed, python_json, store};
@@ -847,9 +847,7 @@ fn the_subscription_form_renders_in_each_language() {
     require_cjk_fonts();
     let d = start_daemon();
     let mut b = Browser::start();
-    let shots = d.path().join("screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let mut pngs = Vec::new();
+    let mut renders = Renders::new(&d.path().join("screenshots"), "subscribe");
     for lang in Lang::ALL {
         let m = lang.messages();
         b.goto(&d.url(&format!("/subscribe?lang={}", lang.tag())));
@@ -869,17 +867,9 @@ fn the_subscription_form_renders_in_each_language() {
             b.eval("document.querySelector('#lang').value").unwrap(),
             lang.tag()
         );
-        let png = b.screenshot();
-        let (w, h) = png_size(&png);
-        assert!(w >= 300 && h >= 300, "{lang}: {w}×{h}");
-        std::fs::write(shots.join(format!("subscribe-{}.png", lang.tag())), &png).unwrap();
-        pngs.push(png);
+        renders.take(&mut b, lang.tag());
     }
-    // Three different renders: Traditional and Simplified differ only in their glyphs,
-    // so these two differ only if the CJK characters were drawn, not boxes.
-    assert_ne!(pngs[0], pngs[1], "zh-Hant and zh-Hans render the same");
-    assert_ne!(pngs[0], pngs[2]);
-    assert_ne!(pngs[1], pngs[2]);
+    renders.assert_all_differ();
     // And the font has the glyphs: 訂 and 订 are drawn differently.
     let distinct = b
         .eval(

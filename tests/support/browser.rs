@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -221,8 +222,49 @@ pub fn require_cjk_fonts() {
     );
 }
 
+/// The page drawn in each language (in [`Lang::ALL`]'s order): one screenshot each, at
+/// least 300×300, written to `folder` as `{name}-{tag}.png` for a person to look at; they
+/// must all differ. Traditional and Simplified differ only in their glyphs, so those two
+/// differ only if the CJK characters were drawn, not boxes.
+///
+/// [`Lang::ALL`]: tidings::i18n::Lang::ALL
+pub struct Renders {
+    folder: std::path::PathBuf,
+    name: &'static str,
+    pngs: Vec<Vec<u8>>,
+}
+
+impl Renders {
+    pub fn new(folder: &Path, name: &'static str) -> Renders {
+        std::fs::create_dir_all(folder).unwrap();
+        Renders {
+            folder: folder.to_path_buf(),
+            name,
+            pngs: Vec::new(),
+        }
+    }
+
+    /// The page `b` shows now, as language `tag` renders it.
+    pub fn take(&mut self, b: &mut Browser, tag: &str) {
+        let png = b.screenshot();
+        let (w, h) = png_size(&png);
+        assert!(w >= 300 && h >= 300, "{tag}: {w}×{h}");
+        let file = self.folder.join(format!("{}-{tag}.png", self.name));
+        std::fs::write(file, &png).unwrap();
+        self.pngs.push(png);
+    }
+
+    pub fn assert_all_differ(&self) {
+        for (i, a) in self.pngs.iter().enumerate() {
+            for (j, b) in self.pngs.iter().enumerate().skip(i + 1) {
+                assert_ne!(a, b, "{}: renders {i} and {j} are the same", self.name);
+            }
+        }
+    }
+}
+
 /// Width and height from a PNG's IHDR chunk.
-pub fn png_size(png: &[u8]) -> (u32, u32) {
+fn png_size(png: &[u8]) -> (u32, u32) {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
     assert_eq!(&png[12..16], b"IHDR");
     let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
