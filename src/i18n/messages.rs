@@ -93,6 +93,22 @@ pub struct Messages {
     pub field_timezone: &'static str,
     pub error_no_topics: &'static str,
     pub error_no_schedule: &'static str,
+    /// A section, keyword or term the form refuses: the name as typed (quoted by the
+    /// catalogue) and one of the `problem_…` texts.
+    pub error_name: fn(name: &str, problem: &str) -> String,
+    pub problem_empty: &'static str,
+    pub problem_too_long: fn(max: usize) -> String,
+    pub problem_separator: &'static str,
+    pub problem_control: &'static str,
+    pub problem_no_section: &'static str,
+    /// More sections, keywords or terms than a subscription may have.
+    pub error_too_many: fn(count: usize, max: usize) -> String,
+    pub error_email_invalid: &'static str,
+    pub error_schedule_invalid: &'static str,
+    pub error_timezone_unknown: fn(zone: &str) -> String,
+    /// A message followed by the technical detail (the command line's English words for
+    /// an address or a cron expression).
+    pub with_detail: fn(message: &str, detail: &str) -> String,
     pub saved_notice: &'static str,
 
     // The other subscription pages

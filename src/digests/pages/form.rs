@@ -138,25 +138,18 @@ pub(super) fn split_list(text: &str) -> Vec<String> {
 }
 
 /// The form's fields checked and turned into (topics, schedule, zone), or an error
-/// message naming the field.
-/// The detailed reasons are `SubscriberError`'s, which the command line shares.
+/// message naming the field, in the reader's language ([`describe`]).
 pub(super) fn validate_choices(
     form: &Submitted,
     m: &Messages,
 ) -> Result<(Topics, String, String), String> {
-    let field = |name: &str, e: &dyn std::fmt::Display| format!("{name}{}{e}", m.colon);
     let sections = form.all("section");
     let mut keywords = form.all("keyword");
     keywords.extend(split_list(form.one("more_keywords").unwrap_or("")));
     let terms = split_list(form.one("terms").unwrap_or(""));
-    let topics = Topics::from_input(&sections, &keywords, &terms).map_err(|e| match e {
-        SubscriberError::Section { .. } => field(m.field_sections, &e),
-        SubscriberError::Keyword { .. } => field(m.field_keywords, &e),
-        SubscriberError::Term { .. } => field(m.field_terms, &e),
-        other => field(m.field_topics, &other),
-    })?;
+    let topics = Topics::from_input(&sections, &keywords, &terms).map_err(|e| describe(&e, m))?;
     if topics.is_empty() {
-        return Err(field(m.field_topics, &m.error_no_topics));
+        return Err(describe(&SubscriberError::NoTopics, m));
     }
     let preset = form.one("preset").unwrap_or("");
     let schedule = if preset == "custom" || preset.is_empty() {
@@ -165,12 +158,73 @@ pub(super) fn validate_choices(
         preset
     };
     if schedule.is_empty() {
-        return Err(field(m.field_schedule, &m.error_no_schedule));
+        return Err(field(m, m.field_schedule, m.error_no_schedule));
     }
-    let schedule = validate_schedule(schedule).map_err(|e| field(m.field_schedule, &e))?;
-    let tz =
-        validate_timezone(form.one("tz").unwrap_or("")).map_err(|e| field(m.field_timezone, &e))?;
+    let schedule = validate_schedule(schedule).map_err(|e| describe(&e, m))?;
+    let zone = form.one("tz").unwrap_or("");
+    let tz = validate_timezone(zone).map_err(|_| {
+        field(
+            m,
+            m.field_timezone,
+            &(m.error_timezone_unknown)(zone.trim()),
+        )
+    })?;
     Ok((topics, schedule, tz))
+}
+
+/// `{field}：{text}` in the catalogue's punctuation.
+fn field(m: &Messages, name: &str, text: &str) -> String {
+    format!("{name}{}{text}", m.colon)
+}
+
+/// Why the form was refused, in the reader's language, after the name of the field. The
+/// details only the command line's English can give (what is wrong in an address or a
+/// cron expression) follow in brackets.
+pub(super) fn describe(e: &SubscriberError, m: &Messages) -> String {
+    let name = |input: &str, problem: &NameProblem| {
+        let problem = match problem {
+            NameProblem::Empty => m.problem_empty.to_string(),
+            NameProblem::TooLong { max } => (m.problem_too_long)(*max),
+            NameProblem::Separator => m.problem_separator.to_string(),
+            NameProblem::Control => m.problem_control.to_string(),
+            NameProblem::NoSection => m.problem_no_section.to_string(),
+        };
+        (m.error_name)(input.trim(), &problem)
+    };
+    match e {
+        SubscriberError::Email { reason, .. } => field(
+            m,
+            m.email_label,
+            &(m.with_detail)(m.error_email_invalid, reason),
+        ),
+        SubscriberError::Section { input, problem } => {
+            field(m, m.field_sections, &name(input, problem))
+        }
+        SubscriberError::Keyword { input, problem } => {
+            field(m, m.field_keywords, &name(input, problem))
+        }
+        SubscriberError::Term { input, problem } => field(m, m.field_terms, &name(input, problem)),
+        SubscriberError::TooMany {
+            field: which,
+            count,
+            max,
+        } => {
+            let label = match *which {
+                "sections" => m.field_sections,
+                "keywords" => m.field_keywords,
+                _ => m.field_terms,
+            };
+            field(m, label, &(m.error_too_many)(*count, *max))
+        }
+        SubscriberError::NoTopics => field(m, m.field_topics, m.error_no_topics),
+        SubscriberError::Schedule(detail) => field(
+            m,
+            m.field_schedule,
+            &(m.with_detail)(m.error_schedule_invalid, detail),
+        ),
+        // Not met by the form's own fields (the zone is described above), kept whole.
+        SubscriberError::Timezone(_) | SubscriberError::Status(_) => e.to_string(),
+    }
 }
 
 /// Which form: a new subscription, or a subscriber's own behind a manage token.

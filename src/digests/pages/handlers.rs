@@ -52,7 +52,7 @@ pub(super) async fn subscribe_post(State(web): WebState, req: Request) -> Respon
     };
     let email = match normalize_email(form.one("email").unwrap_or("")) {
         Ok(e) => e,
-        Err(e) => return rerender(&format!("{}{}{e}", m.email_label, m.colon)),
+        Err(e) => return rerender(&describe(&e, m)),
     };
     // The mails' language: the form's choice, else the page's (DESIGN §5).
     let mail_lang = form.mail_lang().unwrap_or(view.lang.lang);

@@ -57,7 +57,7 @@ use crate::config::{self, Config};
 use crate::digests::compose::ContentLanguage;
 use crate::digests::mail::{Envelope, Transport};
 use crate::digests::subscriber::{
-    email_key, normalize_email, validate_schedule, validate_timezone, SubscriberError,
+    email_key, normalize_email, validate_schedule, validate_timezone, NameProblem, SubscriberError,
 };
 use crate::digests::token::{self, Purpose};
 use crate::feeds::index::Index;
@@ -513,6 +513,106 @@ mod tests {
         let sub = Subscriber::new("a@example.org", topics, &schedule, "UTC", 0).unwrap();
         assert_eq!(Filled::from_subscriber(&sub).preset, "@instant");
         assert_eq!(Filled::from_subscriber(&sub).cron, "");
+    }
+
+    /// Every reason the form gives is in the page's language; only the details of an
+    /// address or a cron expression, which the command line words, stay English.
+    #[test]
+    fn the_form_says_what_is_wrong_in_the_readers_language() {
+        let submitted = |fields: &[(&str, &str)]| Submitted {
+            fields: fields
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        };
+        let long = "長".repeat(101);
+        let many: String = (0..101).map(|i| format!("詞{i},")).collect();
+        let cases: [(&[(&str, &str)], [&str; 3]); 7] = [
+            (
+                &[("keyword", &long), ("preset", "0 8 * * *"), ("tz", "UTC")],
+                [
+                    "」超過 100 個字",
+                    "”超过 100 个字",
+                    "” is longer than 100 characters",
+                ],
+            ),
+            (
+                &[("keyword", "a;b"), ("preset", "0 8 * * *"), ("tz", "UTC")],
+                [
+                    "關鍵詞：「a;b」不能含有「;」",
+                    "关键词：“a;b”不能含有“;”",
+                    "Keywords: “a;b” must not contain “;”",
+                ],
+            ),
+            (
+                &[("section", ">"), ("preset", "0 8 * * *"), ("tz", "UTC")],
+                [
+                    "欄目：「>」不是任何欄目",
+                    "栏目：“>”不是任何栏目",
+                    "“>” names no section",
+                ],
+            ),
+            (
+                &[
+                    ("more_keywords", &many),
+                    ("preset", "0 8 * * *"),
+                    ("tz", "UTC"),
+                ],
+                [
+                    "選了 101 個，最多 100 個",
+                    "选了 101 个，最多 100 个",
+                    "101 chosen, at most 100",
+                ],
+            ),
+            (
+                &[("preset", "0 8 * * *"), ("tz", "UTC")],
+                ["請至少勾選", "请至少勾选", "Check at least"],
+            ),
+            (
+                &[
+                    ("keyword", "x"),
+                    ("preset", "custom"),
+                    ("cron", "0 8 * *"),
+                    ("tz", "UTC"),
+                ],
+                [
+                    "不是有效的發送時間",
+                    "不是有效的发送时间",
+                    "not a valid schedule",
+                ],
+            ),
+            (
+                &[
+                    ("keyword", "x"),
+                    ("preset", "0 8 * * *"),
+                    ("tz", "Mars/Base"),
+                ],
+                [
+                    "「Mars/Base」不是已知的時區",
+                    "“Mars/Base”不是已知的时区",
+                    "“Mars/Base” is not a known time zone",
+                ],
+            ),
+        ];
+        for (fields, wants) in cases {
+            for (lang, want) in Lang::ALL.into_iter().zip(wants) {
+                let err = validate_choices(&submitted(fields), lang.messages()).unwrap_err();
+                assert!(err.contains(want), "{lang}: {err:?} lacks {want:?}");
+                if lang != Lang::En {
+                    let english = ["longer", "must not", "names no", "chosen", "time zone"];
+                    assert!(!english.iter().any(|w| err.contains(w)), "{lang}: {err}");
+                }
+            }
+        }
+        // An address: the sentence in the language, the detail in brackets.
+        let e = normalize_email("a..b@example.org").unwrap_err();
+        let zh = describe(&e, Lang::ZhHant.messages());
+        assert!(zh.contains("不是有效的電子郵件地址（"), "{zh}");
+        let en = describe(&e, Lang::En.messages());
+        assert!(en.contains("not a valid email address ("), "{en}");
+        // The command line keeps its English one-liners.
+        let e = Topics::from_input(&[], &["a;b".into()], &[]).unwrap_err();
+        assert_eq!(e.to_string(), "keyword \"a;b\": must not contain ';'");
     }
 
     #[test]

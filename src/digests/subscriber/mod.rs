@@ -64,18 +64,47 @@ impl FromStr for Status {
     }
 }
 
+/// What is wrong with a section, keyword or term as typed: a kind of its own, so that the
+/// subscription pages can say it in the reader's language (the command line prints the
+/// English text of `Display`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameProblem {
+    /// Nothing left once trimmed, or once folded.
+    Empty,
+    TooLong {
+        max: usize,
+    },
+    /// Holds `;`, which separates names in a CSV field.
+    Separator,
+    Control,
+    /// A section path whose segments are all empty.
+    NoSection,
+}
+
+impl std::fmt::Display for NameProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameProblem::Empty => write!(f, "empty"),
+            NameProblem::TooLong { max } => write!(f, "longer than {max} characters"),
+            NameProblem::Separator => write!(f, "must not contain ';'"),
+            NameProblem::Control => write!(f, "contains a control character"),
+            NameProblem::NoSection => write!(f, "names no section"),
+        }
+    }
+}
+
 /// Why an address, topic, schedule, zone or status is refused. One line each, naming the
 /// field and quoting the input, e.g. `email "a@b": domain has no dot`.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SubscriberError {
     #[error("email {email:?}: {reason}")]
     Email { email: String, reason: String },
-    #[error("section {input:?}: {reason}")]
-    Section { input: String, reason: String },
-    #[error("keyword {input:?}: {reason}")]
-    Keyword { input: String, reason: String },
-    #[error("term {input:?}: {reason}")]
-    Term { input: String, reason: String },
+    #[error("section {input:?}: {problem}")]
+    Section { input: String, problem: NameProblem },
+    #[error("keyword {input:?}: {problem}")]
+    Keyword { input: String, problem: NameProblem },
+    #[error("term {input:?}: {problem}")]
+    Term { input: String, problem: NameProblem },
     #[error("{count} {field} (at most {max})")]
     TooMany {
         field: &'static str,

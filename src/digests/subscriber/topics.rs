@@ -58,20 +58,20 @@ impl Folder {
 }
 
 /// Checks one typed name; the reason, if any, goes into the caller's error variant.
-pub(super) fn check_name(name: &str) -> Result<&str, String> {
+pub(super) fn check_name(name: &str) -> Result<&str, NameProblem> {
     let name = name.trim();
     if name.is_empty() {
-        return Err("empty".into());
+        return Err(NameProblem::Empty);
     }
     if name.chars().count() > NAME_MAX {
-        return Err(format!("longer than {NAME_MAX} characters"));
+        return Err(NameProblem::TooLong { max: NAME_MAX });
     }
     if name.contains(LIST_SEPARATORS) {
         // It would split in two on the way through a CSV file.
-        return Err("must not contain ';'".into());
+        return Err(NameProblem::Separator);
     }
     if name.chars().any(char::is_control) {
-        return Err("contains a control character".into());
+        return Err(NameProblem::Control);
     }
     Ok(name)
 }
@@ -98,14 +98,14 @@ impl Topics {
     ) -> Result<Topics, SubscriberError> {
         let mut t = Topics::default();
         for input in sections {
-            let bad = |reason: &str| SubscriberError::Section {
+            let bad = |problem| SubscriberError::Section {
                 input: input.clone(),
-                reason: reason.to_string(),
+                problem,
             };
-            check_name(input).map_err(|r| bad(&r))?;
+            check_name(input).map_err(bad)?;
             let segments = section_segments(input, folder);
             if segments.is_empty() {
-                return Err(bad("names no section"));
+                return Err(bad(NameProblem::NoSection));
             }
             let path: Vec<String> = segments.iter().map(|(_, key)| key.clone()).collect();
             if !t.sections.contains(&path) {
@@ -115,14 +115,14 @@ impl Topics {
             }
         }
         for input in keywords {
-            let bad = |reason: &str| SubscriberError::Keyword {
+            let bad = |problem| SubscriberError::Keyword {
                 input: input.clone(),
-                reason: reason.to_string(),
+                problem,
             };
-            let name = check_name(input).map_err(|r| bad(&r))?;
+            let name = check_name(input).map_err(bad)?;
             let key = folder.name(name);
             if key.is_empty() {
-                return Err(bad("empty"));
+                return Err(bad(NameProblem::Empty));
             }
             if !t.keywords.contains(&key) {
                 t.keywords.push(key);
@@ -130,14 +130,14 @@ impl Topics {
             }
         }
         for input in terms {
-            let bad = |reason: &str| SubscriberError::Term {
+            let bad = |problem| SubscriberError::Term {
                 input: input.clone(),
-                reason: reason.to_string(),
+                problem,
             };
-            let name = check_name(input).map_err(|r| bad(&r))?;
+            let name = check_name(input).map_err(bad)?;
             let key = folder.term(name);
             if key.is_empty() {
-                return Err(bad("empty"));
+                return Err(bad(NameProblem::Empty));
             }
             if !t.terms.contains(&key) {
                 t.terms.push(key);
