@@ -232,7 +232,20 @@ fn bad_queries_get_a_400_with_the_reason() {
     );
     assert_eq!(page.status, 400);
     assert!(
-        page.body.contains("This search cannot be run"),
+        page.body
+            .contains("This search cannot be run: q: longer than 100 characters"),
+        "{}",
+        page.body
+    );
+    let page = http::request(
+        "GET",
+        &d.url(&format!("/search?q={}", "長".repeat(101))),
+        &[("accept-language", "zh-TW")],
+        None,
+    );
+    assert_eq!(page.status, 400);
+    assert!(
+        page.body.contains("無法執行這個搜尋：q 超過 100 個字"),
         "{}",
         page.body
     );

@@ -154,4 +154,9 @@ pub static MESSAGES: Messages = Messages {
     search_follow: "Follow this search: ",
     search_not_ready: "The search index is being built; please try again in a moment.",
     search_invalid: "This search cannot be run: ",
+    query_empty: "type a word to search for",
+    query_too_many: |count, max| format!("too many parameters: {count}, at most {max}"),
+    query_too_long: |name, max| format!("{name}: longer than {max} characters"),
+    query_control: |name| format!("{name}: holds a control character"),
+    query_no_section: "section: names no section",
 };

@@ -177,4 +177,10 @@ pub struct Messages {
     pub search_not_ready: &'static str,
     /// Before the reason a query is refused (the reason itself is in English).
     pub search_invalid: &'static str,
+    /// Why a search is refused (after `search_invalid`); `name` is the URL parameter.
+    pub query_empty: &'static str,
+    pub query_too_many: fn(count: usize, max: usize) -> String,
+    pub query_too_long: fn(name: &str, max: usize) -> String,
+    pub query_control: fn(name: &str) -> String,
+    pub query_no_section: &'static str,
 }

@@ -142,4 +142,9 @@ pub static MESSAGES: Messages = Messages {
     search_follow: "订阅这个搜索：",
     search_not_ready: "搜索索引正在建立，请稍后再试。",
     search_invalid: "无法执行这个搜索：",
+    query_empty: "请输入要搜索的词语",
+    query_too_many: |count, max| format!("参数太多：{count} 个，最多 {max} 个"),
+    query_too_long: |name, max| format!("{name} 超过 {max} 个字"),
+    query_control: |name| format!("{name} 含有控制字符"),
+    query_no_section: "section 不是任何栏目",
 };

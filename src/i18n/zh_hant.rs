@@ -142,4 +142,9 @@ pub static MESSAGES: Messages = Messages {
     search_follow: "訂閱這個搜尋：",
     search_not_ready: "搜尋索引正在建立，請稍後再試。",
     search_invalid: "無法執行這個搜尋：",
+    query_empty: "請輸入要搜尋的詞語",
+    query_too_many: |count, max| format!("參數太多：{count} 個，最多 {max} 個"),
+    query_too_long: |name, max| format!("{name} 超過 {max} 個字"),
+    query_control: |name| format!("{name} 含有控制字元"),
+    query_no_section: "section 不是任何欄目",
 };

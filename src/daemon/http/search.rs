@@ -133,7 +133,7 @@ pub(super) async fn page(State(app): AppState, uri: Uri, headers: HeaderMap) -> 
     let lang = reader.lang;
     let (status, state) = match Query::parse(raw) {
         Err(QueryError::Empty) => (StatusCode::OK, PageState::Form),
-        Err(e) => (StatusCode::BAD_REQUEST, PageState::Bad(e.to_string())),
+        Err(e) => (StatusCode::BAD_REQUEST, PageState::Bad(e)),
         Ok(query) => match ready_search(&app) {
             None => (StatusCode::SERVICE_UNAVAILABLE, PageState::NotReady),
             Some(search) => {

@@ -8,7 +8,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use super::article_page::PAGE_STYLE;
 use crate::config::Format;
 use crate::feeds::feed::{summary_of, xml_clean, Site};
-use crate::feeds::search::query::Query;
+use crate::feeds::search::query::{Query, QueryError, PARAMS_MAX};
 use crate::feeds::search::text::fold_term;
 use crate::i18n::{language_switcher, Lang};
 use crate::model::article::{Block, Record};
@@ -24,7 +24,7 @@ pub(super) enum PageState {
     /// The search index is being built.
     NotReady,
     /// The query is refused, for this reason.
-    Bad(String),
+    Bad(QueryError),
     /// The matches, newest first.
     Found(Query, Vec<Record>),
 }
@@ -83,7 +83,7 @@ pub(super) fn search_page(
         @match state {
             PageState::Form => {},
             PageState::NotReady => p { (m.search_not_ready) },
-            PageState::Bad(reason) => p { (m.search_invalid) code { (reason) } },
+            PageState::Bad(e) => p { (m.search_invalid) (refusal(e, lang)) },
             PageState::Found(q, records) => {
                 @if records.is_empty() {
                     p { (m.search_none) }
@@ -118,6 +118,18 @@ pub(super) fn search_page(
         }
     }
     .into_string()
+}
+
+/// Why the query is refused, in the reader's language (the feeds' 400 says it in English).
+fn refusal(e: &QueryError, lang: Lang) -> String {
+    let m = lang.messages();
+    match e {
+        QueryError::Empty => m.query_empty.to_string(),
+        QueryError::TooManyParameters { count } => (m.query_too_many)(*count, PARAMS_MAX),
+        QueryError::TooLong { name, max } => (m.query_too_long)(name, *max),
+        QueryError::Control { name } => (m.query_control)(name),
+        QueryError::NoSection => m.query_no_section.to_string(),
+    }
 }
 
 fn result(site: &Site, lang: Lang, query: &Query, rec: &Record) -> Markup {
@@ -222,8 +234,24 @@ mod tests {
         assert!(en.contains("No article matches."));
         let form = search_page(&site, Lang::ZhHant, None, &PageState::Form);
         assert!(form.contains("搜尋文章") && !form.contains("rel=\"alternate\""));
-        let bad = search_page(&site, Lang::En, None, &PageState::Bad("q: too long".into()));
-        assert!(bad.contains("This search cannot be run: <code>q: too long</code>"));
+        let too_long = QueryError::TooLong {
+            name: "q",
+            max: 100,
+        };
+        let bad = search_page(&site, Lang::En, None, &PageState::Bad(too_long.clone()));
+        assert!(bad.contains("This search cannot be run: q: longer than 100 characters"));
+        let bad = search_page(&site, Lang::ZhHant, None, &PageState::Bad(too_long));
+        assert!(bad.contains("無法執行這個搜尋：q 超過 100 個字"), "{bad}");
+        let bad = search_page(
+            &site,
+            Lang::ZhHans,
+            None,
+            &PageState::Bad(QueryError::NoSection),
+        );
+        assert!(
+            bad.contains("无法执行这个搜索：section 不是任何栏目"),
+            "{bad}"
+        );
     }
 
     #[test]

@@ -527,7 +527,9 @@ mod tests {
         };
         let long = "長".repeat(101);
         let many: String = (0..101).map(|i| format!("詞{i},")).collect();
-        let cases: [(&[(&str, &str)], [&str; 3]); 7] = [
+        // The form's fields, and what the error says in zh-Hant, zh-Hans and English.
+        type Case<'a> = (&'a [(&'a str, &'a str)], [&'a str; 3]);
+        let cases: [Case; 7] = [
             (
                 &[("keyword", &long), ("preset", "0 8 * * *"), ("tz", "UTC")],
                 [
