@@ -224,31 +224,22 @@ fn bad_queries_get_a_400_with_the_reason() {
     assert_eq!(d.get("/search/other.xml?q=a").status, 404);
     // The page shows the form for no query, the reason for a bad one.
     assert_eq!(d.get("/search").status, 200);
-    let page = http::request(
-        "GET",
-        &d.url(&format!("/search?q={}", "長".repeat(101))),
-        &[("accept-language", "en")],
-        None,
-    );
-    assert_eq!(page.status, 400);
-    assert!(
-        page.body
-            .contains("This search cannot be run: q: longer than 100 characters"),
-        "{}",
-        page.body
-    );
-    let page = http::request(
-        "GET",
-        &d.url(&format!("/search?q={}", "長".repeat(101))),
-        &[("accept-language", "zh-TW")],
-        None,
-    );
-    assert_eq!(page.status, 400);
-    assert!(
-        page.body.contains("無法執行這個搜尋：q 超過 100 個字"),
-        "{}",
-        page.body
-    );
+    for (language, reason) in [
+        (
+            "en",
+            "This search cannot be run: q: longer than 100 characters",
+        ),
+        ("zh-TW", "無法執行這個搜尋：q 超過 100 個字"),
+    ] {
+        let page = http::request(
+            "GET",
+            &d.url(&format!("/search?q={}", "長".repeat(101))),
+            &[("accept-language", language)],
+            None,
+        );
+        assert_eq!(page.status, 400);
+        assert!(page.body.contains(reason), "{}", page.body);
+    }
 }
 
 #[test]
