@@ -11,8 +11,9 @@
 //! Cost: sections and keywords come from the index's feed memberships (each feed's
 //! newest members, merged newest first), reading only the articles that make the feed.
 //! Terms need the text: once the daemon's search index is built ([`Search`]), each term's
-//! newest matches over the whole store come from it; before that, from a newest-first walk
-//! over the last [`TERM_WALK`] arrivals — the one place that reads article bodies.
+//! newest matches over the whole store come from it; and always from a newest-first walk
+//! over the last [`TERM_WALK`] arrivals, which the search index takes a moment after they
+//! are published — the one place that reads article bodies.
 //!
 //! [`select`] and [`owner`] read the index; the rest is pure.
 
@@ -28,8 +29,8 @@ use crate::model::article::Record;
 use crate::model::subscriber::{Status, Subscriber, Topics};
 use crate::model::topic::Topic;
 
-/// Arrivals a personal feed with terms searches, newest first, while the search index is
-/// not built yet: its term matches are then the newest among the last this many.
+/// Arrivals a personal feed with terms reads itself, newest first: all its term matches
+/// until the search index is built, and the newest ones it may not have taken yet.
 pub const TERM_WALK: usize = 1000;
 
 /// What the holder of a feed token gets.
@@ -80,9 +81,9 @@ fn folder_url(base_url: &str, link_key: &[u8], sub: &Subscriber) -> String {
 
 /// The newest `n` articles the digest of `topics` would pick, newest first (ties by id,
 /// as in every feed). Sections and keywords: the index's feeds for them; terms: each
-/// term's newest `n` matches in `search` when it is built ([`Search::is_ready`]), else the
-/// last [`TERM_WALK`] arrivals, newest first, until `n` match. Every article is checked
-/// with the digest's rule.
+/// term's newest `n` matches in `search` when it is built ([`Search::is_ready`]), and the
+/// last [`TERM_WALK`] arrivals, newest first, until `n` match (what the search index may
+/// not have taken yet). Every article is checked with the digest's rule.
 pub fn select(
     index: &Index,
     search: Option<&Search>,
@@ -110,9 +111,8 @@ pub fn select(
             pick(rec, &mut picked);
         }
     }
-    match search.filter(|s| s.is_ready()) {
-        _ if topics.terms.is_empty() => {}
-        Some(search) => {
+    if !topics.terms.is_empty() {
+        if let Some(search) = search.filter(|s| s.is_ready()) {
             for term in &topics.terms {
                 let query = Query {
                     terms: vec![term.clone()],
@@ -124,16 +124,16 @@ pub fn select(
                 }
             }
         }
-        None => {
-            let mut found = 0;
-            for id in index.latest_arrival_ids(TERM_WALK) {
-                if found == n {
-                    break;
-                }
-                if let Some(rec) = index.record(&id)? {
-                    if pick(rec, &mut picked) {
-                        found += 1;
-                    }
+        // The newest arrivals also from the index itself: the search index takes them
+        // in a moment after they are published, and a feed read in between holds them.
+        let mut found = 0;
+        for id in index.latest_arrival_ids(TERM_WALK) {
+            if found == n {
+                break;
+            }
+            if let Some(rec) = index.record(&id)? {
+                if pick(rec, &mut picked) {
+                    found += 1;
                 }
             }
         }
