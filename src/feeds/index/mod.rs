@@ -38,6 +38,40 @@ use crate::model::subscriber::{Subscriber, SubscriberWithoutLang};
 use crate::model::topic::Topic;
 use catalog::{Catalog, Entry, FastMap, Slot};
 
+/// How long [`Index::open`] waits for sled to let go of the lock of the database it has
+/// just closed (its flusher thread ends within one flush interval, well under a second).
+const REOPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// sled's database in `dir`. While another holds its lock: [`IndexError::Locked`] at once
+/// (`patience` zero: another process has the index), or after waiting up to `patience`.
+fn open_db(dir: &Path, patience: std::time::Duration) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let opened = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .mode(sled::Mode::HighThroughput)
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(IndexError::Locked {
+                        path: dir.to_owned(),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(source) => {
+                return Err(IndexError::Open {
+                    path: dir.to_owned(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
 /// sled's page cache; its default (1 GiB) lets RSS grow far past what a feed server needs.
 /// The tree is read whole only when the index opens (the catalog keeps the rest), so 8 MB
 /// serve the daemon as well as 32 MB did (BENCHMARKS.md, "memory and speed of the cold build").
@@ -241,22 +275,7 @@ const LOG_KEY: &[u8] = b"log";
 
 impl Index {
     pub fn open(dir: &Path) -> Result<Index> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_BYTES)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|source| match &source {
-                sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => {
-                    IndexError::Locked {
-                        path: dir.to_owned(),
-                    }
-                }
-                _ => IndexError::Open {
-                    path: dir.to_owned(),
-                    source,
-                },
-            })?;
+        let db = open_db(dir, std::time::Duration::ZERO)?;
         let tree = db.open_tree("index")?;
         migrate::from_first_layout(&tree)?;
         let generation = log_generation(&tree)?;
@@ -267,6 +286,16 @@ impl Index {
                 source: sled::Error::Io(e),
             })?;
         let catalog = RwLock::new(load_catalog(&tree)?);
+        // Reading the catalog pulled every node of the tree into sled's page cache, and
+        // nothing presses that cache afterwards, so they would stay for the life of the
+        // daemon (~34 MB at 100,000 articles; BENCHMARKS.md, "where the daemon's heap
+        // is"). The database opened again starts with an empty cache; sled lets go of its
+        // lock a moment after the drop, when its flusher thread ends.
+        db.flush()?;
+        drop(tree);
+        drop(db);
+        let db = open_db(dir, REOPEN_PATIENCE)?;
+        let tree = db.open_tree("index")?;
         Ok(Index {
             tree,
             log: RwLock::new(log),
