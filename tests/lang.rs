@@ -10,7 +10,7 @@ use tidings::i18n::Lang;
 use crate::support::daemon::Daemon;
 use crate::support::http::{request, Reply};
 use crate::support::{drop_in, outbox, page_export, SEED_ID};
-use crate::web::{csrf_of, form, key, link_in, local, new_mail, read_mail, start_daemon};
+use crate::web::{csrf_of, key, link_in, local, new_mail, read_mail, start_daemon};
 
 /// What `Accept-Language` asks for, and the language the pages must answer in.
 const ASKED: [(&str, Lang); 7] = [
@@ -259,19 +259,17 @@ fn mails_are_written_in_the_subscribers_language() {
     let d = start_daemon();
     // An English page, Simplified mails: the form's choice decides the mails.
     let csrf = csrf_of(&d, "/subscribe?lang=en");
-    let r = request(
-        "POST",
-        &d.url("/subscribe"),
-        &[("cookie", &csrf.cookie)],
-        Some(form(&[
-            ("csrf", &csrf.token),
+    let r = csrf.post(
+        &d,
+        "/subscribe",
+        &[
             ("page_lang", "en"),
             ("lang", "zh-Hans"),
             ("email", "hans@example.org"),
             ("keyword", "重慶市"),
             ("preset", "0 8 * * *"),
             ("tz", "Asia/Shanghai"),
-        ])),
+        ],
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains(Lang::En.messages().check_inbox_title));

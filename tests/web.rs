@@ -156,18 +156,31 @@ pub(crate) fn csrf_of(d: &Daemon, path: &str) -> Csrf {
     Csrf { token, cookie }
 }
 
+impl Csrf {
+    /// POSTs the form `fields` to `path`, as the page's form would: with the form token
+    /// first among the fields and the cookie that must come with it.
+    pub(crate) fn post(&self, d: &Daemon, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut all = vec![("csrf", self.token.as_str())];
+        all.extend_from_slice(fields);
+        request(
+            "POST",
+            &d.url(path),
+            &[("cookie", &self.cookie)],
+            Some(form(&all)),
+        )
+    }
+}
+
 fn subscribe(d: &Daemon, csrf: &Csrf, email: &str) -> Reply {
-    request(
-        "POST",
-        &d.url("/subscribe"),
-        &[("cookie", &csrf.cookie)],
-        Some(form(&[
-            ("csrf", &csrf.token),
+    csrf.post(
+        d,
+        "/subscribe",
+        &[
             ("email", email),
             ("section", "时政"),
             ("preset", "0 8 * * *"),
             ("tz", "Asia/Shanghai"),
-        ])),
+        ],
     )
 }
 
@@ -243,23 +256,13 @@ fn forms_without_a_matching_token_or_from_another_site_are_refused() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(status_of(&d, "a@example.org").as_deref(), Some("pending"));
     // A missing field is named.
-    let r = request(
-        "POST",
-        &d.url("/subscribe"),
-        &[("cookie", &csrf.cookie)],
-        Some(form(&[("csrf", &csrf.token), ("email", "b@example.org")])),
-    );
+    let r = csrf.post(&d, "/subscribe", &[("email", "b@example.org")]);
     assert_eq!(r.status, 400);
     assert!(r.body.contains("主題："), "{}", r.body);
-    let r = request(
-        "POST",
-        &d.url("/subscribe"),
-        &[("cookie", &csrf.cookie)],
-        Some(form(&[
-            ("csrf", &csrf.token),
-            ("email", "no-at-sign"),
-            ("keyword", "重庆市"),
-        ])),
+    let r = csrf.post(
+        &d,
+        "/subscribe",
+        &[("email", "no-at-sign"), ("keyword", "重庆市")],
     );
     assert_eq!(r.status, 400);
     assert!(r.body.contains("電子郵件："), "{}", r.body);
@@ -293,17 +296,15 @@ fn keywords_typed_without_javascript_are_folded_and_the_search_script_is_served(
     // Without the script: keywords typed by hand, in either script and with any of the
     // separators, one the site has never used among them.
     let csrf = csrf_of(&d, "/subscribe");
-    let r = request(
-        "POST",
-        &d.url("/subscribe"),
-        &[("cookie", &csrf.cookie)],
-        Some(form(&[
-            ("csrf", &csrf.token),
+    let r = csrf.post(
+        &d,
+        "/subscribe",
+        &[
             ("email", "typist@example.org"),
             ("more_keywords", "重庆市、 基層統戰工作,尚無此詞"),
             ("preset", "@hourly"),
             ("tz", "UTC"),
-        ])),
+        ],
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let list = d.ok(&["subscriber", "list"]);
@@ -470,12 +471,7 @@ fn bad_links_get_400_and_one_click_unsubscribes_without_a_form_token() {
         now + 600,
     );
     let csrf = csrf_of(&d, &format!("/unsubscribe?token={t}"));
-    let r = request(
-        "POST",
-        &d.url(&format!("/unsubscribe?token={t}")),
-        &[("cookie", &csrf.cookie)],
-        Some(form(&[("csrf", &csrf.token)])),
-    );
+    let r = csrf.post(&d, &format!("/unsubscribe?token={t}"), &[]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("已退訂"));
     assert_eq!(

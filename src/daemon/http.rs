@@ -493,8 +493,8 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
     gzip.or(any).is_some_and(|q| q > 0.0)
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response {
-    let mut res = Response::new(Body::from(text));
+fn plain(status: StatusCode, text: impl Into<Body>) -> Response {
+    let mut res = Response::new(text.into());
     *res.status_mut() = status;
     let h = res.headers_mut();
     h.insert(

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 use tidings::config::{Config, SystemdDirs};
-use tidings::feeds::index::{Index, IndexError};
+use tidings::feeds::index::Index;
 
 // ---------------------------------------------------------------------------------------
 // Programs
@@ -299,11 +299,7 @@ pub fn build_in_process(dir: &Path, config: &str) -> (Config, Index) {
 /// its background threads have finished with the closed database, a moment after the
 /// drop.
 pub fn open_index(path: &Path) -> Index {
-    eventually(|| match Index::open(path) {
-        Ok(index) => Ok(index),
-        Err(e @ IndexError::Locked { .. }) => Err(e.to_string()),
-        Err(e) => panic!("{e}"),
-    })
+    Index::open_waiting(path, PATIENCE).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Every feed the manifest lists (DESIGN §2): those of `index.json` and of each page it

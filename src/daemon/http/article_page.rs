@@ -104,9 +104,20 @@ nav.lang{text-align:right}.follow{color:#555;font-size:.9rem;border-top:1px soli
 
 /// A whole page: doctype, language, charset, viewport for phones, title, `head` (links),
 /// style, then `body` after the language switcher (its links keep the page and change
-/// only `?lang=`). Every text and attribute spliced in is escaped by maud; only the
-/// constant style sheet goes in as it is.
+/// only `?lang=`).
 pub(super) fn page(lang: Lang, title: &str, head: Markup, body: Markup) -> String {
+    let body = html! {
+        (language_switcher(lang, "", None))
+        (body)
+    };
+    document(lang, title, head, body)
+}
+
+/// The skeleton every HTML page of the daemon shares: doctype, language, charset,
+/// viewport for phones, title, `head` (links), the style sheet, `body` as it is. Every
+/// text and attribute spliced in is escaped by maud; only the constant style sheet goes
+/// in as it is.
+pub(super) fn document(lang: Lang, title: &str, head: Markup, body: Markup) -> String {
     html! {
         (DOCTYPE) "\n"
         html lang=(lang.tag()) {
@@ -117,10 +128,7 @@ pub(super) fn page(lang: Lang, title: &str, head: Markup, body: Markup) -> Strin
                 (head)
                 style { (PreEscaped(PAGE_STYLE)) }
             }
-            body {
-                (language_switcher(lang, "", None))
-                (body)
-            }
+            body { (body) }
         }
     }
     .into_string()

@@ -32,15 +32,7 @@ fn not_ready() -> Response {
 }
 
 fn bad_query(e: &QueryError) -> Response {
-    let mut res = Response::new(Body::from(format!("bad query: {e}\n")));
-    *res.status_mut() = StatusCode::BAD_REQUEST;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    plain(StatusCode::BAD_REQUEST, format!("bad query: {e}\n"))
 }
 
 /// `GET /search/{name}?…`: a feed of the newest `feeds.items` matches.

@@ -3,9 +3,9 @@
 //! results come in, the page goes out.
 
 use chrono::TimeZone;
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup};
 
-use super::article_page::PAGE_STYLE;
+use super::article_page::document;
 use crate::config::Format;
 use crate::feeds::feed::{summary_of, xml_clean, Site};
 use crate::feeds::search::query::{Query, QueryError, PARAMS_MAX};
@@ -104,20 +104,7 @@ pub(super) fn search_page(
         }
         footer { a href="/subscribe" { (m.subscribe_link) } }
     };
-    html! {
-        (DOCTYPE) "\n"
-        html lang=(lang.tag()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (xml_clean(&title)) " · " (xml_clean(&site.title)) }
-                (head)
-                style { (PreEscaped(PAGE_STYLE)) }
-            }
-            body { (body) }
-        }
-    }
-    .into_string()
+    document(lang, &format!("{title} · {}", site.title), head, body)
 }
 
 /// Why the query is refused, in the reader's language (the feeds' 400 says it in English).

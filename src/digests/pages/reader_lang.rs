@@ -66,7 +66,7 @@ impl PageLang {
 /// parameter), `headers` the request's (the cookie and `Accept-Language`).
 pub fn page_lang(headers: &HeaderMap, query: Option<&str>, site_default: Lang) -> PageLang {
     let query_lang = query.and_then(|q| query_param(q, "lang"));
-    let cookie_lang = cookie(headers, LANG_COOKIE);
+    let cookie_lang = super::csrf::cookie_value(headers, LANG_COOKIE);
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
@@ -82,17 +82,6 @@ fn query_param(query: &str, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes())
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.into_owned())
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim())
 }
 
 #[cfg(test)]

@@ -193,36 +193,13 @@ fn page_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::article::Block;
-
-    fn open(dir: &Path) -> Index {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match Index::open(dir) {
-                Err(IndexError::Locked { .. }) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                other => return other.unwrap(),
-            }
-        }
-    }
+    use crate::feeds::index::tests::{article, reopen};
 
     fn incoming(id: &str, keyword: &str) -> Incoming {
         let article = Article {
-            id: id.into(),
-            title: "標題".into(),
-            subtitle: None,
-            original_title: None,
             sections: vec!["國內".into()],
             keywords: vec![keyword.into()],
-            editor: None,
-            author: None,
-            url: None,
-            published: None,
-            updated: None,
-            body: vec![Block::Paragraph("正文。".into())],
-            summary: None,
-            image: None,
+            ..article(id)
         };
         let stamp = FileStamp {
             mtime_ns: 1,
@@ -238,7 +215,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let kw = Topic::Keyword("重庆市".into());
         {
-            let index = open(dir.path());
+            let index = reopen(dir.path());
             let batch: Vec<Incoming> = (0..5)
                 .map(|n| incoming(&format!("a{n}"), if n < 2 { "重慶市" } else { "重庆市" }))
                 .collect();
@@ -255,7 +232,7 @@ mod tests {
             assert_eq!(index.archive_page(&kw, 4), None);
             assert_eq!(index.archive_page(&kw, 0), None);
         }
-        let index = open(dir.path());
+        let index = reopen(dir.path());
         index
             .apply(&[], &["a0.txt".to_string()], &|_| false)
             .unwrap();
@@ -279,7 +256,7 @@ mod tests {
             "pages of a feed not published since stay"
         );
         drop(index);
-        let index = open(dir.path());
+        let index = reopen(dir.path());
         index
             .apply(&[incoming("b", "重庆市")], &[], &|_| true)
             .unwrap();

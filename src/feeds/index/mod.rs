@@ -275,7 +275,14 @@ const LOG_KEY: &[u8] = b"log";
 
 impl Index {
     pub fn open(dir: &Path) -> Result<Index> {
-        let db = open_db(dir, std::time::Duration::ZERO)?;
+        Index::open_waiting(dir, std::time::Duration::ZERO)
+    }
+
+    /// [`Index::open`], waiting up to `patience` while another holds sled's lock: as the
+    /// index this process has just dropped does for a moment (sled lets go of the lock
+    /// when its flusher thread ends).
+    pub fn open_waiting(dir: &Path, patience: std::time::Duration) -> Result<Index> {
+        let db = open_db(dir, patience)?;
         let tree = db.open_tree("index")?;
         migrate::from_first_layout(&tree)?;
         let generation = log_generation(&tree)?;
@@ -643,20 +650,12 @@ mod tests {
     use crate::model::article::Block;
 
     /// Opens an index in `dir`, waiting while the one dropped just before still holds
-    /// sled's lock (its background flusher lets go of it a moment later).
-    fn reopen(dir: &Path) -> Index {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match Index::open(dir) {
-                Err(IndexError::Locked { .. }) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                other => return other.unwrap(),
-            }
-        }
+    /// sled's lock.
+    pub(super) fn reopen(dir: &Path) -> Index {
+        Index::open_waiting(dir, std::time::Duration::from_secs(10)).unwrap()
     }
 
-    fn article(id: &str) -> Article {
+    pub(super) fn article(id: &str) -> Article {
         Article {
             id: id.into(),
             title: "標題".into(),

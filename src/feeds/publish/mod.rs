@@ -288,22 +288,25 @@ fn listed(site: &Site, facts: &FeedFacts, items_per_feed: usize) -> Listed {
     }
 }
 
-/// Renders one feed document from the index as it is now: the bytes publishing would
-/// write for it, for a feed whose files are not written (DESIGN §2: the long tail is
-/// rendered on request). `None`: no such feed, or the format is not published.
+/// The headline feeds (`all` and the sections) and the most used keywords, as the
+/// listings show them: what `index.html`, `/` and `opml.xml` list.
+fn listed_feeds(index: &Index, site: &Site, items_per_feed: usize) -> (Vec<Listed>, Vec<Listed>) {
+    let listed_all = |feeds: &[FeedFacts]| -> Vec<Listed> {
+        feeds
+            .iter()
+            .map(|f| listed(site, f, items_per_feed))
+            .collect()
+    };
+    (
+        listed_all(&index.headline_feeds(items_per_feed)),
+        listed_all(&index.top_keywords(TOP_KEYWORDS, items_per_feed)),
+    )
+}
+
 /// The home page in `lang`, with the language switcher, from the index as it is: what the
 /// daemon's `/` serves (DESIGN §5), the written `index.html` in another language.
 pub fn home_page(index: &Index, site: &Site, items_per_feed: usize, lang: Lang) -> Vec<u8> {
-    let headline: Vec<Listed> = index
-        .headline_feeds(items_per_feed)
-        .iter()
-        .map(|f| listed(site, f, items_per_feed))
-        .collect();
-    let top: Vec<Listed> = index
-        .top_keywords(TOP_KEYWORDS, items_per_feed)
-        .iter()
-        .map(|f| listed(site, f, items_per_feed))
-        .collect();
+    let (headline, top) = listed_feeds(index, site, items_per_feed);
     listing::index_html(
         site,
         &headline,
@@ -314,6 +317,9 @@ pub fn home_page(index: &Index, site: &Site, items_per_feed: usize, lang: Lang) 
     )
 }
 
+/// Renders one feed document from the index as it is now: the bytes publishing would
+/// write for it, for a feed whose files are not written (DESIGN §2: the long tail is
+/// rendered on request). `None`: no such feed, or the format is not published.
 pub fn render_on_request(
     index: &Index,
     site: &Site,
@@ -476,16 +482,7 @@ pub fn publish(
         index.finish_publish(&done)?;
     }
 
-    let headline: Vec<Listed> = index
-        .headline_feeds(items_per_feed)
-        .iter()
-        .map(|f| listed(site, f, items_per_feed))
-        .collect();
-    let top: Vec<Listed> = index
-        .top_keywords(TOP_KEYWORDS, items_per_feed)
-        .iter()
-        .map(|f| listed(site, f, items_per_feed))
-        .collect();
+    let (headline, top) = listed_feeds(index, site, items_per_feed);
     let keywords = index.keyword_feed_count();
     report.feeds = headline.len() + keywords;
     let live_pages = index.manifest_pages();
