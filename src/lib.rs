@@ -55,7 +55,10 @@
 //!   feeds::search          I/O   the search index: build, keep current, save, find (DESIGN §5)
 //!   feeds::search::text    PURE  the matching rule (fold, substring) and the index's keys
 //!   feeds::search::query   PURE  /search parameters: checked, folded, one normal form
-//!   feeds::search::postings PURE roaring bitmaps per key and per feed; candidates
+//!   feeds::search::postings PURE roaring bitmaps per key and per feed: saved and added since;
+//!                                  candidates; the save (a merge) and compaction
+//!   feeds::search::segment  PURE the saved file read in place (positioned reads of a Source):
+//!                                  documents, key tables in blocks, bitmaps
 //!   feeds::fixtures        (tests only) the seed article, a site, index records
 //! digests                        the digest side: subscriber → schedule → compose → mail
 //!   digests::subscriber    PURE  validation; new subscribers

@@ -5,11 +5,15 @@ use clap::Parser;
 /// mimalloc instead of glibc's malloc: a newsroom-sized cold build allocates millions of
 /// short strings on several threads, where glibc's malloc took a fifth of the time and
 /// kept far more memory than was live (BENCHMARKS.md, "memory and speed of the cold build").
+/// `--features system-alloc` keeps glibc's, for heap profilers that hook `malloc`
+/// (heaptrack; BENCHMARKS.md, "where the daemon's heap is").
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Runs before `main`, and so before Rust's runtime first allocates: mimalloc reads
 /// these options when it reserves its first arena.
+#[cfg(not(feature = "system-alloc"))]
 #[used]
 #[link_section = ".init_array"]
 static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
@@ -18,6 +22,7 @@ static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
 /// commit its 1 GiB arena up front on Linux and keep freed pages for a second, which made
 /// a cold build's peak RSS a quarter higher than glibc's. Either is still mimalloc's
 /// usual environment variable to set, which then wins.
+#[cfg(not(feature = "system-alloc"))]
 extern "C" fn tune_allocator() {
     // Option numbers from mimalloc 3's `mi_option_e` (include/mimalloc.h); the -sys
     // crate names them only for mimalloc 2.
@@ -40,6 +45,7 @@ extern "C" fn tune_allocator() {
 }
 
 /// How long freed pages stay with mimalloc before they go back to the system.
+#[cfg(not(feature = "system-alloc"))]
 const PURGE_DELAY_MS: std::ffi::c_long = 0;
 
 fn main() -> std::process::ExitCode {

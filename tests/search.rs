@@ -428,6 +428,19 @@ fn the_index_follows_the_store_and_survives_a_restart() {
     assert!(ready.contains("(0 indexed now)"), "{ready}");
     assert!(!stale.exists());
     assert_eq!(search(&d, "q=新到的重庆"), ["再到的一篇"]);
+
+    // A damaged file (a disk that lost its second half) is named in a warning, and the
+    // index is built afresh from the article index.
+    assert_eq!(d.stop().code(), Some(0));
+    let file = d.path().join("state/search.index");
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let mut d = Daemon::start_in(d.into_dir());
+    let warned = d.wait_log("building the search index afresh");
+    assert!(warned.contains("search.index"), "{warned}");
+    let ready = d.wait_log("search index ready");
+    assert!(!ready.contains("(0 indexed now)"), "{ready}");
+    assert_eq!(search(&d, "q=新到的重庆"), ["再到的一篇"]);
 }
 
 #[tokio::test]

@@ -28,11 +28,10 @@ use crate::config::Config;
 use crate::daemon::control::Reload;
 use crate::daemon::http::HttpState;
 use crate::daemon::metrics::Metrics;
-use crate::daemon::publisher::{publisher_loop, Command};
+use crate::daemon::publisher::{publisher_loop, Command, Started};
 use crate::daemon::systemd::notify;
 use crate::feeds::feed::Site;
 use crate::feeds::index::Index;
-use crate::feeds::publish::BuildReport;
 use crate::feeds::search::Search;
 use crate::feeds::store::watch::{self, Debounce};
 use crate::preflight;
@@ -90,7 +89,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     notify(&[NotifyState::Status("opening the index")]);
-    let index = Arc::new(Index::open(&config.state.path)?);
+    // Owned by the publisher thread until its start-up reconciliation is done, which
+    // hands it back shared (see `publisher::Started`).
+    let index = Index::open(&config.state.path)?;
     let search = Arc::new(Search::new(&config.state.path));
     let metrics = Arc::new(Metrics::default());
     let hub = (!config.feeds.websub_hub.trim().is_empty()).then(|| {
@@ -110,7 +111,6 @@ pub async fn run(
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let (arrivals_tx, arrivals_rx) = tokio::sync::mpsc::unbounded_channel();
     let publisher = {
-        let index = index.clone();
         let config = config.clone();
         let metrics = metrics.clone();
         let hub = hub.clone();
@@ -120,7 +120,7 @@ pub async fn run(
             .name("publisher".into())
             .spawn(move || {
                 publisher_loop(
-                    &index,
+                    index,
                     config,
                     inbox,
                     commands,
@@ -134,11 +134,11 @@ pub async fn run(
             .context("starting the publisher thread")?
     };
     notify(&[NotifyState::Status("reconciling the index with the store")]);
-    let startup: Result<BuildReport, String> = ready_rx
+    let startup: Started = ready_rx
         .await
         .unwrap_or_else(|_| Err("the publisher thread stopped".into()));
-    let report = match startup {
-        Ok(r) => r,
+    let (report, index) = match startup {
+        Ok(started) => started,
         Err(e) => {
             let _ = publisher.join();
             anyhow::bail!(e);

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
@@ -57,20 +58,24 @@ fn tick() -> (Duration, bool) {
 /// commit: what `@instant` alerts batch by (DESIGN §4, `digests::schedule::instant`).
 pub type ArrivalSender = tokio::sync::mpsc::UnboundedSender<(u64, chrono::DateTime<chrono::Utc>)>;
 
+/// What the start-up sends the daemon: the reconciliation's report and the index, which
+/// the publisher thread owned until then (it may have opened it again).
+pub type Started = Result<(BuildReport, Arc<Index>), String>;
+
 #[allow(clippy::too_many_arguments)]
 pub fn publisher_loop(
-    index: &Index,
+    index: Index,
     config: Config,
     inbox: Receiver<Command>,
     commands: Sender<Command>,
     metrics: &Metrics,
     hub: Option<websub::Publisher>,
     search: &Search,
-    ready: tokio::sync::oneshot::Sender<Result<BuildReport, String>>,
+    ready: tokio::sync::oneshot::Sender<Started>,
     arrivals: ArrivalSender,
 ) {
-    let mut indexer = Indexer::new(index, config);
     let mut retries = Retries::default();
+    let mut indexer = Indexer::new(&index, config);
     let first = indexer.reconcile(&ProgressBar::hidden());
     match &first {
         Ok(report) => {
@@ -79,12 +84,30 @@ pub fn publisher_loop(
         }
         Err(e) => tracing::error!("start-up reconciliation: {e}"),
     }
-    let failed = first.is_err();
+    let report = match first {
+        Ok(report) => report,
+        Err(e) => {
+            let _ = ready.send(Err(e.to_string()));
+            return;
+        }
+    };
+    let detached = indexer.detach();
+    let index = if reopen_after(&report) {
+        match index.reopen() {
+            Ok(index) => index,
+            Err(e) => {
+                let _ = ready.send(Err(format!("opening the index again: {e}")));
+                return;
+            }
+        }
+    } else {
+        index
+    };
     release_freed_memory();
-    let _ = ready.send(first.map_err(|e| e.to_string()));
-    if failed {
-        return;
-    }
+    let index = Arc::new(index);
+    let _ = ready.send(Ok((report, index.clone())));
+    let index = &*index;
+    let mut indexer = detached.attach(index);
 
     // What the start-up reconciliation brought in counts as arrived before the start.
     let mut arrived = index.last_seq().unwrap_or(0);
@@ -212,17 +235,30 @@ pub fn publisher_loop(
     }
 }
 
+/// Whether the start-up reconciliation changed so much of the index (a quarter of it, as
+/// on a first start) that the index is worth opening again: sled keeps the tree nodes
+/// the reconciliation wrote in its cache, more than the cache's capacity, for the life of
+/// the process, and the catalog grown article by article holds more than one read whole
+/// (BENCHMARKS.md, "daemon memory"). The read costs about a second per 100,000 articles.
+fn reopen_after(report: &BuildReport) -> bool {
+    let changes = report.new + report.changed + report.removed;
+    changes > 0 && changes * 4 >= report.articles
+}
+
 /// Hands memory freed after a large reconciliation back to the system. Allocators keep
 /// freed heap for reuse, so a daemon that indexed 100,000 articles at start-up would idle
 /// at twice the memory of one that started on a built index. The binary allocates with
 /// mimalloc (src/main.rs); glibc's malloc still serves C code and the library's tests.
 fn release_freed_memory() {
-    // mimalloc keeps a heap per thread, and the reconcile allocated on rayon's threads
-    // too: each gives back its own pages (~5 MB of the idle RSS after a cold start on
-    // 100,000 articles).
-    // SAFETY: mi_collect only walks mimalloc's own heaps (empty when it is not the global
-    // allocator); it has no preconditions and is safe to call from any thread.
-    let collect = || unsafe { libmimalloc_sys::mi_collect(true) };
+    // The reconcile ran on rayon's threads too: each forgets the names it folded, and
+    // gives back its own pages, as mimalloc keeps a heap per thread (~5 MB of the idle
+    // RSS after a cold start on 100,000 articles).
+    let collect = || {
+        crate::feeds::topic::forget_folded_names();
+        // SAFETY: mi_collect only walks mimalloc's own heaps (empty when it is not the
+        // global allocator); it has no preconditions and is safe to call from any thread.
+        unsafe { libmimalloc_sys::mi_collect(true) }
+    };
     rayon::broadcast(|_| collect());
     collect();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

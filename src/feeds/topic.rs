@@ -56,14 +56,7 @@ pub fn topics_of(article: &Article) -> Vec<(Topic, String)> {
 /// every article, and folding (NFKC, then the OpenCC dictionaries) cost more than the
 /// rest of building an article's topics.
 pub fn fold_name(s: &str) -> String {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    /// Bounds the memo (a store with more distinct names only folds some twice).
-    const MEMO_NAMES: usize = 50_000;
-    thread_local! {
-        static MEMO: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
-    }
-    MEMO.with(|memo| {
+    FOLDED.with(|memo| {
         if let Some(folded) = memo.borrow().get(s) {
             return folded.clone();
         }
@@ -75,6 +68,21 @@ pub fn fold_name(s: &str) -> String {
         memo.insert(s.to_string(), folded.clone());
         folded
     })
+}
+
+/// Bounds [`fold_name`]'s memo (a store with more distinct names only folds some twice).
+const MEMO_NAMES: usize = 50_000;
+
+thread_local! {
+    static FOLDED: std::cell::RefCell<std::collections::HashMap<String, String>> =
+        Default::default();
+}
+
+/// Empties this thread's memo of [`fold_name`] and gives its memory back: after a large
+/// reconciliation, when each builder thread's memo is full (up to [`MEMO_NAMES`] names, a
+/// few MB) and the next rounds fold a few names only.
+pub fn forget_folded_names() {
+    FOLDED.with(|memo| *memo.borrow_mut() = Default::default());
 }
 
 /// [`fold_name`] without the memo: for long texts (an article's paragraphs), which would

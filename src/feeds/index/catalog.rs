@@ -502,6 +502,16 @@ impl Catalog {
         }
     }
 
+    /// Gives back what the lists grown member by member hold beyond their length (up to
+    /// half of each): once, after the catalog is read whole, when no list grows for a while.
+    pub fn trim(&mut self) {
+        for feed in &mut self.feeds {
+            feed.members.shrink_to_fit();
+            feed.names.shrink_to_fit();
+        }
+        self.feeds.shrink_to_fit();
+    }
+
     /// Orders the members added since the last settle into their feeds (a sort of the
     /// new ones and one merge per feed, so a build of many batches stays linear).
     pub fn settle(&mut self) {

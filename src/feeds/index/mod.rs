@@ -87,6 +87,12 @@ pub enum IndexError {
     Sled(#[from] sled::Error),
     #[error("index: corrupt record {key}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// A file of the state directory beside the tree (the search index).
+    #[error("{path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 type Result<T, E = IndexError> = std::result::Result<T, E>;
@@ -312,6 +318,17 @@ impl Index {
             archive_page_size: Default::default(),
             dir: dir.to_owned(),
         })
+    }
+
+    /// The index opened again from its directory: flushed, closed, and read back, so
+    /// that what a large reconciliation left in sled's cache and in the catalog's
+    /// growth is given back (the catalog read whole is sized to what it holds). Waits for
+    /// sled to let go of the lock as [`Index::open`] does.
+    pub fn reopen(self) -> Result<Index> {
+        self.flush()?;
+        let dir = self.dir.clone();
+        drop(self);
+        Index::open_waiting(&dir, REOPEN_PATIENCE)
     }
 
     fn log(&self) -> RwLockReadGuard<'_, ArticleLog> {
@@ -787,6 +804,24 @@ mod tests {
             ["id066", "id065", "id064"]
         );
         assert_eq!(index.arrived_since(n - 1).unwrap()[0].article.id, "id066");
+        // Opened again in place (the daemon after a large start-up reconciliation): the
+        // same, and still written to.
+        let index = index.reopen().unwrap();
+        assert_eq!(index.article_count(), (n - PAGE) as usize);
+        assert_eq!(
+            index.recent_ids(&Topic::All, 3),
+            ["id066", "id065", "id064"]
+        );
+        let one = Incoming::new(
+            "new.txt".into(),
+            stamp(1),
+            article("new"),
+            None,
+            None,
+            1_000,
+        );
+        index.apply(&[one], &[], &|_| true).unwrap();
+        assert_eq!(index.recent_ids(&Topic::All, 1), ["new"]);
     }
 
     /// Compaction drops what edits and removals left in the log, keeps every article

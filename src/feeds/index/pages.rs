@@ -108,6 +108,7 @@ pub(super) fn load_catalog(tree: &sled::Tree) -> Result<Catalog> {
         }
     }
     catalog.settle();
+    catalog.trim();
     super::archive::load_archives(tree, &mut catalog)?;
     Ok(catalog)
 }

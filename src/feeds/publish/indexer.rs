@@ -17,6 +17,27 @@ pub struct Indexer<'a> {
     keyword_list_due: Option<Instant>,
 }
 
+/// An [`Indexer`] between two handles of its index.
+pub struct Detached {
+    config: Config,
+    site: Site,
+    all_feeds: bool,
+    keyword_list_due: Option<Instant>,
+}
+
+impl Detached {
+    pub fn attach(self, index: &Index) -> Indexer<'_> {
+        index.set_archive_page_size(self.config.feeds.items);
+        Indexer {
+            index,
+            config: self.config,
+            site: self.site,
+            all_feeds: self.all_feeds,
+            keyword_list_due: self.keyword_list_due,
+        }
+    }
+}
+
 impl<'a> Indexer<'a> {
     pub fn new(index: &'a Index, config: Config) -> Indexer<'a> {
         index.set_archive_page_size(config.feeds.items);
@@ -26,6 +47,18 @@ impl<'a> Indexer<'a> {
             index,
             all_feeds: false,
             keyword_list_due: None,
+        }
+    }
+
+    /// The indexer without its index, so that the index can be opened again
+    /// ([`Index::reopen`]); [`Detached::attach`] gives it the new handle, and what it has
+    /// yet to do (the keyword list's rewrite) comes along.
+    pub fn detach(self) -> Detached {
+        Detached {
+            config: self.config,
+            site: self.site,
+            all_feeds: self.all_feeds,
+            keyword_list_due: self.keyword_list_due,
         }
     }
 

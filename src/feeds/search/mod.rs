@@ -12,6 +12,7 @@
 
 pub mod postings;
 pub mod query;
+pub mod segment;
 pub mod text;
 
 use std::collections::HashMap;
@@ -91,9 +92,9 @@ impl Search {
         self.len() == 0
     }
 
-    /// Serialized size of the bitmaps, for the log line of a build.
-    pub fn bitmap_bytes(&self) -> usize {
-        self.read().bitmap_bytes()
+    /// Serialized size of the saved bitmaps, for the log line of a build.
+    pub fn saved_bytes(&self) -> u64 {
+        self.read().saved_bytes()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Postings> {
@@ -118,7 +119,7 @@ impl Search {
         let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         self.remove_stale_temporaries();
         match std::fs::File::open(&self.file) {
-            Ok(file) => match Postings::read_from(io::BufReader::with_capacity(1 << 20, file)) {
+            Ok(file) => match Postings::open(Box::new(file)) {
                 Ok(p) => {
                     self.saved.store(p.version(), Ordering::Release);
                     *self.write() = p;
@@ -152,16 +153,16 @@ impl Search {
         let (stale, gone) = self.diff(index);
         indexed += stale.len();
         self.apply(index, &stale, &gone)?;
+        if let Err(e) = self.save_locked(false) {
+            tracing::warn!("{}: cannot save the search index: {e}", self.file.display());
+        }
         drop(writer);
         tracing::info!(
             "search index ready: {} articles ({indexed} indexed now), {} MB of bitmaps, in {:.1} s",
             self.len(),
-            self.bitmap_bytes() >> 20,
+            self.saved_bytes() >> 20,
             started.elapsed().as_secs_f64()
         );
-        if let Err(e) = self.save() {
-            tracing::warn!("{}: cannot save the search index: {e}", self.file.display());
-        }
         Ok(())
     }
 
@@ -188,7 +189,7 @@ impl Search {
         index.for_each_article(|id, hash| match postings.doc(id) {
             Some(doc) => {
                 present.insert(&*doc.id, true);
-                if doc.hash != hash {
+                if doc.hash != hash as u64 {
                     stale.push(id.to_string());
                 }
             }
@@ -231,12 +232,25 @@ impl Search {
             for one in made {
                 postings.add(one);
             }
+            let full = postings.needs_saving();
+            drop(postings);
+            if full {
+                self.save_or_carry_on(false);
+            }
         }
-        let mut postings = self.write();
-        if postings.needs_compacting() {
-            postings.compact();
+        let compact = self.read().needs_compacting();
+        if compact {
+            self.save_or_carry_on(true);
         }
         Ok(true)
+    }
+
+    /// A save in the course of indexing: failing, the bitmaps stay in memory (and the
+    /// next chunk tries again), which costs memory but loses nothing.
+    fn save_or_carry_on(&self, compact: bool) {
+        if let Err(e) = self.save_locked(compact) {
+            tracing::warn!("{}: cannot save the search index: {e}", self.file.display());
+        }
     }
 
     /// Temporary files of a save cut short by a crash (a save removes its own otherwise).
@@ -259,8 +273,17 @@ impl Search {
     /// Writes the index to its file (atomically: a temporary file, then rename) unless
     /// the file already holds this version.
     pub fn save(&self) -> io::Result<()> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.save_locked(false)
+    }
+
+    /// [`Search::save`] by the holder of `writer` (nothing changes the postings
+    /// meanwhile): the saved bitmaps and those added since are written to a new file,
+    /// which then replaces the old one and is read from, and the added bitmaps' memory is
+    /// given back. With `compact`, the dead document numbers are dropped as well.
+    fn save_locked(&self, compact: bool) -> io::Result<()> {
         let postings = self.read();
-        if self.saved.load(Ordering::Acquire) == postings.version() {
+        if self.saved.load(Ordering::Acquire) == postings.version() && !compact {
             return Ok(());
         }
         let dir = self.file.parent().unwrap_or(Path::new("."));
@@ -268,10 +291,17 @@ impl Search {
             .prefix(TEMP_PREFIX)
             .suffix(".tmp")
             .tempfile_in(dir)?;
-        postings.write_to(io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut()))?;
+        postings.write_to(
+            io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut()),
+            compact,
+        )?;
         tmp.as_file().sync_data()?;
-        tmp.persist(&self.file).map_err(|e| e.error)?;
-        self.saved.store(postings.version(), Ordering::Release);
+        let file = tmp.persist(&self.file).map_err(|e| e.error)?;
+        let reopened = postings.reopened(Box::new(file))?;
+        drop(postings);
+        let version = reopened.version();
+        *self.write() = reopened;
+        self.saved.store(version, Ordering::Release);
         Ok(())
     }
 
@@ -294,7 +324,12 @@ impl Search {
         }
         let mut records = Vec::new();
         let mut failed = None;
-        let mut candidates = postings.candidates(query);
+        let mut candidates = postings
+            .candidates(query)
+            .map_err(|source| IndexError::File {
+                path: self.file.clone(),
+                source,
+            })?;
         // Most candidates of a term match: twice the limit usually holds them all.
         postings::in_order(&mut candidates, limit * 2, |doc| {
             if records.len() == limit {
@@ -331,6 +366,17 @@ impl Search {
     }
 }
 
+/// The saved index is read in place: positioned reads, shared by every thread.
+impl segment::Source for std::fs::File {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(self, buf, offset)
+    }
+
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+}
+
 /// The exact rule a candidate is checked with.
 pub fn matches(query: &Query, rec: &Record) -> bool {
     let in_feeds =
@@ -346,7 +392,7 @@ fn indexed(rec: &Record) -> Indexed {
     Indexed {
         doc: Doc {
             id: rec.article.id.as_str().into(),
-            hash: rec.hash,
+            hash: rec.hash as u64,
             published: rec.published,
         },
         grams: text::text_grams(&text::searchable_text(&rec.article)),

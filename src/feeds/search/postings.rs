@@ -1,25 +1,37 @@
-//! The search index in memory: for each key of [`super::text`] (a character, a pair of
-//! adjacent characters) and for each feed, the set of documents that have it, as roaring
-//! bitmaps; and the documents themselves (article id, content hash, publication time).
-//! A query's candidates are the intersection of its terms' keys, within the union of its
-//! feeds. Pure: no file, clock or index here.
+//! The search index: for each key of [`super::text`] (a character, a pair of adjacent
+//! characters) and for each feed, the set of documents that have it, as roaring bitmaps;
+//! and the documents themselves (article id, content hash, publication time). The bitmaps
+//! of the documents saved last are in the saved [`Segment`] and read from it when a query
+//! needs them; only those of the documents added since are in memory, until the next
+//! save folds them in ([`Postings::write_to`]). A query's candidates are the
+//! intersection of its terms' keys, within the union of its feeds. Pure but for the
+//! segment's [`super::segment::Source`].
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::hash::{BuildHasher, RandomState};
+use std::io::{self, Write};
 
+use hashbrown::HashTable;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use super::query::Query;
+use super::segment::{Entry, Segment, Source, Table, Writer};
 
 /// One indexed version of an article.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Doc {
     pub id: Box<str>,
-    /// The index's content hash of the version indexed: a different one is out of date.
-    pub hash: u128,
+    /// The index's content hash of the version indexed, its low 64 bits (enough to tell
+    /// two versions apart, and a document is then 32 bytes instead of 48): a different
+    /// one is out of date.
+    pub hash: u64,
     pub published: i64,
 }
+
+// What each article costs in memory beside its id (`Doc::hash`).
+const _: () = assert!(std::mem::size_of::<Option<Doc>>() == 32);
 
 /// What is indexed of one article version: its document and its keys.
 #[derive(Debug, Clone)]
@@ -36,15 +48,80 @@ pub struct Postings {
     /// By document number; a removed or replaced version leaves `None` (its number stays
     /// in the bitmaps, masked by `live`).
     docs: Vec<Option<Doc>>,
-    by_id: HashMap<Box<str>, u32>,
+    /// The number of each live document, hashed by its id (which `docs` holds: the ids
+    /// are not kept twice).
+    by_id: HashTable<u32>,
+    hasher: RandomState,
+    live: RoaringBitmap,
+    /// The bitmaps of the numbers below its `numbers()`, in the saved file.
+    base: Option<Segment>,
+    /// The bitmaps of the numbers added since the base was written.
     grams: HashMap<u64, RoaringBitmap>,
     topics: HashMap<Box<[u8]>, RoaringBitmap>,
-    live: RoaringBitmap,
+    /// Members added to `grams` and `topics`: what they cost in memory.
+    added: usize,
     /// Moves on every change: what cached results are keyed by.
     version: u64,
 }
 
 impl Postings {
+    /// The postings a saved segment holds.
+    pub fn open(source: Box<dyn Source>) -> io::Result<Postings> {
+        let (segment, docs) = Segment::open(source)?;
+        let mut p = Postings {
+            docs,
+            version: 1,
+            ..Postings::default()
+        };
+        for n in 0..p.docs.len() as u32 {
+            let Some(doc) = &p.docs[n as usize] else {
+                continue;
+            };
+            if p.number_of(&doc.id).is_some() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "an article id is listed twice",
+                ));
+            }
+            p.index_number(n);
+            append(&mut p.live, n);
+        }
+        p.base = Some(segment);
+        Ok(p)
+    }
+
+    /// The number of the live document of article `id`.
+    fn number_of(&self, id: &str) -> Option<u32> {
+        let docs = &self.docs;
+        self.by_id
+            .find(self.hasher.hash_one(id), |&n| id_of(docs, n) == id)
+            .copied()
+    }
+
+    /// Makes document `n` (live, in `docs`) found by its id.
+    fn index_number(&mut self, n: u32) {
+        let (docs, hasher) = (&self.docs, &self.hasher);
+        self.by_id
+            .insert_unique(hasher.hash_one(id_of(docs, n)), n, |&m| {
+                hasher.hash_one(id_of(docs, m))
+            });
+    }
+
+    /// These postings, with their bitmaps now read from `saved` (what [`Postings::write_to`]
+    /// wrote of them): the same documents, the same answers and version, the memory of the
+    /// added bitmaps given back.
+    pub fn reopened(&self, saved: Box<dyn Source>) -> io::Result<Postings> {
+        let mut p = Postings::open(saved)?;
+        if p.len() != self.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the saved index does not hold what was written",
+            ));
+        }
+        p.version = self.version;
+        Ok(p)
+    }
+
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
@@ -64,7 +141,7 @@ impl Postings {
 
     /// The indexed version of article `id`.
     pub fn doc(&self, id: &str) -> Option<&Doc> {
-        let n = *self.by_id.get(id)?;
+        let n = self.number_of(id)?;
         self.docs[n as usize].as_ref()
     }
 
@@ -77,6 +154,7 @@ impl Postings {
     pub fn add(&mut self, indexed: Indexed) {
         self.remove(&indexed.doc.id);
         let number = u32::try_from(self.docs.len()).expect("fewer than 2³² versions");
+        self.added += indexed.grams.len() + indexed.topics.len();
         for gram in indexed.grams {
             append(self.grams.entry(gram).or_default(), number);
         }
@@ -87,53 +165,103 @@ impl Postings {
             );
         }
         append(&mut self.live, number);
-        self.by_id.insert(indexed.doc.id.clone(), number);
         self.docs.push(Some(indexed.doc));
+        self.index_number(number);
         self.version += 1;
     }
 
     pub fn remove(&mut self, id: &str) {
-        if let Some(n) = self.by_id.remove(id) {
+        let docs = &self.docs;
+        let found = self
+            .by_id
+            .find_entry(self.hasher.hash_one(id), |&n| id_of(docs, n) == id);
+        if let Ok(found) = found {
+            let (n, _) = found.remove();
             self.docs[n as usize] = None;
             self.live.remove(n);
             self.version += 1;
         }
     }
 
+    /// Bytes the bitmaps added since the last save take in memory, about: two a member,
+    /// and a bitmap's own allocations for each key.
+    pub fn added_bytes(&self) -> usize {
+        self.added * 2 + (self.grams.len() + self.topics.len()) * KEY_OVERHEAD
+    }
+
+    /// Serialized size of the saved bitmaps.
+    pub fn saved_bytes(&self) -> u64 {
+        self.base.as_ref().map_or(0, Segment::bitmap_bytes)
+    }
+
+    /// Whether the bitmaps added since the last save have grown enough to be folded into
+    /// the file: past [`ADDED_MIN`] and a quarter of the saved ones, so that the file is
+    /// rewritten a few times while it grows from nothing, not once per chunk.
+    pub fn needs_saving(&self) -> bool {
+        let added = self.added_bytes() as u64;
+        added >= ADDED_MIN && added * 4 >= self.saved_bytes()
+    }
+
     /// Documents that may match `query`, in no order (see [`in_order`]): every key of
     /// every term, and one of the query's feeds when it names any. Term candidates still
     /// need [`super::text::has_terms`]; feed membership is exact.
-    pub fn candidates(&self, query: &Query) -> Vec<&Doc> {
+    pub fn candidates(&self, query: &Query) -> io::Result<Vec<&Doc>> {
         let mut set = self.live.clone();
         if !query.topics.is_empty() {
             let mut any = RoaringBitmap::new();
             for topic in &query.topics {
-                if let Some(members) = self.topics.get(topic.index_key().as_slice()) {
-                    any |= members;
-                }
+                let key = topic.index_key();
+                let saved = self.saved_entry(Table::Topics, &key)?;
+                any |= self.members(saved, self.topics.get(key.as_slice()))?;
             }
             set &= any;
         }
-        // The rarest key first: the set shrinks fastest.
-        let mut keys: Vec<Option<&RoaringBitmap>> = query
-            .terms
-            .iter()
-            .flat_map(|t| super::text::term_grams(t))
-            .map(|g| self.grams.get(&g))
-            .collect();
-        keys.sort_by_key(|k| k.map_or(0, |b| b.len()));
-        for key in keys {
-            match key {
-                Some(members) => set &= members,
-                None => return Vec::new(),
+        let mut keys = Vec::new();
+        for gram in query.terms.iter().flat_map(|t| super::text::term_grams(t)) {
+            let saved = self.saved_entry(Table::Grams, &gram.to_be_bytes())?;
+            let added = self.grams.get(&gram);
+            let size = saved.map_or(0, |e| e.cardinality) + added.map_or(0, |b| b.len());
+            if size == 0 {
+                return Ok(Vec::new());
             }
+            keys.push((size, saved, added));
+        }
+        // The rarest key first: the set shrinks fastest, and the frequent keys' bitmaps
+        // need not be read at all once it is empty.
+        keys.sort_by_key(|(size, _, _)| *size);
+        for (_, saved, added) in keys {
+            set &= self.members(saved, added)?;
             if set.is_empty() {
-                return Vec::new();
+                return Ok(Vec::new());
             }
         }
-        set.iter()
+        Ok(set
+            .iter()
             .filter_map(|n| self.docs[n as usize].as_ref())
-            .collect()
+            .collect())
+    }
+
+    fn saved_entry(&self, table: Table, key: &[u8]) -> io::Result<Option<Entry>> {
+        match &self.base {
+            Some(base) => base.entry(table, key),
+            None => Ok(None),
+        }
+    }
+
+    /// A key's members: the saved ones and those added since.
+    fn members(
+        &self,
+        saved: Option<Entry>,
+        added: Option<&RoaringBitmap>,
+    ) -> io::Result<RoaringBitmap> {
+        let mut members = match (saved, &self.base) {
+            (Some(entry), Some(base)) => base.bitmap(entry)?,
+            _ => RoaringBitmap::new(),
+        };
+        if let Some(added) = added {
+            members |= added;
+        }
+        Ok(members)
     }
 
     /// Whether the numbers of removed and replaced versions have grown to a quarter of
@@ -144,110 +272,91 @@ impl Postings {
         dead >= COMPACT_MIN && dead * 4 >= self.live.len() as usize
     }
 
-    /// Renumbers the live documents from 0, in their order, and rebuilds every bitmap
-    /// without the dead numbers (keys no live document has are dropped): one pass over
-    /// every bitmap, after a quarter of the archive was edited or removed.
-    pub fn compact(&mut self) {
-        let mut renumber = vec![u32::MAX; self.docs.len()];
-        let mut docs = Vec::with_capacity(self.live.len() as usize);
-        for n in self.live.iter() {
-            renumber[n as usize] = docs.len() as u32;
-            docs.push(self.docs[n as usize].take());
-        }
-        // Live numbers keep their order, so each bitmap is rebuilt by appending.
-        let remap = |bitmap: &mut RoaringBitmap| {
-            let mut out = RoaringBitmap::new();
-            for m in bitmap.iter().map(|n| renumber[n as usize]) {
-                if m != u32::MAX {
-                    append(&mut out, m);
+    /// Writes the saved form ([`Postings::open`] reads it): the saved bitmaps with those
+    /// added since, a key at a time, so saving costs one block in memory, not a copy of
+    /// the index. With `compact`, the live documents are renumbered from 0 in their order
+    /// and the dead numbers dropped from every bitmap (keys no live document has are
+    /// dropped too): after a quarter of the archive was edited or removed.
+    pub fn write_to(&self, out: impl Write, compact: bool) -> io::Result<()> {
+        let renumber: Option<Vec<u32>> = compact.then(|| {
+            let mut map = vec![u32::MAX; self.docs.len()];
+            for (new, old) in self.live.iter().enumerate() {
+                map[old as usize] = new as u32;
+            }
+            map
+        });
+        let mut writer = match &renumber {
+            Some(_) => {
+                let live: Vec<Option<Doc>> = self
+                    .live
+                    .iter()
+                    .map(|n| self.docs[n as usize].clone())
+                    .collect();
+                Writer::new(out, &live)?
+            }
+            None => Writer::new(out, &self.docs)?,
+        };
+        let remap = |bitmap: RoaringBitmap| match &renumber {
+            // Live numbers keep their order, so the new bitmap is built by appending.
+            Some(map) => {
+                let mut out = RoaringBitmap::new();
+                for m in bitmap.iter().map(|n| map[n as usize]) {
+                    if m != u32::MAX {
+                        append(&mut out, m);
+                    }
+                }
+                out
+            }
+            None => bitmap,
+        };
+        let mut grams: Vec<(Box<[u8]>, &RoaringBitmap)> = self
+            .grams
+            .iter()
+            .map(|(k, b)| (k.to_be_bytes().into(), b))
+            .collect();
+        let mut topics: Vec<(Box<[u8]>, &RoaringBitmap)> =
+            self.topics.iter().map(|(k, b)| (k.clone(), b)).collect();
+        for (table, added) in [(Table::Grams, &mut grams), (Table::Topics, &mut topics)] {
+            added.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let mut added = added.iter().peekable();
+            let mut saved = self.base.iter().flat_map(|b| b.entries(table)).peekable();
+            // A merge of the two key orders.
+            loop {
+                let order = match (saved.peek(), added.peek()) {
+                    (None, None) => break,
+                    (Some(Ok((s, _))), Some((a, _))) => s.cmp(a),
+                    // An error is taken (and returned) as the saved side's next key.
+                    (Some(_), _) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                };
+                let (key, entry, new) = match order {
+                    Ordering::Less => {
+                        let (key, entry) = saved.next().expect("peeked")?;
+                        (key, Some(entry), None)
+                    }
+                    Ordering::Greater => {
+                        let (key, bitmap) = added.next().expect("peeked");
+                        (key.clone(), None, Some(*bitmap))
+                    }
+                    Ordering::Equal => {
+                        let (key, entry) = saved.next().expect("peeked")?;
+                        (key, Some(entry), added.next().map(|(_, b)| *b))
+                    }
+                };
+                let members = remap(self.members(entry, new)?);
+                if !members.is_empty() {
+                    writer.key(table, &key, &members)?;
                 }
             }
-            *bitmap = out;
-            !bitmap.is_empty()
-        };
-        self.grams.retain(|_, b| remap(b));
-        self.topics.retain(|_, b| remap(b));
-        for n in self.by_id.values_mut() {
-            *n = renumber[*n as usize];
         }
-        self.live = (0..docs.len() as u32).collect();
-        self.docs = docs;
-        self.version += 1;
+        writer.finish()?;
+        Ok(())
     }
+}
 
-    /// Bytes the bitmaps take serialized: about what they hold in memory.
-    pub fn bitmap_bytes(&self) -> usize {
-        self.grams
-            .values()
-            .chain(self.topics.values())
-            .map(RoaringBitmap::serialized_size)
-            .sum()
-    }
-
-    /// Writes the persistent form ([`Postings::read_from`] reads it back): the documents
-    /// (bincode), then each bitmap in roaring's portable format after its key. Streamed,
-    /// so saving costs no second copy of the index in memory.
-    pub fn write_to(&self, mut out: impl Write) -> io::Result<()> {
-        out.write_all(MAGIC)?;
-        bincode::serialize_into(&mut out, &self.docs).map_err(io::Error::other)?;
-        out.write_all(&(self.grams.len() as u64).to_le_bytes())?;
-        for (key, bitmap) in &self.grams {
-            out.write_all(&key.to_le_bytes())?;
-            bitmap.serialize_into(&mut out)?;
-        }
-        out.write_all(&(self.topics.len() as u64).to_le_bytes())?;
-        for (key, bitmap) in &self.topics {
-            out.write_all(&(key.len() as u32).to_le_bytes())?;
-            out.write_all(key)?;
-            bitmap.serialize_into(&mut out)?;
-        }
-        out.flush()
-    }
-
-    pub fn read_from(mut input: impl Read) -> io::Result<Postings> {
-        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
-        let mut magic = [0u8; MAGIC.len()];
-        input.read_exact(&mut magic)?;
-        if magic != *MAGIC {
-            return Err(bad("not a search index of this version"));
-        }
-        let docs: Vec<Option<Doc>> =
-            bincode::deserialize_from(&mut input).map_err(|e| bad(&e.to_string()))?;
-        let mut p = Postings {
-            version: 1,
-            ..Postings::default()
-        };
-        for (n, doc) in docs.iter().enumerate() {
-            if let Some(doc) = doc {
-                if p.by_id.insert(doc.id.clone(), n as u32).is_some() {
-                    return Err(bad("an article id is listed twice"));
-                }
-                append(&mut p.live, n as u32);
-            }
-        }
-        p.docs = docs;
-        let u64_of = |input: &mut dyn Read| -> io::Result<u64> {
-            let mut b = [0u8; 8];
-            input.read_exact(&mut b)?;
-            Ok(u64::from_le_bytes(b))
-        };
-        for _ in 0..u64_of(&mut input)? {
-            let key = u64_of(&mut input)?;
-            p.grams
-                .insert(key, RoaringBitmap::deserialize_from(&mut input)?);
-        }
-        for _ in 0..u64_of(&mut input)? {
-            let mut len = [0u8; 4];
-            input.read_exact(&mut len)?;
-            let mut key = vec![0u8; u32::from_le_bytes(len) as usize];
-            input.read_exact(&mut key)?;
-            p.topics.insert(
-                key.into_boxed_slice(),
-                RoaringBitmap::deserialize_from(&mut input)?,
-            );
-        }
-        Ok(p)
-    }
+/// The id of a live document.
+fn id_of(docs: &[Option<Doc>], n: u32) -> &str {
+    &docs[n as usize].as_ref().expect("a live document").id
 }
 
 /// Newest first; the same second orders by id, as feeds order their items.
@@ -291,11 +400,15 @@ fn append(bitmap: &mut RoaringBitmap, n: u32) {
     }
 }
 
-/// Dead document numbers below which [`Postings::compact`] is not worth its pass.
+/// Dead document numbers below which compacting is not worth its pass.
 const COMPACT_MIN: usize = 1024;
 
-/// The first bytes of the persistent form; another layout gets another line.
-const MAGIC: &[u8; 18] = b"tidings search 1\n\0";
+/// What the bitmaps added since the last save may take before they are saved, at least.
+pub const ADDED_MIN: u64 = 8 << 20;
+
+/// What a key's bitmap costs beyond its members: the map's slot, the bitmap's container
+/// list and the container's own allocation.
+const KEY_OVERHEAD: usize = 96;
 
 #[cfg(test)]
 mod tests {
@@ -307,7 +420,7 @@ mod tests {
         Indexed {
             doc: Doc {
                 id: id.into(),
-                hash: published as u128,
+                hash: published as u64,
                 published,
             },
             grams: text_grams(&fold_term(text)),
@@ -316,7 +429,7 @@ mod tests {
     }
 
     fn ids(p: &Postings, query: &str) -> Vec<String> {
-        let mut found = p.candidates(&Query::parse(query).unwrap());
+        let mut found = p.candidates(&Query::parse(query).unwrap()).unwrap();
         let mut out = Vec::new();
         in_order(&mut found, 1, |d| {
             out.push(d.id.to_string());
@@ -385,15 +498,85 @@ mod tests {
         assert_eq!(p.len(), 3);
         assert_eq!(p.numbers(), 5);
 
-        let mut bytes = Vec::new();
-        p.write_to(&mut bytes).unwrap();
-        let back = Postings::read_from(&bytes[..]).unwrap();
-        assert!(Postings::read_from(&bytes[..bytes.len() - 1]).is_err());
-        assert!(Postings::read_from(&b"something else entirely"[..]).is_err());
+        let back = saved(&p, false);
+        assert!(Postings::open(Box::new(written(&p, false)[1..].to_vec())).is_err());
+        assert!(Postings::open(Box::new(b"something else entirely".to_vec())).is_err());
         assert_eq!(ids(&back, "q=重慶市"), ["mid"]);
         assert_eq!(ids(&back, "section=a"), ["new"]);
         assert_eq!(back.doc("mid"), p.doc("mid"));
         assert_eq!(back.len(), 3);
+        assert_eq!(back.version(), p.version());
+        assert_eq!(back.added_bytes(), 0, "the bitmaps are in the file now");
+    }
+
+    fn written(p: &Postings, compact: bool) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        p.write_to(&mut bytes, compact).unwrap();
+        bytes
+    }
+
+    /// `p` saved and read back, as the daemon does when it saves.
+    fn saved(p: &Postings, compact: bool) -> Postings {
+        p.reopened(Box::new(written(p, compact))).unwrap()
+    }
+
+    #[test]
+    fn queries_join_the_saved_bitmaps_and_those_added_since() {
+        let k = Topic::Keyword("k".into());
+        let j = Topic::Keyword("j".into());
+        let mut p = Postings::default();
+        p.add(indexed("a", 1, "重慶市", std::slice::from_ref(&k)));
+        p.add(indexed("b", 2, "北京市", std::slice::from_ref(&j)));
+        let mut p = saved(&p, false);
+        p.add(indexed("c", 3, "重慶", std::slice::from_ref(&j)));
+        p.add(indexed("d", 4, "上海", &[]));
+        p.add(indexed("a", 5, "別的", std::slice::from_ref(&k)));
+        let expect = |p: &Postings| {
+            assert_eq!(ids(p, "q=重慶"), ["c"], "a's new version lacks it");
+            assert_eq!(ids(p, "q=市"), ["b"]);
+            assert_eq!(ids(p, "keyword=j"), ["c", "b"]);
+            assert_eq!(ids(p, "keyword=k&keyword=j"), ["a", "c", "b"]);
+            assert_eq!(ids(p, "q=上海"), ["d"]);
+            assert_eq!(ids(p, "q=別的&keyword=k"), ["a"]);
+            assert!(ids(p, "q=廣州").is_empty());
+        };
+        expect(&p);
+        assert!(p.added_bytes() > 0);
+        // Saved again: the saved bitmaps and the added ones are one file now.
+        let p = saved(&p, false);
+        expect(&p);
+        assert_eq!(p.numbers(), 5);
+        expect(&saved(&p, true));
+        assert_eq!(saved(&p, true).numbers(), 4);
+    }
+
+    #[test]
+    fn what_was_added_is_saved_when_it_outgrows_a_quarter_of_the_file() {
+        let mut p = Postings::default();
+        let text: String = ('一'..='龥').take(3000).collect();
+        let long = indexed("", 0, &text, &[]);
+        let article = |n: i64| {
+            let mut one = long.clone();
+            one.doc.id = format!("a{n}").into();
+            one
+        };
+        let mut n = 0;
+        while !p.needs_saving() {
+            p.add(article(n));
+            n += 1;
+        }
+        assert!(p.added_bytes() as u64 >= ADDED_MIN);
+        let mut p = saved(&p, false);
+        assert!(!p.needs_saving());
+        assert!(p.saved_bytes() > 0);
+        // The next save waits for a quarter of what is saved, at least ADDED_MIN.
+        let first = n;
+        while !p.needs_saving() {
+            p.add(article(n));
+            n += 1;
+        }
+        assert!(p.added_bytes() as u64 * 4 >= p.saved_bytes());
+        assert!(n - first > first / 2, "{first} then {n}");
     }
 
     #[test]
@@ -432,21 +615,18 @@ mod tests {
         assert!(p.needs_compacting());
         let queries = ["q=重慶", "q=北京", "keyword=k", "q=經濟&keyword=k", "q=無"];
         let before: Vec<Vec<String>> = queries.iter().map(|q| ids(&p, q)).collect();
-        let version = p.version();
-        p.compact();
+        let mut p = saved(&p, true);
         assert_eq!(p.numbers(), 900);
         assert_eq!(p.len(), 900);
         assert!(!p.needs_compacting());
-        assert!(p.version() > version, "cached results are dropped");
         let after: Vec<Vec<String>> = queries.iter().map(|q| ids(&p, q)).collect();
         assert_eq!(after, before);
         assert_eq!(p.doc("a1").unwrap().published, 1);
         // Numbers handed out after a compaction follow on.
         p.add(indexed("new", 5000, "重慶", &[]));
         assert_eq!(ids(&p, "q=重慶")[0], "new");
-        let mut bytes = Vec::new();
-        p.write_to(&mut bytes).unwrap();
-        let back = Postings::read_from(&bytes[..]).unwrap();
+        let back = saved(&p, false);
         assert_eq!(ids(&back, "keyword=k"), after[2]);
+        assert_eq!(ids(&back, "q=重慶")[0], "new");
     }
 }
