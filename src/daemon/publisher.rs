@@ -239,7 +239,8 @@ pub fn publisher_loop(
 /// on a first start) that the index is worth opening again: sled keeps the tree nodes
 /// the reconciliation wrote in its cache, more than the cache's capacity, for the life of
 /// the process, and the catalog grown article by article holds more than one read whole
-/// (BENCHMARKS.md, "daemon memory"). The read costs about a second per 100,000 articles.
+/// (BENCHMARKS.md, "the daemon's memory with the search index"). The read costs about a
+/// second per 100,000 articles.
 fn reopen_after(report: &BuildReport) -> bool {
     let changes = report.new + report.changed + report.removed;
     changes > 0 && changes * 4 >= report.articles

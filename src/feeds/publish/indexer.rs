@@ -40,14 +40,13 @@ impl Detached {
 
 impl<'a> Indexer<'a> {
     pub fn new(index: &'a Index, config: Config) -> Indexer<'a> {
-        index.set_archive_page_size(config.feeds.items);
-        Indexer {
+        Detached {
             site: Site::from_config(&config),
             config,
-            index,
             all_feeds: false,
             keyword_list_due: None,
         }
+        .attach(index)
     }
 
     /// The indexer without its index, so that the index can be opened again

@@ -153,9 +153,7 @@ impl Search {
         let (stale, gone) = self.diff(index);
         indexed += stale.len();
         self.apply(index, &stale, &gone)?;
-        if let Err(e) = self.save_locked(false) {
-            tracing::warn!("{}: cannot save the search index: {e}", self.file.display());
-        }
+        self.save_or_warn(false);
         drop(writer);
         tracing::info!(
             "search index ready: {} articles ({indexed} indexed now), {} MB of bitmaps, in {:.1} s",
@@ -235,19 +233,20 @@ impl Search {
             let full = postings.needs_saving();
             drop(postings);
             if full {
-                self.save_or_carry_on(false);
+                self.save_or_warn(false);
             }
         }
         let compact = self.read().needs_compacting();
         if compact {
-            self.save_or_carry_on(true);
+            self.save_or_warn(true);
         }
         Ok(true)
     }
 
-    /// A save in the course of indexing: failing, the bitmaps stay in memory (and the
-    /// next chunk tries again), which costs memory but loses nothing.
-    fn save_or_carry_on(&self, compact: bool) {
+    /// A save by the holder of `writer` while indexing: failing, it is logged and the
+    /// bitmaps stay in memory (the next chunk or round tries again), which costs memory
+    /// but loses nothing.
+    fn save_or_warn(&self, compact: bool) {
         if let Err(e) = self.save_locked(compact) {
             tracing::warn!("{}: cannot save the search index: {e}", self.file.display());
         }

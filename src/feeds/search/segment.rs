@@ -85,6 +85,8 @@ struct BlockRef {
 /// An opened segment: its block indexes; the rest stays in the source.
 pub struct Segment {
     source: Box<dyn Source>,
+    /// The source's size, read once: a segment is never written after it is opened.
+    size: u64,
     tables: [Vec<BlockRef>; 2],
     bitmap_bytes: u64,
     numbers: u32,
@@ -122,12 +124,13 @@ impl Segment {
         if past(docs_at.checked_add(docs_len), index_at) || index_at > index_end {
             return Err(bad("its sections overlap"));
         }
-        let docs: Vec<Option<Doc>> = bincode::deserialize(&read_vec(&*source, docs_at, docs_len)?)
-            .map_err(|e| bad(&format!("documents: {e}")))?;
+        let docs: Vec<Option<Doc>> =
+            bincode::deserialize(&read_vec(&*source, size, docs_at, docs_len)?)
+                .map_err(|e| bad(&format!("documents: {e}")))?;
         if docs.len() as u64 != numbers {
             return Err(bad("its document count disagrees with its trailer"));
         }
-        let index = read_vec(&*source, index_at, index_end - index_at)?;
+        let index = read_vec(&*source, size, index_at, index_end - index_at)?;
         let mut cursor = Cursor(&index);
         let mut tables = [Vec::new(), Vec::new()];
         for table in &mut tables {
@@ -146,11 +149,16 @@ impl Segment {
         }
         let segment = Segment {
             source,
+            size,
             tables,
             bitmap_bytes,
             numbers: u32::try_from(numbers).map_err(|_| bad("too many documents"))?,
         };
         Ok((segment, docs))
+    }
+
+    fn read(&self, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+        read_vec(&*self.source, self.size, offset, len)
     }
 
     /// Document numbers the segment's bitmaps cover: `0..numbers`.
@@ -179,7 +187,7 @@ impl Segment {
 
     /// Reads the bitmap of an entry.
     pub fn bitmap(&self, entry: Entry) -> io::Result<RoaringBitmap> {
-        let bytes = read_vec(&*self.source, entry.offset, u64::from(entry.len))?;
+        let bytes = self.read(entry.offset, u64::from(entry.len))?;
         RoaringBitmap::deserialize_from(&bytes[..])
     }
 
@@ -197,7 +205,7 @@ impl Segment {
     }
 
     fn block(&self, block: &BlockRef) -> io::Result<Vec<(Box<[u8]>, Entry)>> {
-        let header = read_vec(&*self.source, block.offset, u64::from(block.header_len))?;
+        let header = self.read(block.offset, u64::from(block.header_len))?;
         let mut cursor = Cursor(&header);
         let count = cursor.u32()?;
         let mut offset = block.offset + u64::from(block.header_len);
@@ -367,10 +375,9 @@ fn read_u64(source: &dyn Source, offset: u64) -> io::Result<u64> {
     Ok(u64::from_le_bytes(b))
 }
 
-/// Reads `len` bytes at `offset`, refusing a length past the end of the source (a
-/// corrupt length must not allocate gigabytes).
-fn read_vec(source: &dyn Source, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-    let size = source.size()?;
+/// Reads `len` bytes at `offset` of a source of `size` bytes, refusing a length past its
+/// end (a corrupt length must not allocate gigabytes).
+fn read_vec(source: &dyn Source, size: u64, offset: u64, len: u64) -> io::Result<Vec<u8>> {
     if past(offset.checked_add(len), size) {
         return Err(past_the_end());
     }
