@@ -167,8 +167,13 @@ fn prepare(o: &Options) -> anyhow::Result<()> {
         &config.store.path,
         &tidings_corpus::CorpusSpec::new(o.articles, o.seed),
     )?;
-    let built = tidings::feeds::publish::build(&config, false, &indicatif::ProgressBar::hidden())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let built = tidings::feeds::publish::build(
+        &config,
+        false,
+        std::time::Duration::ZERO,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let index = Index::open(&config.state.path)?;
     let last = index.last_seq()?;
     let watermark = last.saturating_sub(o.new);

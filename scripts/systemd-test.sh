@@ -291,6 +291,12 @@ enable_now() {
   active || fail "ActiveState=$(show ActiveState) SubState=$(show SubState)"
   echo "StatusText=$(show StatusText)"
   [ -n "$(show StatusText)" ] || fail "no Status: line"
+  # The first start's indexing ran in a child process under the unit's sandbox (seccomp,
+  # /proc/self/exe), not in the daemon's own process as the fallback.
+  ct journalctl -u tidings --no-pager -o cat | grep "first start" \
+    || fail "the journal does not say that a child process indexed the store"
+  ! ct journalctl -u tidings --no-pager -o cat | grep "in a child process failed" \
+    || fail "the first indexing's child process failed"
   # The files are the transient user's, under the private directories.
   ct stat -c '%U %a %n' /var/lib/private/tidings /var/cache/private/tidings
   ct test -L /var/lib/tidings || fail "/var/lib/tidings is not systemd's symlink"

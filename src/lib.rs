@@ -89,6 +89,7 @@
 //!                                Accept-Language; Vary and the cookie on the answer
 //! daemon                   I/O   `tidings run`: wires both sides; signals, reload, shutdown
 //!   daemon::publisher      I/O   the publisher thread, the index's one writer
+//!   daemon::first_start    I/O   a first start's indexing, by a `tidings build` child
 //!   daemon::retry          PURE  rejected files tried again, then left until they change
 //!   daemon::http           I/O   axum: feeds and listings, /healthz, /metrics
 //!   daemon::http::file_cache     I/O   published files in memory, ETags, gzip

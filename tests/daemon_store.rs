@@ -311,3 +311,79 @@ fn a_daemon_killed_at_random_moments_settles_to_a_fresh_build_after_restart() {
     d.wait_log("listening on http://");
     settles_to_a_fresh_build(d.path());
 }
+
+// ---------------------------------------------------------------------------------------
+// The first start: the store indexed by a child process
+// ---------------------------------------------------------------------------------------
+
+/// The child processes of `pid`, as /proc lists them.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_first_start_is_indexed_by_a_child_whose_report_the_daemon_takes_as_its_own() {
+    let dir = site(CONFIG);
+    store_of(dir.path(), 50);
+    std::fs::write(dir.path().join("articles/one-line.txt"), "only one line").unwrap();
+    let mut d = Daemon::start_in(dir);
+    d.wait_log("first start: the store was indexed by a child process");
+    let started = d.wait_log("start-up: ");
+    assert!(started.contains("50 articles indexed (50 new"), "{started}");
+    // The rejection the child found is the daemon's: warned once, counted once.
+    let warned = d.wait_log("one-line.txt");
+    assert!(
+        warned.contains("WARN") && warned.contains("no section"),
+        "{warned}"
+    );
+    assert_eq!(rejected_metric(&d), 1);
+    d.wait_for("/feeds/all/rss.xml", |b| b.contains("第49篇"));
+    assert!(children_of(d.pid()).is_empty(), "the child is gone");
+
+    // A restart on the index the child built needs no child.
+    assert!(d.stop().success());
+    let mut d = Daemon::start_in(d.into_dir());
+    let started = d.wait_log("start-up: ");
+    assert!(started.contains("50 articles indexed (0 new"), "{started}");
+    let logs = d.logs(Duration::from_millis(200));
+    assert!(!logs.iter().any(|l| l.contains("first start")), "{logs:?}");
+}
+
+#[test]
+fn a_stop_during_the_first_indexing_ends_the_daemon_with_exit_0_and_the_next_start_finishes_it() {
+    let dir = site(CONFIG);
+    store_of(dir.path(), STORE);
+    let mut d = Daemon::spawn_in(dir, support::tidings_command);
+    let child = support::eventually(|| {
+        children_of(d.pid())
+            .first()
+            .copied()
+            .ok_or_else(|| "no child process yet".to_string())
+    });
+    // What `systemctl stop` and a terminal's Ctrl-C do: signal the whole group.
+    // SAFETY: kill(2) on the daemon's own child; no memory is involved.
+    assert_eq!(
+        unsafe { libc::kill(child as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    d.signal(libc::SIGTERM);
+    assert!(d.wait().success());
+    d.wait_log("was stopped by SIGTERM: stopping");
+    let logs = d.logs(Duration::ZERO);
+    assert!(!logs.iter().any(|l| l.contains("listening on")), "{logs:?}");
+
+    let mut d = Daemon::start_in(d.into_dir());
+    d.wait_log("start-up: ");
+    settles_to_a_fresh_build(d.path());
+}

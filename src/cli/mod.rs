@@ -42,6 +42,11 @@ pub enum Command {
         /// served by a plain web server; `tidings run` renders those on request)
         #[arg(long)]
         all_feeds: bool,
+        /// The report as one line of JSON on stdout, problems included, and exit 0 once it
+        /// is made: how `tidings run` has its first indexing done in a child process
+        /// (daemon::first_start). Not for operators: its form may change.
+        #[arg(long, hide = true)]
+        json_report: bool,
     },
     /// Validate the configuration and every article; exit 1 on problems
     Check,
@@ -244,8 +249,12 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
         Command::Reload => unreachable!("handled before the configuration is loaded"),
         Command::Run => {
             init_logging();
+            let config_path = config_file(args.config.as_deref());
             let options = crate::daemon::Options {
-                config_path: config_file(args.config.as_deref()),
+                first_start: Some(crate::daemon::first_start::ChildBuild::of_this_binary(
+                    config_path.clone(),
+                )),
+                config_path,
                 ..Default::default()
             };
             crate::daemon::main(options, config)?;
@@ -315,7 +324,22 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             };
             Ok(print_response(&answer))
         }
-        Command::Build { strict, all_feeds } => {
+        Command::Build {
+            json_report: true,
+            all_feeds,
+            ..
+        } => {
+            preflight::ensure(&config, preflight::Purpose::Build)?;
+            // The daemon let go of the index a moment ago; no control socket is asked,
+            // since the daemon that would answer is the one waiting for this.
+            let patience = crate::daemon::first_start::LOCK_PATIENCE;
+            let report = publish::build(&config, all_feeds, patience, &ProgressBar::hidden())?;
+            out(&serde_json::to_string(&report).context("the build report")?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Build {
+            strict, all_feeds, ..
+        } => {
             // Before anything is opened: a refused build writes nothing.
             preflight::ensure(&config, preflight::Purpose::Build)?;
             // A running daemon owns the index: hand it the request.
@@ -323,7 +347,12 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             if let Some(answer) = crate::daemon::control::request(&config.state.path, &request) {
                 return Ok(print_response(&answer.context("control socket")?));
             }
-            let report = publish::build(&config, all_feeds, &progress_bar())?;
+            let report = publish::build(
+                &config,
+                all_feeds,
+                std::time::Duration::ZERO,
+                &progress_bar(),
+            )?;
             for line in report.problem_lines() {
                 err(&line);
             }

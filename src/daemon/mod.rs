@@ -8,6 +8,7 @@
 //! indexer: the watcher, reloads and control requests send it commands.
 
 pub mod control;
+pub mod first_start;
 pub mod http;
 pub mod metrics;
 pub mod publisher;
@@ -28,7 +29,7 @@ use crate::config::Config;
 use crate::daemon::control::Reload;
 use crate::daemon::http::HttpState;
 use crate::daemon::metrics::Metrics;
-use crate::daemon::publisher::{publisher_loop, Command, Started};
+use crate::daemon::publisher::{publisher_loop, Command, StartFailure, Started};
 use crate::daemon::systemd::notify;
 use crate::feeds::feed::Site;
 use crate::feeds::index::Index;
@@ -42,6 +43,10 @@ pub struct Options {
     /// The file to read again on reload; `None`: built-in defaults, nothing to reload.
     pub config_path: Option<PathBuf>,
     pub debounce: Debounce,
+    /// How to have a child process do the first indexing of an empty index
+    /// ([`first_start`]); `None`: the daemon does it itself (for a caller whose process
+    /// is not the tidings binary, which could not run `build`).
+    pub first_start: Option<first_start::ChildBuild>,
 }
 
 /// The daemon with real signals: SIGTERM/SIGINT stop it, SIGHUP reloads.
@@ -110,18 +115,22 @@ pub async fn run(
     let mut watcher = start_watch(&config, options.debounce, &commands)?;
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let (arrivals_tx, arrivals_rx) = tokio::sync::mpsc::unbounded_channel();
+    // Before the publisher starts: a first start's own status comes after this one.
+    notify(&[NotifyState::Status("reconciling the index with the store")]);
     let publisher = {
         let config = config.clone();
         let metrics = metrics.clone();
         let hub = hub.clone();
         let commands = commands.clone();
         let search = search.clone();
+        let first_start = options.first_start.clone();
         std::thread::Builder::new()
             .name("publisher".into())
             .spawn(move || {
                 publisher_loop(
                     index,
                     config,
+                    first_start,
                     inbox,
                     commands,
                     &metrics,
@@ -133,15 +142,23 @@ pub async fn run(
             })
             .context("starting the publisher thread")?
     };
-    notify(&[NotifyState::Status("reconciling the index with the store")]);
     let startup: Started = ready_rx
         .await
-        .unwrap_or_else(|_| Err("the publisher thread stopped".into()));
+        .unwrap_or_else(|_| Err(StartFailure::Failed("the publisher thread stopped".into())));
     let (report, index) = match startup {
         Ok(started) => started,
-        Err(e) => {
+        Err(StartFailure::Failed(e)) => {
             let _ = publisher.join();
             anyhow::bail!(e);
+        }
+        Err(StartFailure::Stopped(why)) => {
+            // A stop asked for during the first indexing: nothing was served yet.
+            let _ = publisher.join();
+            tracing::info!("{why}: stopping");
+            notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+            drop(watcher);
+            tracing::info!("stopped");
+            return Ok(());
         }
     };
     tracing::info!("start-up: {report}");

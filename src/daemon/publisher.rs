@@ -12,13 +12,14 @@ use indicatif::ProgressBar;
 use sd_notify::NotifyState;
 
 use crate::config::{Config, Format};
+use crate::daemon::first_start::{self, ChildBuild, ChildFailure};
 use crate::daemon::metrics::Metrics;
 use crate::daemon::retry::{Retries, Source};
 use crate::daemon::systemd::{notify, watchdog_interval};
 use crate::daemon::websub;
 use crate::feeds::feed::Site;
 use crate::feeds::index::Index;
-use crate::feeds::publish::{BuildReport, Indexer};
+use crate::feeds::publish::{BuildReport, Detached, Indexer};
 use crate::feeds::search::Search;
 use crate::feeds::store::watch::StoreEvent;
 
@@ -60,12 +61,22 @@ pub type ArrivalSender = tokio::sync::mpsc::UnboundedSender<(u64, chrono::DateTi
 
 /// What the start-up sends the daemon: the reconciliation's report and the index, which
 /// the publisher thread owned until then (it may have opened it again).
-pub type Started = Result<(BuildReport, Arc<Index>), String>;
+pub type Started = Result<(BuildReport, Arc<Index>), StartFailure>;
+
+/// Why the publisher thread could not start.
+#[derive(Debug)]
+pub enum StartFailure {
+    /// The start-up reconciliation or the index failed.
+    Failed(String),
+    /// The first indexing's child process was stopped by a signal: the daemon stops.
+    Stopped(String),
+}
 
 #[allow(clippy::too_many_arguments)]
 pub fn publisher_loop(
     index: Index,
     config: Config,
+    first_start: Option<ChildBuild>,
     inbox: Receiver<Command>,
     commands: Sender<Command>,
     metrics: &Metrics,
@@ -74,40 +85,24 @@ pub fn publisher_loop(
     ready: tokio::sync::oneshot::Sender<Started>,
     arrivals: ArrivalSender,
 ) {
-    let mut retries = Retries::default();
-    let mut indexer = Indexer::new(&index, config);
-    let first = indexer.reconcile(&ProgressBar::hidden());
-    match &first {
-        Ok(report) => {
-            report_rejections(&mut retries, report, &[], Source::Scan, metrics);
-            record(metrics, &indexer, report, hub.as_ref());
-        }
-        Err(e) => tracing::error!("start-up reconciliation: {e}"),
-    }
-    let report = match first {
-        Ok(report) => report,
-        Err(e) => {
-            let _ = ready.send(Err(e.to_string()));
+    let (report, index, detached) = match start_up(index, config, first_start.as_ref()) {
+        Ok(started) => started,
+        Err(failure) => {
+            if let StartFailure::Failed(e) = &failure {
+                tracing::error!("start-up reconciliation: {e}");
+            }
+            let _ = ready.send(Err(failure));
             return;
         }
     };
-    let detached = indexer.detach();
-    let index = if reopen_after(&report) {
-        match index.reopen() {
-            Ok(index) => index,
-            Err(e) => {
-                let _ = ready.send(Err(format!("opening the index again: {e}")));
-                return;
-            }
-        }
-    } else {
-        index
-    };
-    release_freed_memory();
     let index = Arc::new(index);
-    let _ = ready.send(Ok((report, index.clone())));
+    let index_handle = index.clone();
     let index = &*index;
     let mut indexer = detached.attach(index);
+    let mut retries = Retries::default();
+    report_rejections(&mut retries, &report, &[], Source::Scan, metrics);
+    record(metrics, &indexer, &report, hub.as_ref());
+    let _ = ready.send(Ok((report, index_handle)));
 
     // What the start-up reconciliation brought in counts as arrived before the start.
     let mut arrived = index.last_seq().unwrap_or(0);
@@ -235,6 +230,58 @@ pub fn publisher_loop(
     }
 }
 
+/// The start-up reconciliation: by a child process when the index is empty and the
+/// daemon knows how to run one (`first_start`), else here. Returns its report, the index
+/// to serve from, and the indexer's state.
+fn start_up(
+    index: Index,
+    config: Config,
+    first_start: Option<&ChildBuild>,
+) -> Result<(BuildReport, Index, Detached), StartFailure> {
+    let failed = |e: &dyn std::fmt::Display| StartFailure::Failed(e.to_string());
+    let index = match first_start {
+        Some(child) if index.article_count() == 0 => {
+            let dir = config.state.path.clone();
+            drop(index);
+            notify(&[NotifyState::Status(
+                "indexing the store (first start, in a child process)",
+            )]);
+            let outcome = first_start::build_in_child(child);
+            let index =
+                Index::open_waiting(&dir, first_start::LOCK_PATIENCE).map_err(|e| failed(&e))?;
+            match outcome {
+                Ok(report) => {
+                    tracing::info!("first start: the store was indexed by a child process");
+                    let detached = Indexer::new(&index, config).detach();
+                    return Ok((report, index, detached));
+                }
+                Err(stopped @ ChildFailure::Stopped(_)) => {
+                    return Err(StartFailure::Stopped(stopped.to_string()))
+                }
+                Err(e @ ChildFailure::Failed(_)) => {
+                    tracing::warn!("{e}; indexing in the daemon's own process instead");
+                    index
+                }
+            }
+        }
+        _ => index,
+    };
+    let mut indexer = Indexer::new(&index, config);
+    let report = indexer
+        .reconcile(&ProgressBar::hidden())
+        .map_err(|e| failed(&e))?;
+    let detached = indexer.detach();
+    let index = if reopen_after(&report) {
+        index
+            .reopen()
+            .map_err(|e| StartFailure::Failed(format!("opening the index again: {e}")))?
+    } else {
+        index
+    };
+    release_freed_memory();
+    Ok((report, index, detached))
+}
+
 /// Whether the start-up reconciliation changed so much of the index (a quarter of it, as
 /// on a first start) that the index is worth opening again: sled keeps the tree nodes
 /// the reconciliation wrote in its cache, more than the cache's capacity, for the life of
@@ -349,5 +396,74 @@ fn record(
         if !urls.is_empty() {
             hub.notify(urls);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SystemdDirs;
+    use crate::daemon::first_start::tests::child;
+    use crate::feeds::fixtures::{SEED, SEED_ID};
+
+    /// A site in `dir` whose store holds the seed article and one file that is rejected.
+    fn site(dir: &std::path::Path) -> Config {
+        std::fs::create_dir_all(dir.join("articles")).unwrap();
+        std::fs::write(dir.join(format!("articles/{SEED_ID}.txt")), SEED).unwrap();
+        std::fs::write(dir.join("articles/one-line.txt"), "only a title\n").unwrap();
+        let text = "[store]\npath = \"articles\"\n[state]\npath = \"state\"\n\
+                    [feeds]\noutput = \"feeds\"\n";
+        Config::parse(text)
+            .unwrap()
+            .resolve(dir, &SystemdDirs::default())
+    }
+
+    #[test]
+    fn a_first_start_whose_child_fails_indexes_in_the_daemon() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = site(dir.path());
+        let index = Index::open(&config.state.path).unwrap();
+        let failing = child(dir.path(), "echo 'tidings: no' >&2; exit 2");
+        let (report, index, _) = start_up(index, config, Some(&failing)).unwrap();
+        assert_eq!((report.articles, report.new), (1, 1), "{report}");
+        assert_eq!(report.rejected.len(), 1, "{report}");
+        assert_eq!(index.article_count(), 1);
+    }
+
+    #[test]
+    fn a_first_start_whose_child_is_stopped_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = site(dir.path());
+        let state = config.state.path.clone();
+        let index = Index::open(&state).unwrap();
+        let stopped = child(dir.path(), "kill -TERM $$");
+        match start_up(index, config, Some(&stopped)) {
+            Err(StartFailure::Stopped(why)) => assert!(why.contains("SIGTERM"), "{why}"),
+            Err(StartFailure::Failed(e)) => panic!("{e}"),
+            Ok((report, ..)) => panic!("started: {report}"),
+        }
+        // Nothing was indexed, and the index is free for the next start.
+        assert_eq!(
+            Index::open_waiting(&state, first_start::LOCK_PATIENCE)
+                .unwrap()
+                .article_count(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_start_on_a_built_index_runs_no_child() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = site(dir.path());
+        let index = Index::open(&config.state.path).unwrap();
+        Indexer::new(&index, config.clone())
+            .reconcile(&ProgressBar::hidden())
+            .unwrap();
+        // A child would stop the start.
+        let stopped = child(dir.path(), "kill -TERM $$");
+        let (report, ..) = start_up(index, config, Some(&stopped)).unwrap();
+        assert_eq!((report.articles, report.new), (1, 0), "{report}");
+        // The rejected file is read again, and reported again.
+        assert_eq!(report.rejected.len(), 1, "{report}");
     }
 }

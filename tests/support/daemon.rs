@@ -192,6 +192,11 @@ impl Daemon {
         }
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.process.0.id()
+    }
+
     /// Sends `signal` (`libc::SIGHUP`, …).
     pub fn signal(&self, signal: libc::c_int) {
         self.process.signal(signal);

@@ -288,8 +288,13 @@ pub fn build_in_process(dir: &Path, config: &str) -> (Config, Index) {
     let config = Config::parse(config)
         .unwrap()
         .resolve(dir, &SystemdDirs::default());
-    let report =
-        tidings::feeds::publish::build(&config, false, &indicatif::ProgressBar::hidden()).unwrap();
+    let report = tidings::feeds::publish::build(
+        &config,
+        false,
+        std::time::Duration::ZERO,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     let index = open_index(&config.state.path);
     (config, index)

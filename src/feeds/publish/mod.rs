@@ -7,7 +7,7 @@ mod indexer;
 pub mod write;
 
 pub use archive::render_archive_on_request;
-pub use indexer::Indexer;
+pub use indexer::{Detached, Indexer};
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use chrono::TimeZone;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Format};
 use crate::feeds::feed::listing::{self, Listed};
@@ -73,8 +74,10 @@ fn writes_files(output: &Path, topic: &Topic, mode: PublishMode) -> bool {
 type Parsed = (PathBuf, FileStamp, Result<Incoming, String>);
 
 /// A file left out, with the reason: printed as one line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
+    /// As bytes in a serialized report: a hostile store's file names need not be UTF-8.
+    #[serde(with = "path_bytes")]
     pub path: PathBuf,
     /// The version of the file that was rejected (`None`: a part of the store that could
     /// not be read at all), so that a rejection can be counted once per version.
@@ -92,6 +95,24 @@ impl fmt::Display for Rejection {
     }
 }
 
+/// A path as its bytes, for serde: `PathBuf`'s own serialization refuses names that are
+/// not UTF-8.
+mod path_bytes {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    use std::path::PathBuf;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(path.as_os_str().as_bytes())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        let bytes = Vec::<u8>::deserialize(d)?;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(transparent)]
@@ -105,7 +126,7 @@ pub enum BuildError {
     },
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishReport {
     /// Feeds with at least one file rewritten.
     pub written: usize,
@@ -127,7 +148,9 @@ pub struct PublishReport {
     pub keywords_changed: bool,
 }
 
-#[derive(Debug, Default)]
+/// What a build or a reconciliation did. Serializable: the daemon's first start reads
+/// it from a `tidings build` child process (`daemon::first_start`).
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct BuildReport {
     /// Articles in the index after the build.
     pub articles: usize,
@@ -255,16 +278,19 @@ fn incoming(file: &StoreFile, article: Article, tz: &chrono_tz::Tz) -> Incoming 
 
 /// `tidings build`: open the index, bring it in line with the store, publish.
 /// `all_feeds`: write every feed's files (`--all-feeds`), not only the headline feeds'.
+/// `wait_for_lock`: how long to wait while another process holds the index (the daemon
+/// that has just let go of it to run this build as its child, `daemon::first_start`).
 pub fn build(
     config: &Config,
     all_feeds: bool,
+    wait_for_lock: Duration,
     progress: &ProgressBar,
 ) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     // Opening the index (reading every record) and scanning the store (a stat per file)
     // take about as long as each other at 100,000 articles; neither needs the other.
     let (index, scanned) = rayon::join(
-        || Index::open(&config.state.path),
+        || Index::open_waiting(&config.state.path, wait_for_lock),
         || store::scan(&config.store.path),
     );
     let index = index?;
