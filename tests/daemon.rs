@@ -274,6 +274,16 @@ fn changed_feeds_are_announced_to_the_websub_hub() {
     let reply = d.get("/feeds/all/rss.xml");
     let link = reply.header("link").unwrap_or_default();
     assert!(link.contains(&format!("<{hub}>; rel=\"hub\"")), "{link}");
+    // The feeds of the first start, which a child process indexed, are announced from
+    // its report.
+    support::eventually(|| {
+        let bodies = seen.lock().unwrap().clone();
+        let all = "hub.url=http%3A%2F%2F127.0.0.1%2Ffeeds%2Fall%2Frss.xml";
+        match bodies.iter().any(|b| b.contains(all)) {
+            true => Ok(()),
+            false => Err(format!("hub saw at start-up: {bodies:#?}")),
+        }
+    });
     seen.lock().unwrap().clear();
 
     drop_in(&d.store(), "hubbed.txt", &article("通知樞紐", "天津市"));

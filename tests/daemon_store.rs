@@ -360,30 +360,57 @@ fn a_first_start_is_indexed_by_a_child_whose_report_the_daemon_takes_as_its_own(
     assert!(!logs.iter().any(|l| l.contains("first start")), "{logs:?}");
 }
 
-#[test]
-fn a_stop_during_the_first_indexing_ends_the_daemon_with_exit_0_and_the_next_start_finishes_it() {
+/// The daemon's child once it runs `tidings build` (before its exec, a signal would meet
+/// the handler it inherited from the daemon).
+fn building_child(d: &Daemon) -> u32 {
+    support::eventually(|| {
+        children_of(d.pid())
+            .into_iter()
+            .find(|child| {
+                std::fs::read(format!("/proc/{child}/cmdline"))
+                    .is_ok_and(|line| line.split(|b| *b == 0).any(|arg| arg == b"--json-report"))
+            })
+            .ok_or_else(|| "no child process running `build --json-report` yet".to_string())
+    })
+}
+
+/// A stop during the first indexing: the daemon exits 0 without having served, and the
+/// next start finishes the index. `group`: the child is signalled too, as `systemctl
+/// stop` and a terminal's Ctrl-C do; else the daemon alone (`kill $MAINPID`), which
+/// passes the stop on to its child.
+fn stop_during_the_first_indexing(group: bool) {
     let dir = site(CONFIG);
     store_of(dir.path(), STORE);
     let mut d = Daemon::spawn_in(dir, support::tidings_command);
-    let child = support::eventually(|| {
-        children_of(d.pid())
-            .first()
-            .copied()
-            .ok_or_else(|| "no child process yet".to_string())
-    });
-    // What `systemctl stop` and a terminal's Ctrl-C do: signal the whole group.
-    // SAFETY: kill(2) on the daemon's own child; no memory is involved.
-    assert_eq!(
-        unsafe { libc::kill(child as libc::pid_t, libc::SIGTERM) },
-        0
-    );
+    let child = building_child(&d);
+    if group {
+        // SAFETY: kill(2) on the daemon's own child; no memory is involved.
+        assert_eq!(
+            unsafe { libc::kill(child as libc::pid_t, libc::SIGTERM) },
+            0
+        );
+    }
     d.signal(libc::SIGTERM);
     assert!(d.wait().success());
     d.wait_log("was stopped by SIGTERM: stopping");
     let logs = d.logs(Duration::ZERO);
     assert!(!logs.iter().any(|l| l.contains("listening on")), "{logs:?}");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{child}")).exists(),
+        "the child is gone"
+    );
 
     let mut d = Daemon::start_in(d.into_dir());
     d.wait_log("start-up: ");
     settles_to_a_fresh_build(d.path());
+}
+
+#[test]
+fn a_stop_to_the_group_during_the_first_indexing_ends_both_with_exit_0() {
+    stop_during_the_first_indexing(true);
+}
+
+#[test]
+fn a_stop_to_the_daemon_alone_during_the_first_indexing_is_passed_to_its_child() {
+    stop_during_the_first_indexing(false);
 }

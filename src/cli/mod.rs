@@ -330,6 +330,9 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             ..
         } => {
             preflight::ensure(&config, preflight::Purpose::Build)?;
+            // Its stderr is the daemon's: what the indexing warns of is logged as the
+            // daemon's own lines are (under systemd, with journal priorities).
+            init_logging();
             // The daemon let go of the index a moment ago; no control socket is asked,
             // since the daemon that would answer is the one waiting for this.
             let patience = crate::daemon::first_start::LOCK_PATIENCE;

@@ -142,9 +142,30 @@ pub async fn run(
             })
             .context("starting the publisher thread")?
     };
-    let startup: Started = ready_rx
-        .await
-        .unwrap_or_else(|_| Err(StartFailure::Failed("the publisher thread stopped".into())));
+    let gone = |_| Err(StartFailure::Failed("the publisher thread stopped".into()));
+    tokio::pin!(shutdown);
+    let mut ready_rx = ready_rx;
+    // A stop asked for during the start-up (a signal to the daemon alone): a first
+    // start's child is told to stop; a reconciliation in this process runs to its end.
+    let (startup, stop_asked): (Started, bool) = tokio::select! {
+        started = &mut ready_rx => (started.unwrap_or_else(gone), false),
+        _ = &mut shutdown => {
+            if let Some(child) = &options.first_start {
+                child.stop();
+            }
+            (ready_rx.await.unwrap_or_else(gone), true)
+        }
+    };
+    if stop_asked {
+        if let Ok((_, index)) = &startup {
+            let _ = commands.send(Command::Stop);
+            let _ = tokio::task::spawn_blocking(move || publisher.join()).await;
+            index.flush()?;
+            drop(watcher);
+            tracing::info!("stopped before serving");
+            return Ok(());
+        }
+    }
     let (report, index) = match startup {
         Ok(started) => started,
         Err(StartFailure::Failed(e)) => {
@@ -226,7 +247,6 @@ pub async fn run(
     };
 
     let mut config = config;
-    tokio::pin!(shutdown);
     loop {
         let request = tokio::select! {
             _ = &mut shutdown => break,

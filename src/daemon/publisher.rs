@@ -64,11 +64,13 @@ pub type ArrivalSender = tokio::sync::mpsc::UnboundedSender<(u64, chrono::DateTi
 pub type Started = Result<(BuildReport, Arc<Index>), StartFailure>;
 
 /// Why the publisher thread could not start.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StartFailure {
     /// The start-up reconciliation or the index failed.
+    #[error("{0}")]
     Failed(String),
     /// The first indexing's child process was stopped by a signal: the daemon stops.
+    #[error("{0}")]
     Stopped(String),
 }
 
@@ -89,7 +91,7 @@ pub fn publisher_loop(
         Ok(started) => started,
         Err(failure) => {
             if let StartFailure::Failed(e) = &failure {
-                tracing::error!("start-up reconciliation: {e}");
+                tracing::error!("start-up: {e}");
             }
             let _ = ready.send(Err(failure));
             return;
@@ -238,27 +240,41 @@ fn start_up(
     config: Config,
     first_start: Option<&ChildBuild>,
 ) -> Result<(BuildReport, Index, Detached), StartFailure> {
-    let failed = |e: &dyn std::fmt::Display| StartFailure::Failed(e.to_string());
     let index = match first_start {
         Some(child) if index.article_count() == 0 => {
             let dir = config.state.path.clone();
+            index
+                .flush()
+                .map_err(|e| StartFailure::Failed(format!("flushing the index: {e}")))?;
             drop(index);
             notify(&[NotifyState::Status(
                 "indexing the store (first start, in a child process)",
             )]);
             let outcome = first_start::build_in_child(child);
-            let index =
-                Index::open_waiting(&dir, first_start::LOCK_PATIENCE).map_err(|e| failed(&e))?;
+            if let Err(stopped @ ChildFailure::Stopped(_)) = outcome {
+                return Err(StartFailure::Stopped(stopped.to_string()));
+            }
+            let index = Index::open_waiting(&dir, first_start::LOCK_PATIENCE).map_err(|e| {
+                StartFailure::Failed(format!("opening the index after the first indexing: {e}"))
+            })?;
             match outcome {
-                Ok(report) => {
+                // The child read the configuration file again: had it changed meanwhile,
+                // the report would be of another index.
+                Ok(report) if report.articles == index.article_count() => {
                     tracing::info!("first start: the store was indexed by a child process");
                     let detached = Indexer::new(&index, config).detach();
                     return Ok((report, index, detached));
                 }
-                Err(stopped @ ChildFailure::Stopped(_)) => {
-                    return Err(StartFailure::Stopped(stopped.to_string()))
+                Ok(report) => {
+                    tracing::warn!(
+                        "the first indexing in a child process reported {} articles, the \
+                         index holds {}; indexing in the daemon's own process",
+                        report.articles,
+                        index.article_count()
+                    );
+                    index
                 }
-                Err(e @ ChildFailure::Failed(_)) => {
+                Err(e) => {
                     tracing::warn!("{e}; indexing in the daemon's own process instead");
                     index
                 }
@@ -269,7 +285,7 @@ fn start_up(
     let mut indexer = Indexer::new(&index, config);
     let report = indexer
         .reconcile(&ProgressBar::hidden())
-        .map_err(|e| failed(&e))?;
+        .map_err(|e| StartFailure::Failed(format!("reconciling the index with the store: {e}")))?;
     let detached = indexer.detach();
     let index = if reopen_after(&report) {
         index

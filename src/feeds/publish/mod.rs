@@ -95,21 +95,33 @@ impl fmt::Display for Rejection {
     }
 }
 
-/// A path as its bytes, for serde: `PathBuf`'s own serialization refuses names that are
-/// not UTF-8.
+/// A path for serde: as a string when it is UTF-8, else as its bytes (`PathBuf`'s own
+/// serialization refuses names that are not UTF-8, which a hostile store has).
 mod path_bytes {
     use std::os::unix::ffi::{OsStrExt, OsStringExt};
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(path.as_os_str().as_bytes())
+    pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+        match path.to_str() {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_bytes(path.as_os_str().as_bytes()),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Text(String),
+        Bytes(Vec<u8>),
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
-        let bytes = Vec::<u8>::deserialize(d)?;
-        Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+        Ok(match Form::deserialize(d)? {
+            Form::Text(text) => PathBuf::from(text),
+            Form::Bytes(bytes) => PathBuf::from(std::ffi::OsString::from_vec(bytes)),
+        })
     }
 }
 
