@@ -325,26 +325,23 @@ fn execute(args: Args) -> anyhow::Result<ExitCode> {
             Ok(print_response(&answer))
         }
         Command::Build {
-            json_report: true,
+            strict,
             all_feeds,
-            ..
-        } => {
-            preflight::ensure(&config, preflight::Purpose::Build)?;
-            // Its stderr is the daemon's: what the indexing warns of is logged as the
-            // daemon's own lines are (under systemd, with journal priorities).
-            init_logging();
-            // The daemon let go of the index a moment ago; no control socket is asked,
-            // since the daemon that would answer is the one waiting for this.
-            let patience = crate::daemon::first_start::LOCK_PATIENCE;
-            let report = publish::build(&config, all_feeds, patience, &ProgressBar::hidden())?;
-            out(&serde_json::to_string(&report).context("the build report")?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Build {
-            strict, all_feeds, ..
+            json_report,
         } => {
             // Before anything is opened: a refused build writes nothing.
             preflight::ensure(&config, preflight::Purpose::Build)?;
+            if json_report {
+                // Its stderr is the daemon's: what the indexing warns of is logged as the
+                // daemon's own lines are (under systemd, with journal priorities). The
+                // daemon let go of the index a moment ago; no control socket is asked,
+                // since the daemon that would answer is the one waiting for this.
+                init_logging();
+                let patience = crate::daemon::first_start::LOCK_PATIENCE;
+                let report = publish::build(&config, all_feeds, patience, &ProgressBar::hidden())?;
+                out(&serde_json::to_string(&report).context("the build report")?);
+                return Ok(ExitCode::SUCCESS);
+            }
             // A running daemon owns the index: hand it the request.
             let request = crate::model::control::Request::Build { strict, all_feeds };
             if let Some(answer) = crate::daemon::control::request(&config.state.path, &request) {

@@ -156,31 +156,25 @@ pub async fn run(
             (ready_rx.await.unwrap_or_else(gone), true)
         }
     };
-    if stop_asked {
-        if let Ok((_, index)) = &startup {
-            let _ = commands.send(Command::Stop);
-            let _ = tokio::task::spawn_blocking(move || publisher.join()).await;
-            index.flush()?;
-            drop(watcher);
-            tracing::info!("stopped before serving");
-            return Ok(());
-        }
-    }
     let (report, index) = match startup {
-        Ok(started) => started,
         Err(StartFailure::Failed(e)) => {
             let _ = publisher.join();
             anyhow::bail!(e);
         }
+        // Nothing was served yet: a stop asked for during the first indexing (the
+        // publisher has returned), or during a start-up that ran to its end here.
         Err(StartFailure::Stopped(why)) => {
-            // A stop asked for during the first indexing: nothing was served yet.
             let _ = publisher.join();
             tracing::info!("{why}: stopping");
-            notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
-            drop(watcher);
-            tracing::info!("stopped");
-            return Ok(());
+            return stop_before_serving(watcher);
         }
+        Ok((_, index)) if stop_asked => {
+            let _ = commands.send(Command::Stop);
+            let _ = tokio::task::spawn_blocking(move || publisher.join()).await;
+            index.flush()?;
+            return stop_before_serving(watcher);
+        }
+        Ok(started) => started,
     };
     tracing::info!("start-up: {report}");
 
@@ -344,6 +338,14 @@ pub async fn run(
     }
     index.flush()?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// The end of a start-up stopped before anything was served: a clean stop, exit 0.
+fn stop_before_serving(watcher: watch::StoreWatcher) -> anyhow::Result<()> {
+    notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+    drop(watcher);
+    tracing::info!("stopped before serving");
     Ok(())
 }
 

@@ -262,8 +262,7 @@ fn start_up(
                 // the report would be of another index.
                 Ok(report) if report.articles == index.article_count() => {
                     tracing::info!("first start: the store was indexed by a child process");
-                    let detached = Indexer::new(&index, config).detach();
-                    return Ok((report, index, detached));
+                    return Ok((report, index, Detached::new(config)));
                 }
                 Ok(report) => {
                     tracing::warn!(

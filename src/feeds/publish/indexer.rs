@@ -26,6 +26,16 @@ pub struct Detached {
 }
 
 impl Detached {
+    /// A fresh indexer's state, with nothing yet to do, for an index to come.
+    pub fn new(config: Config) -> Detached {
+        Detached {
+            site: Site::from_config(&config),
+            config,
+            all_feeds: false,
+            keyword_list_due: None,
+        }
+    }
+
     pub fn attach(self, index: &Index) -> Indexer<'_> {
         index.set_archive_page_size(self.config.feeds.items);
         Indexer {
@@ -40,13 +50,7 @@ impl Detached {
 
 impl<'a> Indexer<'a> {
     pub fn new(index: &'a Index, config: Config) -> Indexer<'a> {
-        Detached {
-            site: Site::from_config(&config),
-            config,
-            all_feeds: false,
-            keyword_list_due: None,
-        }
-        .attach(index)
+        Detached::new(config).attach(index)
     }
 
     /// The indexer without its index, so that the index can be opened again

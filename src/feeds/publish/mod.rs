@@ -76,8 +76,8 @@ type Parsed = (PathBuf, FileStamp, Result<Incoming, String>);
 /// A file left out, with the reason: printed as one line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
-    /// As bytes in a serialized report: a hostile store's file names need not be UTF-8.
-    #[serde(with = "path_bytes")]
+    /// A string in a serialized report, or bytes: a hostile store's names need not be UTF-8.
+    #[serde(with = "path_text_or_bytes")]
     pub path: PathBuf,
     /// The version of the file that was rejected (`None`: a part of the store that could
     /// not be read at all), so that a rejection can be counted once per version.
@@ -97,7 +97,7 @@ impl fmt::Display for Rejection {
 
 /// A path for serde: as a string when it is UTF-8, else as its bytes (`PathBuf`'s own
 /// serialization refuses names that are not UTF-8, which a hostile store has).
-mod path_bytes {
+mod path_text_or_bytes {
     use std::os::unix::ffi::{OsStrExt, OsStringExt};
     use std::path::{Path, PathBuf};
 
